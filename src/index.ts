@@ -1,0 +1,14 @@
+/**
+ * pcopy's programmatic API; the CLI is one consumer of it.
+ *
+ * ```ts
+ * import { copy } from 'pcopy';
+ * const result = await copy('photos', '/mnt/backup/photos', { onEvent: (e) => … });
+ * ```
+ */
+export { copy } from './copy.js';
+export type { CopyEvent, CopyFailure, CopyProgress, CopyResult, CopyRunOptions, SkippedEntry } from './copy.js';
+export type { CopyOptions } from './options.js';
+export { ExitCode, PcopyError } from './errors.js';
+export type { SerializedError } from './errors.js';
+export { formatSummary } from './summary.js';

@@ -1,0 +1,304 @@
+/**
+ * A pool of forked workers fed from a job table. It takes care of:
+ * - forking lazily: one worker at once, the rest only when the work is big enough to pay for them;
+ * - sending jobs in batches to the least-loaded worker, as soon as the scan finds them;
+ * - the shared queue of big files, handed one at a time to whichever worker reports itself idle;
+ * - reading the completion queue (the workers' IPC messages) and turning it into events;
+ * - surviving its children: a worker that dies mid-job gets its temp file removed and its job
+ *   retried once on a new worker (a second death fails only that job); its queued jobs are re-sent;
+ * - ending: `end` once every job has completed, `abort` to stop at once; resolves only when every
+ *   child has exited, so the parent never leaves a worker behind.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { removeQuietly } from './copy-file.js';
+import { entryError, type SerializedError } from './errors.js';
+import { tempName, type CopyJob, type JobKind, type ParentMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
+
+const WORKER_FILE = new URL('./worker.js', import.meta.url);
+/** Largest batch of jobs in one message; early batches are smaller so workers start at once. */
+const MAX_BATCH = 512;
+/** Queued jobs per extra worker before it is worth forking (a fork costs ~25 ms of a core). */
+const JOBS_PER_EXTRA_WORKER = 64;
+/** How long an aborted worker gets to clean up before it is killed. */
+const ABORT_GRACE_MS = 3000;
+
+export interface PoolEvents {
+  /** Bytes of newly sized jobs (a job re-sized after a crash counts only its difference). */
+  sized(bytes: number, files: number): void;
+  bytes(n: number): void;
+  done(id: number, outcome: 'copied' | 'same'): void;
+  failed(id: number, error: SerializedError): void;
+  warn(message: string): void;
+}
+
+interface JobRecord {
+  kind: JobKind;
+  rel: string;
+  attempt: number;
+  size: number;
+  done: boolean;
+}
+
+interface Slot {
+  index: number;
+  child: ChildProcess;
+  /** Jobs sent to this worker's own queue and not yet completed, in the order it works on them. */
+  local: Set<number>;
+  /** The big file it works on, if any (only given when idle, so it is the job in hand). */
+  shared: number | null;
+  idle: boolean;
+  exited: Promise<void>;
+}
+
+export type PoolSettings = Omit<WorkerInit, 'type'> & { workers: number };
+
+export class WorkerPool {
+  private readonly jobs: JobRecord[] = [];
+  private unassigned: number[] = [];
+  private readonly bigQueue: number[] = [];
+  private readonly slots = new Set<Slot>();
+  private completed = 0;
+  private inputDone = false;
+  private stopping = false;
+  private dispatchScheduled = false;
+  private batchSize = 16;
+  private nextIndex = 0;
+  private deaths = 0;
+  private finish!: () => void;
+  /** Resolves once every job has completed (or the pool was aborted) and every worker has exited. */
+  readonly finished: Promise<void>;
+
+  constructor(
+    private readonly settings: PoolSettings,
+    private readonly events: PoolEvents,
+  ) {
+    this.finished = new Promise((resolve) => (this.finish = resolve));
+    this.spawn();
+  }
+
+  /** Adds a job; it is sent out in the next batch. */
+  add(kind: JobKind, rel: string): number {
+    const id = this.jobs.length;
+    this.jobs.push({ kind, rel, attempt: 0, size: -1, done: false });
+    this.unassigned.push(id);
+    if (this.unassigned.length >= this.batchSize) this.dispatch();
+    else this.scheduleDispatch();
+    return id;
+  }
+
+  /** Path of a job relative to the roots, for messages. */
+  rel(id: number): string {
+    return this.jobs[id]!.rel;
+  }
+
+  kind(id: number): JobKind {
+    return this.jobs[id]!.kind;
+  }
+
+  /** Bytes of a job as its worker sized it (0 if it failed before being sized). */
+  size(id: number): number {
+    return Math.max(this.jobs[id]!.size, 0);
+  }
+
+  /** No more jobs will be added. */
+  finishInput(): void {
+    this.inputDone = true;
+    this.dispatch();
+    this.checkFinished();
+  }
+
+  /** Stops at once: every worker removes its temp file and exits. Resolves when all have. */
+  async abort(): Promise<void> {
+    if (!this.stopping) {
+      this.stopping = true;
+      for (const slot of this.slots) {
+        this.post(slot, { type: 'abort' });
+        const timer = setTimeout(() => slot.child.kill('SIGKILL'), ABORT_GRACE_MS);
+        void slot.exited.then(() => clearTimeout(timer));
+      }
+      void Promise.all([...this.slots].map((s) => s.exited)).then(() => this.finish());
+    }
+    return this.finished;
+  }
+
+  /** Second interrupt: no grace period. Workers still remove their temp file on SIGTERM. */
+  kill(): void {
+    this.stopping = true;
+    for (const slot of this.slots) slot.child.kill('SIGTERM');
+  }
+
+  private spawn(): void {
+    const child = fork(WORKER_FILE, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+    let exited!: () => void;
+    const slot: Slot = {
+      index: this.nextIndex++,
+      child,
+      local: new Set(),
+      shared: null,
+      idle: false,
+      exited: new Promise((resolve) => (exited = resolve)),
+    };
+    this.slots.add(slot);
+    child.on('message', (m: WorkerMessage) => this.onMessage(slot, m));
+    child.on('error', () => {}); // a failed send shows up as 'exit' too
+    child.on('exit', (code, signal) => {
+      this.slots.delete(slot);
+      this.onExit(slot, code, signal);
+      exited();
+    });
+    const { workers: _workers, ...init } = this.settings;
+    this.post(slot, { type: 'init', ...init });
+  }
+
+  private post(slot: Slot, message: ParentMessage): void {
+    if (slot.child.connected) slot.child.send(message);
+  }
+
+  private scheduleDispatch(): void {
+    if (this.dispatchScheduled) return;
+    this.dispatchScheduled = true;
+    setImmediate(() => {
+      this.dispatchScheduled = false;
+      this.dispatch();
+    });
+  }
+
+  /** Sends unassigned jobs out in batches, each to the worker with the fewest jobs outstanding. */
+  private dispatch(): void {
+    if (this.stopping) return;
+    this.growPool();
+    while (this.unassigned.length > 0 && this.slots.size > 0) {
+      const slots = [...this.slots];
+      const perWorker = this.inputDone ? Math.ceil(this.unassigned.length / slots.length) : this.batchSize;
+      const slot = slots.reduce((a, b) => (b.local.size < a.local.size ? b : a));
+      const ids = this.unassigned.splice(0, Math.min(perWorker, MAX_BATCH));
+      const jobs: CopyJob[] = ids.map((id) => {
+        const { kind, rel, attempt } = this.jobs[id]!;
+        slot.local.add(id);
+        return { id, kind, rel, attempt };
+      });
+      slot.idle = false;
+      this.post(slot, { type: 'jobs', jobs });
+      this.batchSize = Math.min(this.batchSize * 2, MAX_BATCH);
+    }
+  }
+
+  /** Forks more workers only when the outstanding work is big enough to keep them busy. */
+  private growPool(): void {
+    let outstanding = this.unassigned.length + this.bigQueue.length * JOBS_PER_EXTRA_WORKER;
+    for (const s of this.slots) outstanding += s.local.size;
+    const wanted = Math.min(this.settings.workers, 1 + Math.floor(outstanding / JOBS_PER_EXTRA_WORKER));
+    while (this.slots.size < wanted) this.spawn();
+  }
+
+  private onMessage(slot: Slot, m: WorkerMessage): void {
+    if (m.type === 'sized') {
+      let bytes = 0;
+      for (let i = 0; i < m.sizes.length; i += 2) {
+        const job = this.jobs[m.sizes[i]!]!;
+        const size = m.sizes[i + 1]!;
+        bytes += size - Math.max(job.size, 0);
+        job.size = size;
+      }
+      this.events.sized(bytes, m.sizes.length / 2);
+      for (const id of m.big) {
+        slot.local.delete(id);
+        this.bigQueue.push(id);
+      }
+      if (m.big.length > 0) this.growPool();
+    } else {
+      if (m.bytes) this.events.bytes(m.bytes);
+      for (const id of m.copied) this.complete(slot, id) && this.events.done(id, 'copied');
+      for (const id of m.same) this.complete(slot, id) && this.events.done(id, 'same');
+      for (const f of m.failed) this.complete(slot, f.id) && this.events.failed(f.id, f.error);
+      slot.idle = m.idle;
+    }
+    this.giveShared();
+    if (slot.idle && this.unassigned.length > 0) this.dispatch();
+    this.checkFinished();
+  }
+
+  /** Marks a job done; false if it already was (a late message after a crash re-queue). */
+  private complete(slot: Slot, id: number): boolean {
+    const job = this.jobs[id]!;
+    if (slot.shared === id) slot.shared = null;
+    slot.local.delete(id);
+    if (job.done) return false;
+    job.done = true;
+    this.completed++;
+    return true;
+  }
+
+  private giveShared(): void {
+    if (this.stopping) return;
+    for (const slot of this.slots) {
+      if (this.bigQueue.length === 0) return;
+      if (!slot.idle || slot.shared !== null) continue;
+      const id = this.bigQueue.shift()!;
+      const { kind, rel, attempt, size } = this.jobs[id]!;
+      slot.shared = id;
+      slot.idle = false;
+      this.post(slot, { type: 'shared', job: { id, kind, rel, attempt }, size });
+    }
+  }
+
+  private checkFinished(): void {
+    if (this.stopping || !this.inputDone || this.completed < this.jobs.length) return;
+    this.stopping = true;
+    for (const slot of this.slots) this.post(slot, { type: 'end' });
+    void Promise.all([...this.slots].map((s) => s.exited)).then(() => this.finish());
+  }
+
+  /** A worker that exits before `end` or `abort` crashed: clean up and re-queue its jobs. */
+  private onExit(slot: Slot, code: number | null, signal: NodeJS.Signals | null): void {
+    const inHand = slot.shared ?? firstOf(slot.local);
+    if (inHand !== undefined) removeQuietly(this.tempPath(inHand));
+    if (this.stopping && this.completed >= this.jobs.length) return;
+    if (this.stopping) return;
+    const how = signal ? `killed by ${signal}` : `exit code ${code}`;
+    this.deaths++;
+    const requeue = [...slot.local].filter((id) => id !== inHand);
+    if (inHand !== undefined) {
+      const job = this.jobs[inHand]!;
+      if (job.attempt >= 1) {
+        this.complete(slot, inHand);
+        this.events.failed(inHand, entryError.crashed(how));
+      } else {
+        job.attempt++;
+        this.events.warn(`worker ${slot.index} died (${how}) while copying \`${job.rel}\`: trying it once more`);
+        requeue.unshift(inHand);
+      }
+    }
+    for (const id of requeue) {
+      const job = this.jobs[id]!;
+      if (job.size >= this.settings.bigFileBytes) this.bigQueue.push(id);
+      else this.unassigned.push(id);
+    }
+    if (this.deaths > 2 * this.settings.workers + 2) {
+      // Something kills every worker: fail what is left rather than fork forever.
+      for (const id of [...this.unassigned, ...this.bigQueue]) {
+        this.complete(slot, id);
+        this.events.failed(id, entryError.crashed(how));
+      }
+      this.unassigned = [];
+      this.bigQueue.length = 0;
+    } else if (this.slots.size < this.settings.workers && this.completed < this.jobs.length) {
+      this.spawn();
+    }
+    this.dispatch();
+    this.giveShared();
+    this.checkFinished();
+  }
+
+  private tempPath(id: number): string {
+    const { rel, attempt } = this.jobs[id]!;
+    const dest = path.join(this.settings.destRoot, rel);
+    return path.join(path.dirname(dest), tempName(this.settings.runTag, id, attempt));
+  }
+}
+
+function firstOf(set: Set<number>): number | undefined {
+  for (const v of set) return v;
+  return undefined;
+}

@@ -1,0 +1,240 @@
+/**
+ * The forked worker. It takes care of:
+ * - sizing each batch of jobs at once (one lstat per entry), so the parent's totals fill in early;
+ *   files of `bigFileBytes` or more go back to the parent's shared queue, to spread them over workers;
+ * - copying its queue in time slices of synchronous fs calls (a worker is its own process, so sync
+ *   calls block nobody), yielding to the event loop between slices so an abort, new jobs or the
+ *   parent's disappearance are seen within milliseconds, even inside a huge file;
+ * - sending progress in batches: at most one message per ~100 ms, plus one when it runs dry.
+ *
+ * Signals: Ctrl-C reaches the whole process group, but the parent coordinates the stop, so a first
+ * SIGINT/SIGHUP is ignored here; a second one, SIGTERM, an `abort` message or a lost parent
+ * all make the worker remove its temp file and exit at once.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { copyRegularFile, copySymlink, EntryFailure, type CopyContext, type CopyOutcome } from './copy-file.js';
+import { entryError, serializeError, type SerializedError } from './errors.js';
+import { sourceStatOf, type SourceStat } from './metadata.js';
+import { tempName, type CopyJob, type JobFailure, type ParentMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
+
+const SLICE_MS = 20;
+const FLUSH_MS = 100;
+const MAX_RESULTS_PER_MESSAGE = 4000;
+
+interface Queued {
+  job: CopyJob;
+  st: SourceStat;
+}
+interface InHand extends Queued {
+  gen?: Generator<void, CopyOutcome>;
+  reported: number;
+}
+
+let init: WorkerInit | undefined;
+let ctx: CopyContext | undefined;
+const queue: Queued[] = [];
+let head = 0;
+const sharedQueue: Queued[] = [];
+let current: InHand | null = null;
+let scheduled = false;
+let ending = false;
+let idleReported = false;
+
+let bytes = 0;
+let copied: number[] = [];
+let same: number[] = [];
+let failed: JobFailure[] = [];
+let lastFlush = performance.now();
+
+process.on('message', (message: ParentMessage) => {
+  switch (message.type) {
+    case 'init':
+      init = message;
+      ctx = {
+        buffer: Buffer.allocUnsafe(message.chunkSize),
+        preserveOwner: message.preserveOwner,
+        yieldEveryChunk: message.delayMs > 0,
+        onBytes: countBytes,
+      };
+      break;
+    case 'jobs':
+      sizeJobs(message.jobs);
+      break;
+    case 'shared':
+      takeShared(message.job);
+      break;
+    case 'end':
+      ending = true;
+      schedule();
+      break;
+    case 'abort':
+      abortNow();
+      break;
+  }
+});
+
+let interrupts = 0;
+const onInterrupt = (): void => {
+  if (++interrupts > 1) abortNow();
+};
+process.on('SIGINT', onInterrupt);
+process.on('SIGHUP', onInterrupt);
+process.on('SIGTERM', abortNow);
+process.on('disconnect', abortNow);
+
+function settings(): WorkerInit {
+  if (!init) throw new Error('worker used before init');
+  return init;
+}
+
+/** lstat every job of a batch now: the parent learns sizes early; vanished or changed entries fail here. */
+function sizeJobs(jobs: CopyJob[]): void {
+  const { srcRoot, bigFileBytes } = settings();
+  const sizes: number[] = [];
+  const big: number[] = [];
+  for (const job of jobs) {
+    const st = statSource(srcRoot, job);
+    if (!st) continue;
+    sizes.push(job.id, st.size);
+    if (st.size >= bigFileBytes) big.push(job.id);
+    else queue.push({ job, st });
+  }
+  send({ type: 'sized', sizes, big });
+  idleReported = false;
+  schedule();
+}
+
+function takeShared(job: CopyJob): void {
+  const st = statSource(settings().srcRoot, job);
+  if (st) sharedQueue.push({ job, st });
+  idleReported = false;
+  schedule();
+}
+
+/** The entry's stat, or undefined after recording why it cannot be copied. */
+function statSource(srcRoot: string, job: CopyJob): SourceStat | undefined {
+  const src = path.join(srcRoot, job.rel);
+  try {
+    const st = fs.lstatSync(src, { bigint: true });
+    const ok = job.kind === 'file' ? st.isFile() : st.isSymbolicLink();
+    if (ok) return sourceStatOf(st);
+    fail(job, entryError.changed(`no longer a ${job.kind === 'file' ? 'regular file' : 'symlink'}`), 0);
+  } catch (err) {
+    fail(job, sourceError(err, job, src), 0);
+  }
+  return undefined;
+}
+
+function sourceError(err: unknown, job: CopyJob, src: string): SerializedError {
+  if (err instanceof EntryFailure) return err.error;
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ENOENT' && e.path === src) return job.rel.includes('\uFFFD') ? entryError.notUtf8() : entryError.vanished();
+  return serializeError(err);
+}
+
+function countBytes(n: number): void {
+  if (!current) return;
+  // Count no more than the sized bytes: the bar must never pass the total, even for a growing file.
+  const counted = Math.min(n, current.st.size - current.reported);
+  current.reported += counted;
+  bytes += counted;
+}
+
+function fail(job: CopyJob, error: SerializedError, bytesLeft: number): void {
+  failed.push({ id: job.id, error });
+  bytes += bytesLeft;
+}
+
+function schedule(): void {
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(pump);
+}
+
+/** Runs jobs for one time slice, then yields to the event loop. */
+function pump(): void {
+  scheduled = false;
+  const sliceEnd = performance.now() + SLICE_MS;
+  const delayMs = init?.delayMs ?? 0;
+  for (;;) {
+    if (!current) {
+      const next = sharedQueue.shift() ?? (head < queue.length ? queue[head++] : undefined);
+      if (!next) break;
+      current = { ...next, reported: 0 };
+    }
+    step(current);
+    if (delayMs > 0 && current) {
+      flush(false);
+      scheduled = true;
+      setTimeout(pump, delayMs);
+      return;
+    }
+    if (performance.now() >= sliceEnd) break;
+  }
+  if (head > 1024 && head * 2 > queue.length) {
+    queue.splice(0, head);
+    head = 0;
+  }
+  const idle = !current && sharedQueue.length === 0 && head >= queue.length;
+  flush(idle);
+  if (!idle) schedule();
+  else if (ending) process.disconnect();
+}
+
+/** Advances the job in hand by one step; settles it when it completes or fails. */
+function step(job: InHand): void {
+  const { srcRoot, destRoot, runTag, preserveOwner } = settings();
+  const src = path.join(srcRoot, job.job.rel);
+  const dest = path.join(destRoot, job.job.rel);
+  try {
+    let outcome: CopyOutcome | undefined;
+    if (job.job.kind === 'link') {
+      outcome = copySymlink(src, dest, tmpPath(dest, runTag, job.job), job.st, preserveOwner);
+    } else {
+      job.gen ??= copyRegularFile(src, dest, tmpPath(dest, runTag, job.job), job.st, ctx!);
+      const r = job.gen.next();
+      if (r.done) outcome = r.value;
+    }
+    if (outcome === undefined) return;
+    (outcome === 'copied' ? copied : same).push(job.job.id);
+    bytes += job.st.size - job.reported;
+  } catch (err) {
+    fail(job.job, sourceError(err, job.job, src), job.st.size - job.reported);
+  }
+  current = null;
+}
+
+function tmpPath(dest: string, runTag: string, job: CopyJob): string {
+  return path.join(path.dirname(dest), tempName(runTag, job.id, job.attempt));
+}
+
+/** Sends what finished since the last message, if due (or when running dry). */
+function flush(idle: boolean): void {
+  const results = copied.length + same.length + failed.length;
+  const now = performance.now();
+  const due = now - lastFlush >= FLUSH_MS || results >= MAX_RESULTS_PER_MESSAGE || (idle && !idleReported);
+  if (!due || (results === 0 && bytes === 0 && !(idle && !idleReported))) return;
+  send({ type: 'progress', bytes, copied, same, failed, idle });
+  if (idle) idleReported = true;
+  bytes = 0;
+  copied = [];
+  same = [];
+  failed = [];
+  lastFlush = now;
+}
+
+function send(message: WorkerMessage): void {
+  if (!process.connected) return abortNow();
+  process.send!(message);
+}
+
+/** Stop now: the generator's `finally` removes the temp file in hand. */
+function abortNow(): void {
+  try {
+    current?.gen?.return(undefined as never);
+  } finally {
+    process.exit(0);
+  }
+}
