@@ -5,12 +5,22 @@
  * workers see the IPC channel close, remove their temp files and exit by themselves).
  */
 import fs from 'node:fs';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { copy, type CopyEvent, type CopyResult } from './copy.js';
 import { ExitCode, PcopyError } from './errors.js';
-import { defaultWorkers, parseChunkSize, parseWorkers } from './options.js';
+import {
+  defaultWorkers,
+  parseChunkSize,
+  parsePreserve,
+  parseSeconds,
+  parseWorkers,
+  PRESERVE_NONE,
+  type CopyOptions,
+  type OverwriteMode,
+  type Preserve,
+} from './options.js';
 import { createReporter, type Reporter } from './progress.js';
-import { formatFailure, formatSkipped, formatSummary } from './summary.js';
+import { formatEntry, formatFailure, formatJson, formatSkipped, formatSummary } from './summary.js';
 
 const HELP_AFTER = `
 What gets copied:
@@ -20,18 +30,29 @@ What gets copied:
                     on SRC changes nothing. (This is rclone's and robocopy's rule; cp -r
                     would nest SRC inside an existing DEST.)
   SRC a file        DEST is the copy, or DEST/<name> when DEST is an existing directory.
-  Symlinks given as SRC or DEST are followed; inside the tree none is ever followed:
-  links are recreated with the same target text. FIFOs, sockets and devices are skipped
-  with a message. Files whose size and modification time already match are not rewritten.
+  One SRC per run. Symlinks given as SRC or DEST are followed; inside the tree none is
+  followed (unless -L): links are recreated with the same target text. FIFOs, sockets
+  and devices are skipped with a message. Files whose size and modification time
+  already match are not rewritten, so a rerun resumes an interrupted copy. Nothing in
+  DEST is ever deleted. Each file is written to a temp name and renamed when complete.
+
+Patterns (--exclude, --include): fast-glob patterns relative to SRC. Without a slash a
+  pattern matches a name at any depth (*.log is **/*.log); with a slash, or a leading /,
+  it is anchored at SRC (/build, docs/old). An excluded directory is not walked into.
+  --exclude wins over --include. With --include only matching entries are copied, with
+  the directories that hold them.
 
 Exit codes: 0 all copied, 1 some entries failed, 2 usage error or refused before copying,
             130 interrupted (SIGINT), 143 terminated (SIGTERM), 129 hung up (SIGHUP).
 
 Examples:
-  $ pcopy photos /mnt/backup/photos        copy a folder (run it again to resume)
-  $ pcopy -j 4 build/ /srv/www             four workers
-  $ pcopy --chunk-size 16k big.iso /media  one file into a directory
-  $ pcopy -q src dest && echo done         only errors are printed
+  $ pcopy photos /mnt/backup/photos           copy a folder (run it again to resume)
+  $ pcopy -j 4 build/ /srv/www                four workers
+  $ pcopy --chunk-size 16k big.iso /media     one file into a directory
+  $ pcopy --exclude node_modules --exclude '*.log' app /tmp/app
+  $ pcopy --include '*.jpg' photos /tmp/jpgs  only JPEGs, in their folders
+  $ pcopy -n -u src dest                      what would --update copy?
+  $ pcopy --json src dest | jq .failures      results for scripts
 `;
 
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: ExitCode.sigint, SIGTERM: ExitCode.sigterm, SIGHUP: ExitCode.sighup };
@@ -52,10 +73,29 @@ function commanderParser<T>(parse: (text: string) => T): (text: string) => T {
   };
 }
 
+/** Repeatable options collect one value per flag, so they never swallow SRC and DEST. */
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
 interface CliOptions {
   workers?: number;
   chunkSize?: number;
+  ignoreTimes?: boolean;
+  ignoreExisting?: boolean;
+  update?: boolean;
+  modifyWindow?: number;
+  exclude?: string[];
+  include?: string[];
+  excludeFrom?: string[];
+  dereference?: boolean;
+  oneFileSystem?: boolean;
+  preserve?: Preserve | false;
+  fsync?: boolean;
+  dryRun?: boolean;
+  verify?: boolean;
+  json?: boolean;
+  verbose?: boolean;
   quiet?: boolean;
+  progress?: boolean;
 }
 
 function buildProgram(): Command {
@@ -69,7 +109,25 @@ function buildProgram(): Command {
     .argument('<DEST>', 'where the copy goes')
     .option('-j, --workers <n>', `worker processes (default: ${defaultWorkers()} on this machine)`, commanderParser(parseWorkers))
     .option('--chunk-size <size>', 'bytes per read/write, 1k to 64k (default: 64k)', commanderParser(parseChunkSize))
+    .addOption(new Option('-I, --ignore-times', 'copy even files whose size and time match').conflicts(['ignoreExisting', 'update']))
+    .addOption(new Option('--ignore-existing', 'never touch an existing destination entry').conflicts(['update']))
+    .option('-u, --update', 'replace a destination file only when the source is newer')
+    .option('--modify-window <seconds>', 'treat times this close as equal (2 for FAT)', commanderParser(parseSeconds))
+    .option('--exclude <glob>', 'skip entries matching the pattern (repeatable)', collect)
+    .option('--include <glob>', 'copy only entries matching the pattern (repeatable)', collect)
+    .option('--exclude-from <file>', 'read exclude patterns from a file, one a line (# comments)', collect)
+    .option('-L, --dereference', 'copy what symlinks point to, not the links')
+    .option('-x, --one-file-system', 'do not descend into directories on other file systems')
+    .option('--preserve <list>', 'metadata to keep: mode,times,owner (default: all; owner only as root)', commanderParser(parsePreserve))
+    .option('--no-preserve', 'keep no metadata (modes less the umask, times of the copy)')
+    .option('--fsync', 'flush each file to disk before its rename (survives power loss)')
+    .option('-n, --dry-run', 'list what would be copied, unchanged or refused; write nothing')
+    .option('--verify', 'read source and copy back after each file and compare hashes')
+    .addOption(new Option('--json', 'print one JSON document with the result on stdout').conflicts(['verbose', 'quiet']))
+    .addOption(new Option('-v, --verbose', 'print one line per entry as it completes (stdout)').conflicts(['quiet']))
     .option('-q, --quiet', 'print only errors')
+    .option('--progress', 'show progress (a plain line every few seconds when not on a terminal)')
+    .option('--no-progress', 'no progress bar')
     .addHelpText('after', HELP_AFTER)
     .showSuggestionAfterError(true)
     .exitOverride()
@@ -80,22 +138,69 @@ function buildProgram(): Command {
 export async function main(argv: string[]): Promise<void> {
   ignoreClosedPipes();
   const program = buildProgram();
+  let options: Partial<CopyOptions>;
+  let cli: CliOptions;
   try {
     program.parse(argv);
+    cli = program.opts<CliOptions>();
+    options = toCopyOptions(cli, argv);
   } catch (err) {
     if (err instanceof CommanderError) {
       // commander exits 1 on usage errors; ours are 2, like cp and rsync. Help and version are 0.
       process.exitCode = err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
       return;
     }
+    if (err instanceof PcopyError) {
+      process.stderr.write(`pcopy: ${err.message}\n`);
+      process.exitCode = ExitCode.usage;
+      return;
+    }
     throw err;
   }
   const [src, dest] = program.args as [string, string];
-  const opts = program.opts<CliOptions>();
-  await runCopy(src, dest, opts);
+  await runCopy(src, dest, options, cli);
 }
 
-async function runCopy(src: string, dest: string, opts: CliOptions): Promise<void> {
+/** CLI flags → copy options; flag conflicts commander cannot see are usage errors here. */
+function toCopyOptions(cli: CliOptions, argv: string[]): Partial<CopyOptions> {
+  const args = argv.slice(2);
+  if (args.includes('--no-preserve') && args.some((a) => a === '--preserve' || a.startsWith('--preserve='))) {
+    throw new PcopyError('USAGE', 'options --preserve and --no-preserve cannot be used together');
+  }
+  const overwrite: OverwriteMode = cli.ignoreTimes ? 'always' : cli.ignoreExisting ? 'never' : cli.update ? 'update' : 'quick-check';
+  const exclude = [...(cli.exclude ?? []), ...(cli.excludeFrom ?? []).flatMap(readPatternFile)];
+  return {
+    workers: cli.workers,
+    chunkSize: cli.chunkSize,
+    overwrite,
+    modifyWindow: cli.modifyWindow,
+    exclude,
+    include: cli.include,
+    dereference: cli.dereference,
+    oneFileSystem: cli.oneFileSystem,
+    preserve: cli.preserve === false ? PRESERVE_NONE : cli.preserve,
+    fsync: cli.fsync,
+    dryRun: cli.dryRun,
+    verify: cli.verify,
+  };
+}
+
+/** One pattern a line; blank lines and `#` comments are ignored. */
+function readPatternFile(file: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new PcopyError('USAGE', `cannot read --exclude-from file \`${file}\`: ${e.code ?? e.message}`);
+  }
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+async function runCopy(src: string, dest: string, options: Partial<CopyOptions>, cli: CliOptions): Promise<void> {
   const controller = new AbortController();
   let signalled: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -109,17 +214,32 @@ async function runCopy(src: string, dest: string, opts: CliOptions): Promise<voi
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signals) process.on(s, onSignal);
 
+  const quiet = cli.quiet ?? false;
+  const listEntries = (cli.verbose || cli.dryRun) && !cli.json && !quiet;
   let reporter: Reporter | undefined;
   try {
-    reporter = createReporter(process.stderr, !opts.quiet);
-    const result = await copy(src, dest, {
-      workers: opts.workers,
-      chunkSize: opts.chunkSize,
-      signal: controller.signal,
-      onEvent: (event) => report(event, reporter!, src, dest, opts.quiet ?? false),
-    });
+    reporter = createReporter(process.stderr, quiet || cli.json ? false : cli.progress);
+    const shown = reporter;
+    const onEvent = (event: CopyEvent): void => {
+      switch (event.type) {
+        case 'progress':
+          return shown.update(event.progress);
+        case 'failed':
+          return shown.print(`pcopy: ${formatFailure(event.failure, src, dest)}`, process.stderr);
+        case 'skipped':
+          if (!quiet) shown.print(`pcopy: ${formatSkipped(event.entry, src)}`, process.stderr);
+          return;
+        case 'warning':
+          if (!quiet) shown.print(`pcopy: ${event.message}`, process.stderr);
+          return;
+        case 'entry-done':
+          if (listEntries) shown.print(formatEntry(event.path, event.kind, event.outcome, options.dryRun ?? false), process.stdout);
+      }
+    };
+    const result = await copy(src, dest, { ...options, signal: controller.signal, onEvent });
     reporter.stop(!result.interrupted && result.failures.length === 0);
-    if (!opts.quiet) process.stdout.write(`${formatSummary(result)}\n`);
+    if (cli.json) process.stdout.write(`${formatJson(result, { ...options })}\n`);
+    else if (!quiet) process.stdout.write(`${formatSummary(result)}\n`);
     process.exitCode = exitCodeOf(result, signalled);
   } catch (err) {
     reporter?.stop(false);
@@ -132,21 +252,6 @@ async function runCopy(src: string, dest: string, opts: CliOptions): Promise<voi
     }
   } finally {
     for (const s of signals) process.off(s, onSignal);
-  }
-}
-
-function report(event: CopyEvent, reporter: Reporter, src: string, dest: string, quiet: boolean): void {
-  switch (event.type) {
-    case 'failed':
-      return reporter.log(`pcopy: ${formatFailure(event.failure, src, dest)}`);
-    case 'skipped':
-      if (!quiet) reporter.log(`pcopy: ${formatSkipped(event.entry, src)}`);
-      return;
-    case 'warning':
-      if (!quiet) reporter.log(`pcopy: ${event.message}`);
-      return;
-    default:
-      reporter.onEvent(event);
   }
 }
 

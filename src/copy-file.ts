@@ -6,9 +6,11 @@
  * The file copier is a generator that yields between chunks: the worker runs it in time slices and
  * can answer an abort in the middle of a multi-GiB file.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { entryError, type SerializedError } from './errors.js';
-import { applyFdMetadata, fixPathMetadata, micros, utimeSeconds, type SourceStat } from './metadata.js';
+import { applyFdMetadata, fixPathMetadata, micros, targetMode, utimeSeconds, type MetadataPolicy, type SourceStat } from './metadata.js';
+import type { OverwriteMode } from './options.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 /** Yield to the worker's loop at least this often while streaming one file. */
@@ -21,26 +23,63 @@ export class EntryFailure extends Error {
   }
 }
 
+/** How entries are copied: the same for every job of a run. */
+export interface CopyPolicy extends MetadataPolicy {
+  overwrite: OverwriteMode;
+  /** Times this many microseconds apart count as equal. */
+  modifyWindowUs: number;
+  fsync: boolean;
+  verify: boolean;
+  dryRun: boolean;
+  /** -L: the source path may be a symlink to follow. */
+  dereference: boolean;
+}
+
 export interface CopyContext {
   /** Reused read buffer; its length is the chunk size. */
   buffer: Buffer;
-  preserveOwner: boolean;
+  policy: CopyPolicy;
   /** Yield after every chunk instead of every MiB (the test-only delay needs it). */
   yieldEveryChunk: boolean;
+  /** The worker's effective uid and gid: a fresh file already has them. */
+  uid: number;
+  gid: number;
   /** Called with the bytes written after each chunk. */
   onBytes(n: number): void;
 }
 
-export type CopyOutcome = 'copied' | 'same';
+/** `copied` (or would be, in a dry run); `same`: already identical; `kept`: left alone by --ignore-existing / --update. */
+export type CopyOutcome = 'copied' | 'same' | 'kept';
 
-/** Size and mtime (to the microsecond) match: rsync's quick check, so the file is not rewritten. */
-export function matchesQuickCheck(have: fs.BigIntStats | undefined, want: SourceStat): have is fs.BigIntStats {
-  return !!have && have.isFile() && have.size === BigInt(want.size) && micros(have.mtimeNs) === micros(want.mtimeNs);
+/** Size and mtime (to the microsecond, within the window) match: rsync's quick check. */
+export function matchesQuickCheck(have: fs.BigIntStats | undefined, want: SourceStat, windowUs = 0): have is fs.BigIntStats {
+  if (!have?.isFile() || have.size !== BigInt(want.size)) return false;
+  const diff = micros(have.mtimeNs) - micros(want.mtimeNs);
+  return (diff < 0n ? -diff : diff) <= BigInt(windowUs);
+}
+
+/**
+ * Decides what to do with an entry whose destination may exist: an outcome when there is nothing to
+ * copy, undefined when it must be copied. A matching file gets its metadata corrected in place.
+ */
+function existingOutcome(dest: string, st: SourceStat, ctx: CopyContext, sameAs: (have: fs.BigIntStats) => boolean): CopyOutcome | undefined {
+  const { policy } = ctx;
+  const have = fs.lstatSync(dest, { bigint: true, throwIfNoEntry: false });
+  if (!have) return undefined;
+  if (policy.overwrite === 'never') return 'kept';
+  if (policy.overwrite === 'update' && have.isFile() && micros(have.mtimeNs) - micros(st.mtimeNs) > BigInt(policy.modifyWindowUs)) {
+    return 'kept';
+  }
+  if (policy.overwrite === 'always' || !sameAs(have)) return undefined;
+  if (!policy.dryRun) fixPathMetadata(dest, have, st, policy);
+  return 'same';
 }
 
 /**
  * Streams `src` into `tmp` in chunks, then renames it to `dest`. `st` is the lstat taken when the job
  * was sized; if the file's inode, size or mtime differ at the end, it changed under us: `CHANGED`.
+ * `fresh`: the destination directory was made by this run, so nothing can be in the way and no
+ * inherited setgid or default ACL can alter what the temp file is born with: fewer syscalls.
  */
 export function* copyRegularFile(
   src: string,
@@ -48,18 +87,21 @@ export function* copyRegularFile(
   tmp: string,
   st: SourceStat,
   ctx: CopyContext,
+  fresh = false,
 ): Generator<void, CopyOutcome> {
-  const existing = fs.lstatSync(dest, { bigint: true, throwIfNoEntry: false });
-  if (matchesQuickCheck(existing, st)) {
-    fixPathMetadata(dest, existing, st, ctx.preserveOwner);
-    return 'same';
+  const { policy } = ctx;
+  if (!fresh) {
+    const outcome = existingOutcome(dest, st, ctx, (have) => matchesQuickCheck(have, st, policy.modifyWindowUs));
+    if (outcome) return outcome;
   }
+  if (policy.dryRun) return 'copied';
   // O_NONBLOCK: if the name became a FIFO since the scan, opening it must not hang.
-  const fdIn = fs.openSync(src, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  const fdIn = fs.openSync(src, O_RDONLY | O_NONBLOCK | (policy.dereference ? 0 : O_NOFOLLOW));
   let fdOut = -1;
   let created = false;
   try {
-    fdOut = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    // The worker runs with umask 0, so the temp file is born with exactly the mode it should have.
+    fdOut = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, targetMode(st, policy) & 0o777);
     created = true;
     const { buffer } = ctx;
     let total = 0;
@@ -80,7 +122,9 @@ export function* copyRegularFile(
     if (!end.isFile() || end.ino !== st.ino) throw new EntryFailure(entryError.changed('replaced'));
     if (end.size !== BigInt(st.size) || total !== st.size) throw new EntryFailure(entryError.changed(`size ${st.size} → ${end.size}`));
     if (end.mtimeNs !== st.mtimeNs) throw new EntryFailure(entryError.changed('modified'));
-    applyFdMetadata(fdOut, st, ctx.preserveOwner);
+    if (policy.verify) yield* verifyCopy(fdIn, tmp, ctx);
+    applyFdMetadata(fdOut, st, policy, !fresh || st.uid !== ctx.uid || st.gid !== ctx.gid, !fresh);
+    if (policy.fsync) fs.fsyncSync(fdOut);
     fs.closeSync(fdOut);
     fdOut = -1;
     renameOver(tmp, dest);
@@ -93,18 +137,49 @@ export function* copyRegularFile(
   }
 }
 
-/** Recreates a symlink with exactly the same target bytes (never followed), via a temp link and rename. */
-export function copySymlink(src: string, dest: string, tmp: string, st: SourceStat, preserveOwner: boolean): CopyOutcome {
-  const target = fs.readlinkSync(src, { encoding: 'buffer' });
-  const existing = fs.lstatSync(dest, { bigint: true, throwIfNoEntry: false });
-  if (existing?.isSymbolicLink() && fs.readlinkSync(dest, { encoding: 'buffer' }).equals(target)) {
-    fixPathMetadata(dest, existing, st, preserveOwner);
-    return 'same';
+/** --verify: hash the source again and the temp copy, before the copy gets its final name. */
+function* verifyCopy(fdIn: number, tmp: string, ctx: CopyContext): Generator<void, void> {
+  const fdCopy = fs.openSync(tmp, O_RDONLY | O_NOFOLLOW);
+  try {
+    const a = yield* hashFd(fdIn, ctx.buffer);
+    const b = yield* hashFd(fdCopy, ctx.buffer);
+    if (a !== b) throw new EntryFailure(entryError.verifyFailed());
+  } finally {
+    fs.closeSync(fdCopy);
   }
+}
+
+function* hashFd(fd: number, buffer: Buffer): Generator<void, string> {
+  const hash = createHash('sha256');
+  let position = 0;
+  let sinceYield = 0;
+  for (;;) {
+    const n = fs.readSync(fd, buffer, 0, buffer.length, position);
+    if (n === 0) break;
+    hash.update(buffer.subarray(0, n));
+    position += n;
+    sinceYield += n;
+    if (sinceYield >= YIELD_EVERY_BYTES) {
+      sinceYield = 0;
+      yield;
+    }
+  }
+  return hash.digest('hex');
+}
+
+/** Recreates a symlink with exactly the same target bytes (never followed), via a temp link and rename. */
+export function copySymlink(src: string, dest: string, tmp: string, st: SourceStat, ctx: CopyContext, fresh = false): CopyOutcome {
+  const { policy } = ctx;
+  const target = fs.readlinkSync(src, { encoding: 'buffer' });
+  if (!fresh) {
+    const outcome = existingOutcome(dest, st, ctx, (have) => have.isSymbolicLink() && fs.readlinkSync(dest, { encoding: 'buffer' }).equals(target));
+    if (outcome) return outcome;
+  }
+  if (policy.dryRun) return 'copied';
   fs.symlinkSync(target, tmp);
   try {
-    if (preserveOwner) fs.lchownSync(tmp, st.uid, st.gid);
-    fs.lutimesSync(tmp, utimeSeconds(st.atimeNs), utimeSeconds(st.mtimeNs));
+    if (policy.owner) fs.lchownSync(tmp, st.uid, st.gid);
+    if (policy.times) fs.lutimesSync(tmp, utimeSeconds(st.atimeNs), utimeSeconds(st.mtimeNs));
     renameOver(tmp, dest);
   } catch (err) {
     removeQuietly(tmp);

@@ -8,13 +8,14 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { CopyOutcome, CopyPolicy } from './copy-file.js';
 import { entryError, serializeError, type SerializedError } from './errors.js';
 import { fixPathMetadata, sourceStatOf, type SourceStat } from './metadata.js';
 import { resolveOptions, type CopyOptions } from './options.js';
 import { resolveTarget, type CopyTarget } from './plan.js';
 import { WorkerPool } from './pool.js';
 import { TEMP_NAME_PATTERN } from './protocol.js';
-import { scanSource, type EntryType } from './scan.js';
+import { scanSource, type EntryType, type NotDescendedReason } from './scan.js';
 
 /** Live counters of a run; `totalsKnown` once the scan has ended and every file has been sized. */
 export interface CopyProgress {
@@ -28,6 +29,8 @@ export interface CopyProgress {
   bytesDone: number;
   dirs: number;
   elapsedMs: number;
+  /** A big file being copied right now, if any. */
+  currentFile?: string;
 }
 
 export interface CopyFailure {
@@ -36,14 +39,18 @@ export interface CopyFailure {
   error: SerializedError;
 }
 
+/** An entry not copied on purpose: a special file, or a directory not walked into (-L loop, -x). */
 export interface SkippedEntry {
   path: string;
-  type: EntryType;
+  reason: Exclude<EntryType, 'dir' | 'file' | 'link'> | NotDescendedReason;
 }
 
+export type EntryOutcome = CopyOutcome;
+
 export type CopyEvent =
+  /** About ten times a second, and once at the end. */
   | { type: 'progress'; progress: CopyProgress }
-  | { type: 'entry-done'; path: string; outcome: 'copied' | 'same' }
+  | { type: 'entry-done'; path: string; kind: 'file' | 'link' | 'dir'; outcome: EntryOutcome }
   | { type: 'failed'; failure: CopyFailure }
   | { type: 'skipped'; entry: SkippedEntry }
   | { type: 'warning'; message: string };
@@ -51,14 +58,18 @@ export type CopyEvent =
 export interface CopyResult {
   source: string;
   destination: string;
+  dryRun: boolean;
+  /** Files written (in a dry run: that would be written). */
   filesCopied: number;
   /** Files left alone because size and mtime already matched (rsync's quick check). */
   filesSame: number;
+  /** Existing files left alone by --ignore-existing or --update. */
+  filesKept: number;
   symlinks: number;
   dirs: number;
-  /** Bytes of all files handled (copied or already identical). */
+  /** Bytes of all files handled (copied, identical or kept). */
   bytes: number;
-  /** Bytes actually written. */
+  /** Bytes written (in a dry run: that would be written). */
   bytesCopied: number;
   failures: CopyFailure[];
   skipped: SkippedEntry[];
@@ -71,6 +82,7 @@ export interface CopyRunOptions extends Partial<CopyOptions> {
 }
 
 const PROGRESS_EVERY_MS = 100;
+/** Files at least this big go through the shared queue so they spread over workers. */
 const BIG_FILE_BYTES = 8 * 1024 * 1024;
 
 /**
@@ -90,6 +102,12 @@ interface DirRecord {
 
 const isRoot = process.getuid?.() === 0;
 
+function currentUmask(): number {
+  const mask = process.umask(0o022);
+  process.umask(mask);
+  return mask;
+}
+
 class CopyRun {
   private readonly started = performance.now();
   private readonly progress: CopyProgress = {
@@ -103,21 +121,15 @@ class CopyRun {
     dirs: 0,
     elapsedMs: 0,
   };
-  private readonly result: Omit<CopyResult, 'source' | 'destination'> = {
-    filesCopied: 0,
-    filesSame: 0,
-    symlinks: 0,
-    dirs: 0,
-    bytes: 0,
-    bytesCopied: 0,
-    failures: [],
-    skipped: [],
-    elapsedMs: 0,
-    interrupted: false,
-  };
+  private readonly result: Omit<CopyResult, 'source' | 'destination'>;
   private readonly dirs: DirRecord[] = [];
+  /** Relative paths of directories handled (made, merged or failed), for --include's parents. */
+  private readonly knownDirs = new Set<string>(['']);
   private readonly failedDirs = new Set<string>();
+  /** Directories (relative) that this run created: nothing can be in the way of their entries. */
+  private readonly freshDirs = new Set<string>();
   private readonly reported = new Set<string>();
+  private readonly policy: CopyPolicy;
   private readonly pool: WorkerPool;
   private readonly srcRoot: string;
   private readonly destRoot: string;
@@ -129,6 +141,31 @@ class CopyRun {
   ) {
     this.srcRoot = target.kind === 'tree' ? target.srcRoot : target.srcFile;
     this.destRoot = target.kind === 'tree' ? target.destRoot : target.destFile;
+    this.result = {
+      dryRun: opts.dryRun,
+      filesCopied: 0,
+      filesSame: 0,
+      filesKept: 0,
+      symlinks: 0,
+      dirs: 0,
+      bytes: 0,
+      bytesCopied: 0,
+      failures: [],
+      skipped: [],
+      elapsedMs: 0,
+      interrupted: false,
+    };
+    this.policy = {
+      ...opts.preserve,
+      owner: opts.preserve.owner && isRoot,
+      umask: currentUmask(),
+      overwrite: opts.overwrite,
+      modifyWindowUs: Math.round(opts.modifyWindow * 1e6),
+      fsync: opts.fsync,
+      verify: opts.verify,
+      dryRun: opts.dryRun,
+      dereference: opts.dereference,
+    };
     this.pool = new WorkerPool(
       {
         workers: opts.workers,
@@ -136,7 +173,7 @@ class CopyRun {
         destRoot: this.destRoot,
         chunkSize: opts.chunkSize,
         runTag: `${process.pid}-${randomBytes(3).toString('hex')}`,
-        preserveOwner: isRoot,
+        policy: this.policy,
         bigFileBytes: BIG_FILE_BYTES,
         delayMs: Number(process.env.PCOPY_TEST_DELAY_MS) || 0,
       },
@@ -159,6 +196,7 @@ class CopyRun {
       this.result.interrupted = true;
       void this.pool.abort();
     };
+    if (signal?.aborted) onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
     const ticker = setInterval(() => this.emitProgress(), PROGRESS_EVERY_MS);
     try {
@@ -167,11 +205,12 @@ class CopyRun {
       this.progress.scanning = false;
       this.pool.finishInput();
       await this.pool.finished;
-      if (!this.result.interrupted) this.finishDirs();
+      if (!this.result.interrupted && !this.opts.dryRun) this.finishDirs();
     } finally {
       clearInterval(ticker);
       signal?.removeEventListener('abort', onAbort);
     }
+    this.result.dirs = this.progress.dirs;
     this.result.elapsedMs = performance.now() - this.started;
     this.emitProgress();
     return { source: src, destination: dest, ...this.result };
@@ -179,38 +218,54 @@ class CopyRun {
 
   private addFile(): void {
     const { destFile } = this.target as Extract<CopyTarget, { kind: 'file' }>;
-    try {
-      fs.mkdirSync(path.dirname(destFile), { recursive: true });
-    } catch (err) {
-      return this.fail('', serializeError(err), false);
+    if (!this.opts.dryRun) {
+      try {
+        fs.mkdirSync(path.dirname(destFile), { recursive: true });
+      } catch (err) {
+        return this.fail('', serializeError(err), false);
+      }
     }
-    this.addJob('file', '');
+    this.addJob('file', '', false);
   }
 
   private async scanTree(): Promise<void> {
-    const rootStat = fs.statSync(this.srcRoot, { bigint: true });
+    const rootStat = sourceStatOf(fs.statSync(this.srcRoot, { bigint: true }));
     try {
-      const made = fs.mkdirSync(this.destRoot, { recursive: true, mode: 0o700 });
-      this.enterDir(this.destRoot, sourceStatOf(rootStat), made === undefined);
+      if (this.opts.dryRun) {
+        if (fs.existsSync(this.destRoot)) this.dirs.push({ dest: this.destRoot, st: rootStat });
+        this.progress.dirs++;
+      } else {
+        const made = fs.mkdirSync(this.destRoot, { recursive: true, mode: 0o700 });
+        this.enterDir(this.destRoot, rootStat, made === undefined);
+        if (made !== undefined) this.freshDirs.add('');
+      }
     } catch (err) {
       // DEST itself cannot be made: every entry would fail the same way, so fail once.
       this.fail('', serializeError(err), false);
       return;
     }
+    const { include, exclude, dereference, oneFileSystem, signal } = this.opts;
     await scanSource(
       this.srcRoot,
       {
         entry: ({ rel, type }) => this.onEntry(rel, type),
         error: (rel, error) => this.fail(rel, error, false),
+        notDescended: (rel, reason) => this.skip(rel, reason),
       },
-      this.opts.signal,
+      { include, exclude, followLinks: dereference, oneFileSystem, destRoot: this.destRoot, signal },
     );
   }
 
   private onEntry(rel: string, type: EntryType): void {
-    const parent = path.dirname(rel);
-    if (parent !== '.' && this.failedDirs.has(parent)) {
-      if (type === 'dir') this.failedDirs.add(rel);
+    const slash = rel.lastIndexOf('/');
+    const parent = slash < 0 ? '' : rel.slice(0, slash);
+    // With --include, a matching entry can come without its parent directories: make them first.
+    if (!this.knownDirs.has(parent)) this.makeDir(parent);
+    if (this.failedDirs.has(parent)) {
+      if (type === 'dir') {
+        this.failedDirs.add(rel);
+        this.knownDirs.add(rel);
+      }
       return this.fail(rel, entryError.parentFailed(), false);
     }
     switch (type) {
@@ -218,27 +273,48 @@ class CopyRun {
         return this.makeDir(rel);
       case 'file':
       case 'link':
-        return this.addJob(type, rel);
+        return this.addJob(type, rel, this.freshDirs.has(parent));
       default:
-        this.result.skipped.push({ path: rel, type });
-        this.emit({ type: 'skipped', entry: { path: rel, type } });
+        this.skip(rel, type);
     }
   }
 
-  private addJob(kind: 'file' | 'link', rel: string): void {
-    const id = this.pool.add(kind, rel);
+  private skip(rel: string, reason: SkippedEntry['reason']): void {
+    const entry = { path: rel, reason };
+    this.result.skipped.push(entry);
+    this.emit({ type: 'skipped', entry });
+  }
+
+  private addJob(kind: 'file' | 'link', rel: string, fresh: boolean): void {
+    this.pool.add(kind, rel, fresh);
     this.progress.entriesFound++;
   }
 
   /**
    * Makes DEST/rel as a real directory, owner-writable until its final mode is set at the end.
    * Whatever is in the way and is not a directory (a file, a symlink, even a dangling one) is replaced,
-   * never followed.
+   * never followed. In a dry run it only counts.
    */
   private makeDir(rel: string): void {
+    if (this.knownDirs.has(rel)) return;
+    const slash = rel.lastIndexOf('/');
+    const parent = slash < 0 ? '' : rel.slice(0, slash);
+    if (!this.knownDirs.has(parent)) this.makeDir(parent);
+    this.knownDirs.add(rel);
+    if (this.failedDirs.has(parent)) {
+      this.failedDirs.add(rel);
+      return this.fail(rel, entryError.parentFailed(), false);
+    }
     const dest = path.join(this.destRoot, rel);
+    const src = path.join(this.srcRoot, rel);
     try {
-      const st = sourceStatOf(fs.lstatSync(path.join(this.srcRoot, rel), { bigint: true }));
+      const st = sourceStatOf(this.opts.dereference ? fs.statSync(src, { bigint: true }) : fs.lstatSync(src, { bigint: true }));
+      if (this.opts.dryRun) {
+        this.progress.dirs++;
+        const existed = fs.lstatSync(dest, { throwIfNoEntry: false })?.isDirectory() ?? false;
+        this.emit({ type: 'entry-done', path: rel, kind: 'dir', outcome: existed ? 'same' : 'copied' });
+        return;
+      }
       let existed = false;
       try {
         fs.mkdirSync(dest, 0o700);
@@ -251,11 +327,12 @@ class CopyRun {
         }
       }
       this.enterDir(dest, st, existed);
+      if (!existed) this.freshDirs.add(rel);
+      this.emit({ type: 'entry-done', path: rel, kind: 'dir', outcome: existed ? 'same' : 'copied' });
     } catch (err) {
       this.failedDirs.add(rel);
       const e = err as NodeJS.ErrnoException;
-      const error = e.code === 'ENOENT' && e.path === path.join(this.srcRoot, rel) ? entryError.vanished() : serializeError(err);
-      this.fail(rel, error, false);
+      this.fail(rel, e.code === 'ENOENT' && e.path === src ? entryError.vanished() : serializeError(err), false);
     }
   }
 
@@ -270,18 +347,20 @@ class CopyRun {
     removeStaleTemps(dest);
   }
 
-  private onDone(id: number, outcome: 'copied' | 'same'): void {
+  private onDone(id: number, outcome: CopyOutcome): void {
     const size = this.pool.size(id);
+    const kind = this.pool.kind(id);
     this.progress.entriesDone++;
-    if (this.pool.kind(id) === 'link') this.result.symlinks++;
+    if (kind === 'link' && !this.opts.dereference) this.result.symlinks++;
     else {
       this.result.bytes += size;
       if (outcome === 'copied') {
         this.result.filesCopied++;
         this.result.bytesCopied += size;
-      } else this.result.filesSame++;
+      } else if (outcome === 'same') this.result.filesSame++;
+      else this.result.filesKept++;
     }
-    this.emit({ type: 'entry-done', path: this.pool.rel(id), outcome });
+    this.emit({ type: 'entry-done', path: this.pool.rel(id), kind: this.opts.dereference ? 'file' : kind, outcome });
   }
 
   /** A failed entry: counted, reported once. `isJob` entries also count as done for the bar. */
@@ -299,18 +378,18 @@ class CopyRun {
     for (let i = this.dirs.length - 1; i >= 0; i--) {
       const { dest, st } = this.dirs[i]!;
       try {
-        fixPathMetadata(dest, fs.lstatSync(dest, { bigint: true }), st, isRoot);
+        fixPathMetadata(dest, fs.lstatSync(dest, { bigint: true }), st, this.policy);
       } catch (err) {
         this.fail(path.relative(this.destRoot, dest), serializeError(err), false);
       }
     }
-    this.result.dirs = this.dirs.length;
   }
 
   private emitProgress(): void {
     const p = this.progress;
     p.elapsedMs = performance.now() - this.started;
     p.totalsKnown = !p.scanning && p.entriesSized >= p.entriesFound;
+    p.currentFile = this.pool.currentBigFile();
     this.emit({ type: 'progress', progress: { ...p } });
   }
 }

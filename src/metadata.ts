@@ -10,7 +10,9 @@ export interface SourceStat {
   mode: number;
   uid: number;
   gid: number;
+  dev: number;
   ino: bigint;
+  nlink: number;
   atimeNs: bigint;
   mtimeNs: bigint;
 }
@@ -21,10 +23,26 @@ export function sourceStatOf(st: fs.BigIntStats): SourceStat {
     mode: Number(st.mode),
     uid: Number(st.uid),
     gid: Number(st.gid),
+    dev: Number(st.dev),
     ino: st.ino,
+    nlink: Number(st.nlink),
     atimeNs: st.atimeNs,
     mtimeNs: st.mtimeNs,
   };
+}
+
+/** Which metadata to apply; `owner` is already false unless running as root. */
+export interface MetadataPolicy {
+  mode: boolean;
+  times: boolean;
+  owner: boolean;
+  /** The user's umask, for modes that are not preserved (as cp without -p). */
+  umask: number;
+}
+
+/** The permission bits a new entry gets: the source's, or the source's less the umask. */
+export function targetMode(st: SourceStat, policy: MetadataPolicy): number {
+  return policy.mode ? st.mode & 0o7777 : st.mode & 0o777 & ~policy.umask;
 }
 
 /** Whole microseconds, rounded down (also before 1970). */
@@ -35,7 +53,7 @@ export function micros(ns: bigint): bigint {
 /**
  * Seconds as Node's utimes wants them. libuv converts the double to a timespec and truncates to the
  * microsecond, so a value that lands a hair below the intended microsecond would lose 1 µs: we aim
- * half a microsecond past it (towards zero's far side), which truncation then brings back exactly.
+ * half a microsecond past it (away from zero), which truncation then brings back exactly.
  */
 export function utimeSeconds(ns: bigint): number {
   const us = micros(ns);
@@ -43,33 +61,32 @@ export function utimeSeconds(ns: bigint): number {
   return us >= 0n ? seconds + 5e-7 : seconds - 5e-7;
 }
 
-/** Sets owner (when asked), mode and times on an open file, owner first: chown clears setuid bits. */
-export function applyFdMetadata(fd: number, st: SourceStat, preserveOwner: boolean): void {
-  if (preserveOwner) fs.fchownSync(fd, st.uid, st.gid);
-  fs.fchmodSync(fd, st.mode & 0o7777);
-  fs.futimesSync(fd, utimeSeconds(st.atimeNs), utimeSeconds(st.mtimeNs));
+/**
+ * Sets owner, mode and times on an open file, owner first: chown clears setuid bits. `chown` and
+ * `chmod` say whether those calls are needed at all (a file born in a directory of this run already
+ * has our ids and its creation mode); special mode bits always need the chmod.
+ */
+export function applyFdMetadata(fd: number, st: SourceStat, policy: MetadataPolicy, chown: boolean, chmod: boolean): void {
+  if (policy.owner && chown) fs.fchownSync(fd, st.uid, st.gid);
+  const mode = targetMode(st, policy);
+  if (chmod || (mode & 0o7000) !== 0) fs.fchmodSync(fd, mode);
+  if (policy.times) fs.futimesSync(fd, utimeSeconds(st.atimeNs), utimeSeconds(st.mtimeNs));
 }
 
 /**
  * Corrects the metadata of an existing destination entry where it differs from the source, touching
  * nothing that already matches. Never follows a symlink (`lchown`, `lutimes`; links have no mode of their own).
  */
-export function fixPathMetadata(path: string, have: fs.BigIntStats, want: SourceStat, preserveOwner: boolean): void {
+export function fixPathMetadata(path: string, have: fs.BigIntStats, want: SourceStat, policy: MetadataPolicy): void {
   const isLink = have.isSymbolicLink();
-  const ownerDiffers = preserveOwner && (Number(have.uid) !== want.uid || Number(have.gid) !== want.gid);
+  const ownerDiffers = policy.owner && (Number(have.uid) !== want.uid || Number(have.gid) !== want.gid);
   if (ownerDiffers) fs.lchownSync(path, want.uid, want.gid);
-  if (!isLink && (ownerDiffers || (Number(have.mode) & 0o7777) !== (want.mode & 0o7777))) {
-    fs.chmodSync(path, want.mode & 0o7777);
+  const mode = targetMode(want, policy);
+  if (!isLink && (policy.mode || ownerDiffers) && (ownerDiffers || (Number(have.mode) & 0o7777) !== mode)) {
+    fs.chmodSync(path, mode);
   }
-  if (micros(have.mtimeNs) !== micros(want.mtimeNs) || micros(have.atimeNs) !== micros(want.atimeNs)) {
+  if (policy.times && (micros(have.mtimeNs) !== micros(want.mtimeNs) || micros(have.atimeNs) !== micros(want.atimeNs))) {
     const setTimes = isLink ? fs.lutimesSync : fs.utimesSync;
     setTimes(path, utimeSeconds(want.atimeNs), utimeSeconds(want.mtimeNs));
   }
-}
-
-/** Sets owner, mode and times of a directory we made (or merged into), after its contents are done. */
-export function applyDirMetadata(path: string, st: SourceStat, preserveOwner: boolean): void {
-  if (preserveOwner) fs.lchownSync(path, st.uid, st.gid);
-  fs.chmodSync(path, st.mode & 0o7777);
-  fs.utimesSync(path, utimeSeconds(st.atimeNs), utimeSeconds(st.mtimeNs));
 }

@@ -10,12 +10,51 @@ export const MAX_CHUNK = 64 * 1024;
 /** Measured on 2 cores (see README benchmark): more workers than cores only adds scheduling. */
 export const MAX_DEFAULT_WORKERS = 4;
 
+/** When an existing destination file is replaced (rsync's words and flags). */
+export type OverwriteMode =
+  /** Default: skip when size and mtime match (rsync's quick check). */
+  | 'quick-check'
+  /** `-I, --ignore-times`: copy even when size and mtime match. */
+  | 'always'
+  /** `--ignore-existing`: never touch an existing destination entry. */
+  | 'never'
+  /** `-u, --update`: keep a destination file that is newer than the source. */
+  | 'update';
+
+/** Which metadata a copy keeps. Owner is only ever set when running as root. */
+export interface Preserve {
+  mode: boolean;
+  times: boolean;
+  owner: boolean;
+}
+export type PreserveKey = keyof Preserve;
+export const PRESERVE_ALL: Preserve = { mode: true, times: true, owner: true };
+export const PRESERVE_NONE: Preserve = { mode: false, times: false, owner: false };
+
 /** Options of one copy; every field has a default (see `resolveOptions`). */
 export interface CopyOptions {
   /** Number of forked workers. */
   workers: number;
   /** Bytes per read/write, 1 KiB to 64 KiB. */
   chunkSize: number;
+  overwrite: OverwriteMode;
+  /** Times this many seconds apart count as equal (FAT keeps 2-second times). */
+  modifyWindow: number;
+  /** fast-glob patterns relative to SRC; a pattern without a slash matches a name at any depth. */
+  exclude: string[];
+  /** When given, only entries matching one of these are copied (with the directories that hold them). */
+  include: string[];
+  /** `-L`: copy what symlinks point to instead of the links. */
+  dereference: boolean;
+  /** `-x`: do not descend into directories on other file systems. */
+  oneFileSystem: boolean;
+  preserve: Preserve;
+  /** Flush each file to disk before its rename. */
+  fsync: boolean;
+  /** Decide everything, write nothing. */
+  dryRun: boolean;
+  /** Re-read source and copy after each file and compare hashes before the rename. */
+  verify: boolean;
   /** Stops the copy: workers remove their temp files, the result says `interrupted`. */
   signal?: AbortSignal;
 }
@@ -24,12 +63,67 @@ export function defaultWorkers(): number {
   return Math.max(1, Math.min(availableParallelism(), MAX_DEFAULT_WORKERS));
 }
 
+/** Fills in defaults and checks values and combinations; throws `PcopyError('USAGE')`. */
 export function resolveOptions(partial: Partial<CopyOptions> = {}): CopyOptions {
-  const workers = partial.workers ?? defaultWorkers();
-  const chunkSize = partial.chunkSize ?? MAX_CHUNK;
-  checkWorkers(workers);
-  checkChunk(chunkSize);
-  return { ...partial, workers, chunkSize };
+  const opts: CopyOptions = {
+    workers: defaultWorkers(),
+    chunkSize: MAX_CHUNK,
+    overwrite: 'quick-check',
+    modifyWindow: 0,
+    exclude: [],
+    include: [],
+    dereference: false,
+    oneFileSystem: false,
+    preserve: PRESERVE_ALL,
+    fsync: false,
+    dryRun: false,
+    verify: false,
+    ...stripUndefined(partial),
+  };
+  checkWorkers(opts.workers);
+  checkChunk(opts.chunkSize);
+  if (!(opts.modifyWindow >= 0)) throw new PcopyError('USAGE', `invalid modify window '${opts.modifyWindow}': use seconds, 0 or more`);
+  return opts;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** `mode,times` → which metadata to keep; `all` and `none` too. */
+export function parsePreserve(text: string): Preserve {
+  const words = text.split(',').map((w) => w.trim().toLowerCase()).filter(Boolean);
+  if (words.length === 1 && words[0] === 'all') return { ...PRESERVE_ALL };
+  if (words.length === 1 && words[0] === 'none') return { ...PRESERVE_NONE };
+  const out = { ...PRESERVE_NONE };
+  for (const w of words) {
+    const key = w === 'ownership' ? 'owner' : w === 'timestamps' ? 'times' : w;
+    if (!(key in out)) throw new PcopyError('USAGE', `invalid --preserve '${text}': use a list of mode, times, owner (or all, none)`);
+    out[key as PreserveKey] = true;
+  }
+  return out;
+}
+
+/** Seconds for --modify-window: a number, 0 or more. */
+export function parseSeconds(text: string): number {
+  const n = Number(text);
+  if (!/^\s*\d+(\.\d+)?\s*$/.test(text) || !Number.isFinite(n)) {
+    throw new PcopyError('USAGE', `invalid number of seconds '${text}'`);
+  }
+  return n;
+}
+
+/** Flags that cannot go together, as [flag, flag] pairs that are both set. */
+export function conflictingFlags(set: Record<string, boolean>): [string, string] | undefined {
+  const pairs: Array<[string, string]> = [
+    ['--ignore-times', '--ignore-existing'],
+    ['--ignore-times', '--update'],
+    ['--ignore-existing', '--update'],
+    ['--quiet', '--verbose'],
+    ['--json', '--verbose'],
+    ['--preserve', '--no-preserve'],
+  ];
+  return pairs.find(([a, b]) => set[a] && set[b]);
 }
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2 };

@@ -11,7 +11,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { removeQuietly } from './copy-file.js';
+import { removeQuietly, type CopyOutcome } from './copy-file.js';
 import { entryError, type SerializedError } from './errors.js';
 import { tempName, type CopyJob, type JobKind, type ParentMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
 
@@ -27,7 +27,7 @@ export interface PoolEvents {
   /** Bytes of newly sized jobs (a job re-sized after a crash counts only its difference). */
   sized(bytes: number, files: number): void;
   bytes(n: number): void;
-  done(id: number, outcome: 'copied' | 'same'): void;
+  done(id: number, outcome: CopyOutcome): void;
   failed(id: number, error: SerializedError): void;
   warn(message: string): void;
 }
@@ -35,6 +35,7 @@ export interface PoolEvents {
 interface JobRecord {
   kind: JobKind;
   rel: string;
+  fresh: boolean;
   attempt: number;
   size: number;
   done: boolean;
@@ -48,6 +49,8 @@ interface Slot {
   /** The big file it works on, if any (only given when idle, so it is the job in hand). */
   shared: number | null;
   idle: boolean;
+  /** The big file it reported in hand, -1 if none: the bar names it. */
+  current: number;
   exited: Promise<void>;
 }
 
@@ -78,9 +81,9 @@ export class WorkerPool {
   }
 
   /** Adds a job; it is sent out in the next batch. */
-  add(kind: JobKind, rel: string): number {
+  add(kind: JobKind, rel: string, fresh: boolean): number {
     const id = this.jobs.length;
-    this.jobs.push({ kind, rel, attempt: 0, size: -1, done: false });
+    this.jobs.push({ kind, rel, fresh, attempt: 0, size: -1, done: false });
     this.unassigned.push(id);
     if (this.unassigned.length >= this.batchSize) this.dispatch();
     else this.scheduleDispatch();
@@ -94,6 +97,12 @@ export class WorkerPool {
 
   kind(id: number): JobKind {
     return this.jobs[id]!.kind;
+  }
+
+  /** A big file some worker is copying right now, for the bar. */
+  currentBigFile(): string | undefined {
+    for (const slot of this.slots) if (slot.current >= 0 && !this.jobs[slot.current]!.done) return this.jobs[slot.current]!.rel;
+    return undefined;
   }
 
   /** Bytes of a job as its worker sized it (0 if it failed before being sized). */
@@ -137,6 +146,7 @@ export class WorkerPool {
       local: new Set(),
       shared: null,
       idle: false,
+      current: -1,
       exited: new Promise((resolve) => (exited = resolve)),
     };
     this.slots.add(slot);
@@ -174,9 +184,9 @@ export class WorkerPool {
       const slot = slots.reduce((a, b) => (b.local.size < a.local.size ? b : a));
       const ids = this.unassigned.splice(0, Math.min(perWorker, MAX_BATCH));
       const jobs: CopyJob[] = ids.map((id) => {
-        const { kind, rel, attempt } = this.jobs[id]!;
+        const { kind, rel, attempt, fresh } = this.jobs[id]!;
         slot.local.add(id);
-        return { id, kind, rel, attempt };
+        return { id, kind, rel, attempt, fresh };
       });
       slot.idle = false;
       this.post(slot, { type: 'jobs', jobs });
@@ -211,8 +221,10 @@ export class WorkerPool {
       if (m.bytes) this.events.bytes(m.bytes);
       for (const id of m.copied) this.complete(slot, id) && this.events.done(id, 'copied');
       for (const id of m.same) this.complete(slot, id) && this.events.done(id, 'same');
+      for (const id of m.kept) this.complete(slot, id) && this.events.done(id, 'kept');
       for (const f of m.failed) this.complete(slot, f.id) && this.events.failed(f.id, f.error);
       slot.idle = m.idle;
+      slot.current = m.current;
     }
     this.giveShared();
     if (slot.idle && this.unassigned.length > 0) this.dispatch();
@@ -236,10 +248,10 @@ export class WorkerPool {
       if (this.bigQueue.length === 0) return;
       if (!slot.idle || slot.shared !== null) continue;
       const id = this.bigQueue.shift()!;
-      const { kind, rel, attempt, size } = this.jobs[id]!;
+      const { kind, rel, attempt, fresh, size } = this.jobs[id]!;
       slot.shared = id;
       slot.idle = false;
-      this.post(slot, { type: 'shared', job: { id, kind, rel, attempt }, size });
+      this.post(slot, { type: 'shared', job: { id, kind, rel, attempt, fresh }, size });
     }
   }
 

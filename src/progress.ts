@@ -1,41 +1,89 @@
 /**
  * Progress behind one interface: a live cli-progress bar on a terminal, plain lines otherwise.
- * The bar goes to stderr (so stdout keeps only the summary); messages printed while it is drawn
+ * The bar goes to stderr (so stdout keeps only the summary); lines printed while it is drawn
  * clear its line first and let it redraw below them.
  */
 import cliProgress from 'cli-progress';
-import type { CopyEvent, CopyProgress } from './copy.js';
+import type { CopyProgress } from './copy.js';
 import { formatBytes, formatDuration } from './summary.js';
 
 export interface Reporter {
-  /** Progress snapshots (about ten a second) and per-entry news. */
-  onEvent(event: CopyEvent): void;
-  /** A line for the user (an error or warning), on stderr. */
-  log(line: string): void;
+  /** A progress snapshot (about ten a second). */
+  update(progress: CopyProgress): void;
+  /** A line for the user: errors and warnings on stderr, --verbose lines on stdout. */
+  print(line: string, stream: NodeJS.WriteStream): void;
   /** Final state; `complete` draws exactly 100%. */
   stop(complete: boolean): void;
 }
 
+export type ProgressMode = 'bar' | 'lines' | 'none';
+
+/** A bar on a terminal; on a non-terminal, a plain line every few seconds only if asked (`--progress`). */
+export function createReporter(stream: NodeJS.WriteStream, wanted: boolean | undefined): Reporter {
+  if (wanted === false) return new LineReporter(stream, false);
+  if (stream.isTTY) return new BarReporter(stream);
+  return new LineReporter(stream, wanted === true);
+}
+
 /** Rate over the last few seconds, not the whole run, so it follows the current speed. */
 const RATE_WINDOW_MS = 5000;
+const LINE_EVERY_MS = 3000;
 
-export function createReporter(stream: NodeJS.WriteStream, showBar: boolean): Reporter {
-  return showBar && stream.isTTY ? new BarReporter(stream) : new LineReporter(stream);
+/** Turns snapshots into the words of the bar; keeps the rate window and the never-backwards percent. */
+export class ProgressText {
+  private readonly samples: Array<[number, number]> = [];
+  private shownPercent = 0;
+
+  describe(p: CopyProgress, complete = false): { percent: number | undefined; text: string } {
+    const rate = this.rate(p);
+    const files = `${p.entriesDone.toLocaleString('en-US')}/${p.entriesFound.toLocaleString('en-US')} entries`;
+    const current = p.currentFile ? ` | ${shorten(p.currentFile, 40)}` : '';
+    if (!p.totalsKnown && !complete) {
+      const text = `scanning… ${p.entriesFound.toLocaleString('en-US')} entries, ${formatBytes(p.bytesFound)} found so far | ${formatBytes(p.bytesDone)} copied | ${formatBytes(rate)}/s${current}`;
+      return { percent: undefined, text };
+    }
+    const fraction = complete ? 1 : p.bytesFound > 0 ? p.bytesDone / p.bytesFound : p.entriesFound > 0 ? p.entriesDone / p.entriesFound : 1;
+    // Never backwards, and not 100% until it is over.
+    this.shownPercent = Math.max(this.shownPercent, Math.min(complete ? 100 : 99.9, fraction * 100));
+    const eta = !complete && rate > 0 ? ` | ETA ${formatDuration(((p.bytesFound - p.bytesDone) * 1000) / rate)}` : '';
+    const text = `${this.shownPercent.toFixed(complete ? 0 : 1)}% | ${formatBytes(p.bytesDone)} / ${formatBytes(p.bytesFound)} | ${files} | ${formatBytes(rate)}/s${eta}${current}`;
+    return { percent: this.shownPercent, text };
+  }
+
+  private rate(p: CopyProgress): number {
+    this.samples.push([p.elapsedMs, p.bytesDone]);
+    while (this.samples.length > 2 && p.elapsedMs - this.samples[0]![0] > RATE_WINDOW_MS) this.samples.shift();
+    const [t0, b0] = this.samples[0]!;
+    return p.elapsedMs > t0 ? Math.round(((p.bytesDone - b0) * 1000) / (p.elapsedMs - t0)) : 0;
+  }
+}
+
+function shorten(text: string, max: number): string {
+  return text.length <= max ? text : `…${text.slice(text.length - max + 1)}`;
 }
 
 class LineReporter implements Reporter {
-  constructor(private readonly stream: NodeJS.WriteStream) {}
-  onEvent(): void {}
-  log(line: string): void {
-    this.stream.write(`${line}\n`);
+  private readonly text = new ProgressText();
+  private lastLine = -Infinity;
+  constructor(
+    private readonly stream: NodeJS.WriteStream,
+    private readonly periodic: boolean,
+  ) {}
+  update(p: CopyProgress): void {
+    const line = this.text.describe(p);
+    if (!this.periodic || p.elapsedMs - this.lastLine < LINE_EVERY_MS) return;
+    this.lastLine = p.elapsedMs;
+    this.stream.write(`pcopy: ${line.text}\n`);
+  }
+  print(line: string, stream: NodeJS.WriteStream): void {
+    stream.write(`${line}\n`);
   }
   stop(): void {}
 }
 
 class BarReporter implements Reporter {
   private readonly bar: cliProgress.SingleBar;
-  private readonly samples: Array<[number, number]> = [];
-  private shownPercent = 0;
+  private readonly text = new ProgressText();
   private last: CopyProgress | undefined;
 
   constructor(private readonly stream: NodeJS.WriteStream) {
@@ -46,44 +94,36 @@ class BarReporter implements Reporter {
       clearOnComplete: false,
       gracefulExit: false,
       linewrap: false,
-      format: (_options, _params, payload: { line: string }) => payload.line,
+      barsize: 24,
+      format: (options, params, payload: { text: string; known: boolean }) => {
+        const width = options.barsize ?? 24;
+        const filled = Math.round(params.progress * width);
+        const bar = payload.known ? `${'█'.repeat(filled)}${'░'.repeat(width - filled)} ` : '';
+        return `pcopy ${bar}${payload.text}`;
+      },
     });
-    this.bar.start(1, 0, { line: 'pcopy: starting…' });
+    this.bar.start(1000, 0, { text: 'starting…', known: false });
   }
 
-  onEvent(event: CopyEvent): void {
-    if (event.type !== 'progress') return;
-    this.last = event.progress;
-    this.bar.update(0, { line: this.describe(event.progress) });
+  update(p: CopyProgress): void {
+    this.last = p;
+    this.draw(p, false);
   }
 
-  log(line: string): void {
-    this.stream.write(`\r\x1b[2K${line}\n`);
+  private draw(p: CopyProgress, complete: boolean): void {
+    const { percent, text } = this.text.describe(p, complete);
+    this.bar.update(Math.round((percent ?? 0) * 10), { text, known: percent !== undefined });
+  }
+
+  print(line: string, stream: NodeJS.WriteStream): void {
+    this.stream.write('\r\x1b[2K');
+    stream.write(`${line}\n`);
+    // Make the bar redraw itself on its next tick even if its text did not change.
     (this.bar as unknown as { lastDrawnString: string }).lastDrawnString = '';
   }
 
   stop(complete: boolean): void {
-    if (this.last && complete) this.bar.update(1, { line: this.describe(this.last, true) });
+    if (this.last && complete) this.draw(this.last, true);
     this.bar.stop();
-  }
-
-  private describe(p: CopyProgress, complete = false): string {
-    const now = p.elapsedMs;
-    this.samples.push([now, p.bytesDone]);
-    while (this.samples.length > 2 && now - this.samples[0]![0] > RATE_WINDOW_MS) this.samples.shift();
-    const [t0, b0] = this.samples[0]!;
-    const rate = now > t0 ? ((p.bytesDone - b0) * 1000) / (now - t0) : 0;
-    const files = `${p.entriesDone.toLocaleString('en-US')}/${p.entriesFound.toLocaleString('en-US')} entries`;
-    if (!p.totalsKnown && !complete) {
-      return `pcopy: scanning… ${p.entriesFound.toLocaleString('en-US')} entries, ${formatBytes(p.bytesFound)} found so far | ${formatBytes(p.bytesDone)} copied | ${files}`;
-    }
-    const fraction = complete ? 1 : p.bytesFound > 0 ? p.bytesDone / p.bytesFound : p.entriesFound > 0 ? p.entriesDone / p.entriesFound : 1;
-    // Never backwards, never past 100% before the end.
-    this.shownPercent = Math.max(this.shownPercent, Math.min(complete ? 100 : 99.9, fraction * 100));
-    const width = 24;
-    const filled = Math.round((this.shownPercent / 100) * width);
-    const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
-    const eta = !complete && rate > 0 ? ` | ETA ${formatDuration(((p.bytesFound - p.bytesDone) * 1000) / rate)}` : '';
-    return `${bar} ${this.shownPercent.toFixed(complete ? 0 : 1)}% | ${formatBytes(p.bytesDone)} / ${formatBytes(p.bytesFound)} | ${files} | ${formatBytes(Math.round(rate))}/s${eta}`;
   }
 }

@@ -3,6 +3,7 @@
  * in batches; results come back batched too (one `progress` message per ~100 ms or per batch),
  * never one IPC round trip per file.
  */
+import type { CopyPolicy } from './copy-file.js';
 import type { SerializedError } from './errors.js';
 
 /** What one job copies: a regular file (streamed) or a symlink (recreated with the same target text). */
@@ -15,6 +16,8 @@ export interface CopyJob {
   rel: string;
   /** 0 on the first try; a retry after a worker crash writes to a different temp name. */
   attempt: number;
+  /** Its destination directory was created by this run: nothing can be in the way there. */
+  fresh: boolean;
 }
 
 /** Settings every worker gets once, before any job. */
@@ -25,8 +28,8 @@ export interface WorkerInit {
   chunkSize: number;
   /** Part of every temp name: `<parent pid>-<random>`, so a later run can tell live temps from stale ones. */
   runTag: string;
-  /** chown as the source (only when running as root, like rsync -a). */
-  preserveOwner: boolean;
+  /** What to preserve, when to overwrite, dry run, verify, fsync, -L. */
+  policy: CopyPolicy;
   /** Files at least this big are handed back to the parent's shared queue, so big files spread over workers. */
   bigFileBytes: number;
   /** Test-only: pause after each chunk (set through PCOPY_TEST_DELAY_MS, not a CLI option). */
@@ -62,7 +65,10 @@ export type WorkerMessage =
       bytes: number;
       copied: number[];
       same: number[];
+      kept: number[];
       failed: JobFailure[];
+      /** The big file in hand (id), so the bar can name it; -1 when none. */
+      current: number;
       /** Nothing queued, nothing in hand: ready for a shared job. */
       idle: boolean;
     };

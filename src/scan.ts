@@ -4,6 +4,10 @@
  * on an unreadable directory or (with suppressErrors) skip it without a word, so its `readdir` is
  * wrapped to record each failure and carry on. Types come from the directory entries (no stat here:
  * with `stats: true` one odd name or vanished file empties its whole directory's listing).
+ *
+ * The same wrapper guards the walk when it follows symlinks (-L): a directory whose device and inode
+ * equal one of its ancestors' (a loop) or DEST's (a link into the copy) is not descended into, and
+ * with -x neither is a directory on another file system.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,43 +16,77 @@ import { entryError, serializeError, type SerializedError } from './errors.js';
 
 export type EntryType = 'dir' | 'file' | 'link' | 'fifo' | 'socket' | 'char-device' | 'block-device' | 'unknown';
 
+/** Why a directory's contents were not walked (the directory itself is still copied). */
+export type NotDescendedReason = 'loop' | 'other-file-system' | 'destination';
+
 export interface ScanEntry {
   /** Path relative to the source root, `/`-separated. */
   rel: string;
   type: EntryType;
 }
 
+export interface ScanOptions {
+  /** fast-glob patterns (see `toGlob`); empty means everything. */
+  include: string[];
+  exclude: string[];
+  followLinks: boolean;
+  oneFileSystem: boolean;
+  /** Real path of DEST: when following links, never walk into it. */
+  destRoot?: string;
+  signal?: AbortSignal;
+}
+
 export interface ScanHandlers {
   entry(entry: ScanEntry): void;
   /** An entry that could not be listed or read; `rel` is relative to the source root. */
   error(rel: string, error: SerializedError): void;
+  notDescended(rel: string, reason: NotDescendedReason): void;
 }
 
-/** Walks `root` (a directory). Resolves when the walk ends or `signal` aborts it. */
-export function scanSource(root: string, handlers: ScanHandlers, signal?: AbortSignal): Promise<void> {
+/**
+ * A user's pattern as a fast-glob pattern relative to SRC, the way rsync users expect it: a pattern
+ * without a slash matches a name at any depth (`*.log` → `**\/*.log`); one with a slash, or starting
+ * with `/`, is anchored at SRC (`/build` and `build/out` match only there); a trailing slash is dropped.
+ */
+export function toGlob(pattern: string): string {
+  let p = pattern.trim();
+  const anchored = p.startsWith('/');
+  p = p.replace(/^\/+/, '').replace(/\/+$/, '');
+  return anchored || p.includes('/') ? p : `**/${p}`;
+}
+
+/** Walks `root` (a directory). Resolves when the walk ends or the signal aborts it. */
+export function scanSource(root: string, handlers: ScanHandlers, options: ScanOptions): Promise<void> {
   const reported = new Set<string>();
-  const readdir = ((dir: string, options: unknown, callback: (err: Error | null, entries: fs.Dirent[]) => void) => {
-    fs.readdir(dir, options as { withFileTypes: true }, (err, entries) => {
-      if (err) {
-        const rel = path.relative(root, dir);
-        if (!reported.has(rel)) handlers.error(rel, err.code === 'ENOENT' ? entryError.vanished() : serializeError(err));
-        callback(null, []);
-        return;
-      }
-      callback(null, entries);
-    });
+  const guard = makeGuard(root, handlers, options);
+  const readdir = ((dir: string, opts: unknown, callback: (err: Error | null, entries: fs.Dirent[]) => void) => {
+    const list = (): void =>
+      fs.readdir(dir, opts as { withFileTypes: true }, (err, entries) => {
+        if (err) {
+          const rel = path.relative(root, dir);
+          if (!reported.has(rel)) handlers.error(rel, err.code === 'ENOENT' ? entryError.vanished() : serializeError(err));
+          callback(null, []);
+          return;
+        }
+        callback(null, entries);
+      });
+    if (!guard) return list();
+    guard(dir, (descend) => (descend ? list() : callback(null, [])));
   }) as unknown as typeof fs.readdir;
 
-  const stream = fg.stream('**', {
+  const patterns = options.include.length > 0 ? options.include.map(toGlob) : ['**'];
+  const stream = fg.stream(patterns, {
     cwd: root,
     dot: true,
     onlyFiles: false,
-    followSymbolicLinks: false,
+    followSymbolicLinks: options.followLinks,
     objectMode: true,
     unique: false,
+    ignore: options.exclude.map(toGlob),
     fs: { readdir },
   }) as unknown as NodeJS.ReadableStream & { destroy(): void };
 
+  const { signal } = options;
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {
       stream.destroy();
@@ -75,6 +113,42 @@ export function scanSource(root: string, handlers: ScanHandlers, signal?: AbortS
       resolve();
     });
   });
+}
+
+type Guard = (dir: string, done: (descend: boolean) => void) => void;
+
+/** With -L or -x: decides per directory, from one stat, whether the walk may go in. */
+function makeGuard(root: string, handlers: ScanHandlers, options: ScanOptions): Guard | undefined {
+  if (!options.followLinks && !options.oneFileSystem) return undefined;
+  const rootDev = fs.statSync(root).dev;
+  const destId = options.destRoot ? idOf(fs.statSync(options.destRoot, { throwIfNoEntry: false })) : undefined;
+  const ids = new Map<string, string>();
+  return (dir, done) => {
+    fs.stat(dir, (err, st) => {
+      if (err) return done(true); // readdir reports it
+      const rel = path.relative(root, dir);
+      const id = idOf(st)!;
+      let reason: NotDescendedReason | undefined;
+      if (options.oneFileSystem && st.dev !== rootDev) reason = 'other-file-system';
+      else if (options.followLinks && id === destId) reason = 'destination';
+      else if (options.followLinks) {
+        for (let p = dir; p.length > root.length; ) {
+          p = path.dirname(p);
+          if (ids.get(p) === id) reason = 'loop';
+        }
+      }
+      if (reason) {
+        handlers.notDescended(rel, reason);
+        return done(false);
+      }
+      ids.set(dir, id);
+      done(true);
+    });
+  };
+}
+
+function idOf(st: fs.Stats | undefined): string | undefined {
+  return st ? `${st.dev}:${st.ino}` : undefined;
 }
 
 function typeOf(d: fs.Dirent | undefined): EntryType {

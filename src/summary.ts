@@ -1,8 +1,8 @@
 /** Pure formatting: the final summary line and the units the bar and summary share. */
-import type { CopyResult } from './copy.js';
-import { describeError } from './errors.js';
-import type { CopyFailure, SkippedEntry } from './copy.js';
 import path from 'node:path';
+import type { CopyOutcome } from './copy-file.js';
+import type { CopyFailure, CopyResult, SkippedEntry } from './copy.js';
+import { describeError } from './errors.js';
 
 const BINARY_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
@@ -36,16 +36,26 @@ const count = (n: number, one: string, many = `${one}s`): string => `${n.toLocal
 
 /** The one summary line printed on stdout at the end. */
 export function formatSummary(r: CopyResult): string {
+  const would = r.dryRun ? 'would be ' : '';
   const parts = [
-    `${count(r.filesCopied, 'file')} copied`,
+    `${count(r.filesCopied, 'file')} ${would}copied`,
     `${r.filesSame.toLocaleString('en-US')} unchanged`,
+    ...(r.filesKept > 0 ? [`${r.filesKept.toLocaleString('en-US')} kept`] : []),
     count(r.dirs, 'directory', 'directories'),
     count(r.symlinks, 'symlink'),
-    `${formatBytes(r.bytes)} in ${formatDuration(r.elapsedMs)} (${formatRate(r.bytes, r.elapsedMs)})`,
+    r.dryRun
+      ? `${formatBytes(r.bytesCopied)} to write of ${formatBytes(r.bytes)}`
+      : `${formatBytes(r.bytes)} in ${formatDuration(r.elapsedMs)} (${formatRate(r.bytes, r.elapsedMs)})`,
     `${r.failures.length.toLocaleString('en-US')} failed`,
-    `${count(r.skipped.length, 'special file')} skipped`,
+    `${r.skipped.length.toLocaleString('en-US')} skipped`,
   ];
-  return `${r.interrupted ? 'pcopy: interrupted: ' : 'pcopy: '}${parts.join(', ')}`;
+  const lead = r.interrupted ? 'pcopy: interrupted: ' : r.dryRun ? 'pcopy: dry run, nothing written: ' : 'pcopy: ';
+  return `${lead}${parts.join(', ')}`;
+}
+
+/** The --json document: the result with the options it ran with. */
+export function formatJson(r: CopyResult, options: Record<string, unknown>): string {
+  return JSON.stringify({ ...r, elapsedMs: Math.round(r.elapsedMs * 1000) / 1000, options }, null, 2);
 }
 
 /** `Cannot copy `src/a` to `dest/a`: EACCES: permission denied` (paths as the user gave them). */
@@ -53,16 +63,26 @@ export function formatFailure(f: CopyFailure, src: string, dest: string): string
   return `Cannot copy \`${joinShown(src, f.path)}\` to \`${joinShown(dest, f.path)}\`: ${describeError(f.error)}`;
 }
 
-const TYPE_NAMES: Record<string, string> = {
-  fifo: 'a FIFO',
-  socket: 'a socket',
-  'char-device': 'a character device',
-  'block-device': 'a block device',
-  unknown: 'of an unknown type',
+const SKIP_REASONS: Record<SkippedEntry['reason'], string> = {
+  fifo: 'a FIFO (special files are not copied)',
+  socket: 'a socket (special files are not copied)',
+  'char-device': 'a character device (special files are not copied)',
+  'block-device': 'a block device (special files are not copied)',
+  unknown: 'of an unknown type (not copied)',
+  loop: 'a symlink loop: its contents are already being copied (not descended into)',
+  'other-file-system': 'on another file system (-x: copied empty, not descended into)',
+  destination: 'it is the destination (not descended into)',
 };
 
 export function formatSkipped(s: SkippedEntry, src: string): string {
-  return `Skipped \`${joinShown(src, s.path)}\`: ${TYPE_NAMES[s.type] ?? s.type} (special files are not copied)`;
+  return `Skipped \`${joinShown(src, s.path)}\`: ${SKIP_REASONS[s.reason]}`;
+}
+
+/** One --verbose / --dry-run line for an entry. */
+export function formatEntry(rel: string, kind: 'file' | 'link' | 'dir', outcome: CopyOutcome, dryRun: boolean): string {
+  const shown = kind === 'dir' ? `${rel === '' ? '.' : rel}/` : rel;
+  const word = outcome === 'copied' ? (dryRun ? (kind === 'dir' ? 'create' : 'copy') : kind === 'dir' ? 'created' : 'copied') : outcome === 'same' ? 'unchanged' : 'kept';
+  return `${word.padEnd(9)} ${shown}`;
 }
 
 function joinShown(root: string, rel: string): string {

@@ -45,6 +45,7 @@ let idleReported = false;
 let bytes = 0;
 let copied: number[] = [];
 let same: number[] = [];
+let kept: number[] = [];
 let failed: JobFailure[] = [];
 let lastFlush = performance.now();
 
@@ -54,7 +55,9 @@ process.on('message', (message: ParentMessage) => {
       init = message;
       ctx = {
         buffer: Buffer.allocUnsafe(message.chunkSize),
-        preserveOwner: message.preserveOwner,
+        policy: message.policy,
+        uid: process.geteuid?.() ?? -1,
+        gid: process.getegid?.() ?? -1,
         yieldEveryChunk: message.delayMs > 0,
         onBytes: countBytes,
       };
@@ -74,6 +77,9 @@ process.on('message', (message: ParentMessage) => {
       break;
   }
 });
+
+// Temp files are created with the source's permission bits, exactly (see copyRegularFile).
+process.umask(0);
 
 let interrupts = 0;
 const onInterrupt = (): void => {
@@ -115,10 +121,11 @@ function takeShared(job: CopyJob): void {
 
 /** The entry's stat, or undefined after recording why it cannot be copied. */
 function statSource(srcRoot: string, job: CopyJob): SourceStat | undefined {
-  const src = path.join(srcRoot, job.rel);
+  const src = under(srcRoot, job.rel);
   try {
-    const st = fs.lstatSync(src, { bigint: true });
-    const ok = job.kind === 'file' ? st.isFile() : st.isSymbolicLink();
+    const dereference = settings().policy.dereference;
+    const st = dereference ? fs.statSync(src, { bigint: true }) : fs.lstatSync(src, { bigint: true });
+    const ok = job.kind === 'file' || dereference ? st.isFile() : st.isSymbolicLink();
     if (ok) return sourceStatOf(st);
     fail(job, entryError.changed(`no longer a ${job.kind === 'file' ? 'regular file' : 'symlink'}`), 0);
   } catch (err) {
@@ -130,7 +137,11 @@ function statSource(srcRoot: string, job: CopyJob): SourceStat | undefined {
 function sourceError(err: unknown, job: CopyJob, src: string): SerializedError {
   if (err instanceof EntryFailure) return err.error;
   const e = err as NodeJS.ErrnoException;
-  if (e.code === 'ENOENT' && e.path === src) return job.rel.includes('\uFFFD') ? entryError.notUtf8() : entryError.vanished();
+  if (e.code === 'ENOENT' && e.path === src) {
+    if (job.rel.includes('\uFFFD')) return entryError.notUtf8();
+    if (job.kind === 'link' && settings().policy.dereference) return entryError.noReferent();
+    return entryError.vanished();
+  }
   return serializeError(err);
 }
 
@@ -185,20 +196,20 @@ function pump(): void {
 
 /** Advances the job in hand by one step; settles it when it completes or fails. */
 function step(job: InHand): void {
-  const { srcRoot, destRoot, runTag, preserveOwner } = settings();
-  const src = path.join(srcRoot, job.job.rel);
-  const dest = path.join(destRoot, job.job.rel);
+  const { srcRoot, destRoot, runTag } = settings();
+  const src = under(srcRoot, job.job.rel);
+  const dest = under(destRoot, job.job.rel);
   try {
     let outcome: CopyOutcome | undefined;
-    if (job.job.kind === 'link') {
-      outcome = copySymlink(src, dest, tmpPath(dest, runTag, job.job), job.st, preserveOwner);
+    if (job.job.kind === 'link' && !ctx!.policy.dereference) {
+      outcome = copySymlink(src, dest, tmpPath(dest, runTag, job.job), job.st, ctx!, job.job.fresh);
     } else {
-      job.gen ??= copyRegularFile(src, dest, tmpPath(dest, runTag, job.job), job.st, ctx!);
+      job.gen ??= copyRegularFile(src, dest, tmpPath(dest, runTag, job.job), job.st, ctx!, job.job.fresh);
       const r = job.gen.next();
       if (r.done) outcome = r.value;
     }
     if (outcome === undefined) return;
-    (outcome === 'copied' ? copied : same).push(job.job.id);
+    (outcome === 'copied' ? copied : outcome === 'same' ? same : kept).push(job.job.id);
     bytes += job.st.size - job.reported;
   } catch (err) {
     fail(job.job, sourceError(err, job.job, src), job.st.size - job.reported);
@@ -207,20 +218,27 @@ function step(job: InHand): void {
 }
 
 function tmpPath(dest: string, runTag: string, job: CopyJob): string {
-  return path.join(path.dirname(dest), tempName(runTag, job.id, job.attempt));
+  return `${dest.slice(0, dest.lastIndexOf('/') + 1)}${tempName(runTag, job.id, job.attempt)}`;
+}
+
+/** root + '/' + rel without path.join's normalising: both are already clean (rel '' is the root itself). */
+function under(root: string, rel: string): string {
+  return rel === '' ? root : root.endsWith('/') ? root + rel : `${root}/${rel}`;
 }
 
 /** Sends what finished since the last message, if due (or when running dry). */
 function flush(idle: boolean): void {
-  const results = copied.length + same.length + failed.length;
+  const results = copied.length + same.length + kept.length + failed.length;
   const now = performance.now();
   const due = now - lastFlush >= FLUSH_MS || results >= MAX_RESULTS_PER_MESSAGE || (idle && !idleReported);
   if (!due || (results === 0 && bytes === 0 && !(idle && !idleReported))) return;
-  send({ type: 'progress', bytes, copied, same, failed, idle });
+  const big = current && current.st.size >= settings().bigFileBytes ? current.job.id : -1;
+  send({ type: 'progress', bytes, copied, same, kept, failed, idle, current: big });
   if (idle) idleReported = true;
   bytes = 0;
   copied = [];
   same = [];
+  kept = [];
   failed = [];
   lastFlush = now;
 }

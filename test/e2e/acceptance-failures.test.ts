@@ -1,0 +1,253 @@
+/**
+ * Acceptance rows C1–C6: one entry fails, the rest go on (exit 1, each failure named on stderr and
+ * counted in the summary). The faults are real: root without capabilities for EACCES, a read-only
+ * bind mount for EROFS, a 1 MiB / 64-inode tmpfs for ENOSPC (each in a private mount namespace),
+ * and a source file changed by the test while pcopy is in the middle of it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cleanup, findTemps, tempDir } from '../helpers/tree.js';
+import {
+  canDropCaps,
+  canUnshareMount,
+  expectPartialCopyIntact,
+  failedCount,
+  failureLines,
+  killStarted,
+  listFiles,
+  NO_CAPS,
+  run,
+  startPcopy,
+  waitFor,
+  withinOrKill,
+  writeFile,
+  clip,
+} from '../helpers/faults.js';
+
+let work: string;
+let src: string;
+let dest: string;
+
+beforeEach(() => {
+  work = tempDir('pcopy-acc-c-');
+  src = path.join(work, 'src');
+  dest = path.join(work, 'dest');
+  fs.mkdirSync(src);
+});
+
+afterEach(() => {
+  killStarted();
+  cleanup(work);
+});
+
+const dropCapsWorks = canDropCaps();
+const mountWorks = canUnshareMount();
+
+/** Each failure is one `Cannot copy` line on stderr, and the summary counts exactly those. */
+function expectFailuresCounted(r: { stdout: string; stderr: string }): void {
+  expect(failedCount(r.stdout), `summary: ${r.stdout}`).toBe(failureLines(r.stderr).length);
+}
+
+const lineFor = (stderr: string, rel: string): string | undefined =>
+  failureLines(stderr).find((l) => l.includes(`\`${path.join(src, rel)}\``));
+
+describe('C1 an unreadable file', () => {
+  it.skipIf(!dropCapsWorks)('is reported with EACCES, absent from dest, no temp file, the rest copied', async () => {
+    writeFile(path.join(src, 'a-before'), 5000);
+    writeFile(path.join(src, 'secret'), 70_000);
+    writeFile(path.join(src, 'sub/secret-2'), 10);
+    writeFile(path.join(src, 'sub/ok'), 100_000);
+    writeFile(path.join(src, 'z-after'), 1);
+    fs.chmodSync(path.join(src, 'secret'), 0o000);
+    fs.chmodSync(path.join(src, 'sub/secret-2'), 0o200);
+
+    const r = await run([src, dest], { prefix: NO_CAPS });
+    expect(r.code, clip(r.stderr)).toBe(1);
+    for (const rel of ['secret', 'sub/secret-2']) {
+      const line = lineFor(r.stderr, rel);
+      expect(line, `${rel}\n${clip(r.stderr)}`).toBeDefined();
+      expect(line).toContain(`\`${path.join(dest, rel)}\``);
+      expect(line).toMatch(/EACCES: permission denied/);
+      expect(fs.existsSync(path.join(dest, rel)), `${rel} absent`).toBe(false);
+    }
+    expect(failureLines(r.stderr)).toHaveLength(2);
+    expectFailuresCounted(r);
+    expect(findTemps(dest)).toEqual([]);
+    expect(expectPartialCopyIntact(src, dest)).toEqual(['a-before', 'sub/ok', 'z-after']);
+  });
+});
+
+describe('C2 an unwritable destination directory', () => {
+  it.skipIf(!dropCapsWorks)('its entries are reported, other directories copied', async () => {
+    writeFile(path.join(src, 'top'), 3000);
+    writeFile(path.join(src, 'locked/a'), 100);
+    writeFile(path.join(src, 'locked/b'), 70_000);
+    writeFile(path.join(src, 'locked/deeper/c'), 10);
+    writeFile(path.join(src, 'open/x'), 5000);
+    writeFile(path.join(src, 'open/y/z'), 1);
+    fs.mkdirSync(path.join(dest, 'locked'), { recursive: true });
+    fs.chmodSync(path.join(dest, 'locked'), 0o555);
+
+    const r = await run([src, dest], { prefix: NO_CAPS });
+    expect(r.code, clip(r.stderr)).toBe(1);
+    for (const rel of ['locked/a', 'locked/b', 'locked/deeper']) {
+      const line = lineFor(r.stderr, rel);
+      expect(line, `${rel}\n${clip(r.stderr)}`).toBeDefined();
+      expect(line).toContain(`\`${path.join(dest, rel)}\``);
+      expect(line).toMatch(/EACCES/);
+    }
+    expect(lineFor(r.stderr, 'locked/deeper/c'), clip(r.stderr)).toBeDefined();
+    expect(failureLines(r.stderr)).toHaveLength(4);
+    expectFailuresCounted(r);
+    expect(expectPartialCopyIntact(src, dest)).toEqual(['open/x', 'open/y/z', 'top']);
+  });
+});
+
+describe('C3 a read-only destination file system', () => {
+  /** Runs pcopy with `roDir` bind-mounted read-only over itself, in a private mount namespace. */
+  const runOnReadOnly = (roDir: string, args: string[]) =>
+    run(args, {
+      prefix: ['unshare', '-m', 'sh', '-c', 'mount --bind "$RO" "$RO" && mount -o remount,bind,ro "$RO" && exec "$0" "$@"'],
+      extraEnv: { RO: roDir },
+      timeoutMs: 30_000,
+    });
+
+  const makeSource = (): void => {
+    for (let d = 0; d < 4; d++) for (let i = 0; i < 10; i++) writeFile(path.join(src, `d${d}`, `f${i}`), 2000);
+    for (let i = 0; i < 10; i++) writeFile(path.join(src, `top${i}`), 100_000);
+  };
+
+  it.skipIf(!mountWorks)('DEST an existing directory on it: one EROFS message, nothing written, no hang', async () => {
+    makeSource();
+    fs.mkdirSync(dest);
+    const r = await runOnReadOnly(dest, [src, dest]);
+    expect(r.code, clip(r.stderr)).toBe(1);
+    const erofs = r.stderr.split('\n').filter((l) => /EROFS|read-only file system/i.test(l));
+    expect(erofs.length, `expected one EROFS message, got ${erofs.length}:\n${clip(r.stderr)}`).toBe(1);
+    expect(fs.readdirSync(dest)).toEqual([]);
+  });
+
+  it.skipIf(!mountWorks)('DEST to be created on it: one EROFS message, no hang', async () => {
+    makeSource();
+    const ro = path.join(work, 'ro');
+    fs.mkdirSync(ro);
+    const target = path.join(ro, 'new/deeper');
+    const r = await runOnReadOnly(ro, [src, target]);
+    expect(r.code, clip(r.stderr)).toBe(1);
+    const all = r.stderr.split('\n').filter((l) => l.trim() !== '');
+    expect(all.length, clip(r.stderr)).toBe(1);
+    expect(all[0], clip(r.stderr)).toMatch(/EROFS/);
+    expect(fs.readdirSync(ro)).toEqual([]);
+  });
+});
+
+/**
+ * Runs pcopy into `dest` with a fresh tmpfs (`mountOptions`) mounted on it in a private mount
+ * namespace; afterwards the tmpfs contents (temp files included) are copied out to `out` for checking.
+ */
+function runOnTmpfs(mountOptions: string, out: string, args: string[]) {
+  fs.mkdirSync(dest, { recursive: true });
+  fs.mkdirSync(out, { recursive: true });
+  return run(args, {
+    prefix: [
+      'unshare',
+      '-m',
+      'sh',
+      '-c',
+      'mount -t tmpfs -o "$OPTS" tmpfs "$M" || exit 99; "$0" "$@"; rc=$?; cp -a "$M"/. "$OUT"/ || exit 98; exit $rc',
+    ],
+    extraEnv: { OPTS: mountOptions, M: dest, OUT: out },
+    timeoutMs: 40_000,
+  });
+}
+
+/** The checks of C4 and C5: one ENOSPC message, the failing file absent, every other file exact, no temps. */
+function expectOutOfSpace(r: { code: number | null; stdout: string; stderr: string }, out: string): void {
+  expect(r.code, clip(r.stderr)).toBe(1);
+  const enospc = r.stderr.split('\n').filter((l) => /no space left on device/i.test(l));
+  expect(enospc.length, `expected one "No space left on device" message, got ${enospc.length}:\n${clip(r.stderr)}`).toBe(1);
+  expect(enospc[0]).toMatch(/ENOSPC/);
+  const named = /to `([^`]+)`/.exec(enospc[0]!)?.[1];
+  expect(named, enospc[0]).toBeDefined();
+  expect(named!.startsWith(dest), enospc[0]).toBe(true);
+  expect(fs.existsSync(path.join(out, path.relative(dest, named!))), `the failing file ${named} is absent`).toBe(false);
+  const present = expectPartialCopyIntact(src, out);
+  expect(present.length, 'some files fitted and were copied').toBeGreaterThan(0);
+  expectFailuresCounted(r);
+}
+
+describe('C4 out of space mid-file (tmpfs size=1m)', () => {
+  it.skipIf(!mountWorks)('finished files exact, the failing file absent, one ENOSPC message', async () => {
+    for (let i = 0; i < 10; i++) writeFile(path.join(src, `big${i}`), 200_000);
+    for (let i = 0; i < 6; i++) writeFile(path.join(src, `sub/small${i}`), 500);
+    const out = path.join(work, 'out');
+    const r = await runOnTmpfs('size=1m', out, [src, dest]);
+    expectOutOfSpace(r, out);
+  });
+});
+
+describe('C5 out of inodes (tmpfs nr_inodes=64)', () => {
+  it.skipIf(!mountWorks)('finished files exact, the failing file absent, one ENOSPC message', async () => {
+    for (let i = 0; i < 150; i++) writeFile(path.join(src, `f${String(i).padStart(3, '0')}`), 100 + i);
+    for (let i = 0; i < 20; i++) writeFile(path.join(src, `sub/g${i}`), 50);
+    const out = path.join(work, 'out');
+    const r = await runOnTmpfs('size=64m,nr_inodes=64', out, [src, dest]);
+    expectOutOfSpace(r, out);
+  });
+});
+
+describe('C6 a source file that changes during its copy', () => {
+  const SIZE = 128 * 1024;
+  const changes: Record<string, (file: string) => Buffer> = {
+    grows: (file) => {
+      fs.appendFileSync(file, Buffer.alloc(10_000, 7));
+      return fs.readFileSync(file);
+    },
+    shrinks: (file) => {
+      fs.truncateSync(file, 4096);
+      return fs.readFileSync(file);
+    },
+    'is replaced (renamed over)': (file) => {
+      const data = Buffer.alloc(SIZE, 0x5a);
+      fs.writeFileSync(`${file}.new`, data);
+      fs.renameSync(`${file}.new`, file);
+      return data;
+    },
+    'is rewritten in place (same size)': (file) => {
+      const fd = fs.openSync(file, 'r+');
+      fs.writeSync(fd, Buffer.alloc(1024, 1), 0, 1024, 0);
+      fs.writeSync(fd, Buffer.alloc(1024, 2), 0, 1024, SIZE - 1024);
+      fs.closeSync(fd);
+      return fs.readFileSync(file);
+    },
+  };
+
+  it.each(Object.keys(changes))('that %s: reported, never a short or mixed file under the final name', async (how) => {
+    const file = path.join(src, 'changing');
+    const before = writeFile(file, SIZE);
+    writeFile(path.join(src, 'other'), 3000);
+    const running = startPcopy(['-j', '1', '--chunk-size', '1k', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '15' } });
+    // Mid-file: its temp file holds a few KiB.
+    await waitFor(
+      () => fs.existsSync(dest) && findTemps(dest).some((t) => (fs.statSync(t, { throwIfNoEntry: false })?.size ?? 0) >= 8192),
+      'a partly written temp file',
+    );
+    const after = changes[how]!(file);
+    const r = await withinOrKill(running.done, 45_000, running, 'pcopy of a changing file');
+
+    const line = lineFor(r.stderr, 'changing');
+    expect(line, `the change is reported\n${clip(r.stderr)}`).toBeDefined();
+    expect(line).toMatch(/changed/i);
+    expect(r.code, clip(r.stderr)).toBe(1);
+    const copied = path.join(dest, 'changing');
+    if (fs.existsSync(copied)) {
+      const got = fs.readFileSync(copied);
+      expect(got.equals(before) || got.equals(after), 'the file under the final name is wholly one version').toBe(true);
+    }
+    expect(findTemps(dest)).toEqual([]);
+    expect(fs.readFileSync(path.join(dest, 'other'))).toEqual(fs.readFileSync(path.join(src, 'other')));
+    expect(listFiles(dest)).not.toContain('changing.new');
+    expectFailuresCounted(r);
+  });
+});

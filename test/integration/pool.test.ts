@@ -1,0 +1,213 @@
+/**
+ * The worker pool with real forked workers (dist/worker.js: run `npx tsc -p .` first).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { WorkerPool, type PoolSettings } from '../../dist/pool.js';
+import { findTemps } from '../helpers/tree.js';
+import { hashFile, openTemps, sha256, sizeOr, tempPerTest, waitFor, workerChildren, writeRandom } from '../helpers/extra.js';
+
+const tmp = tempPerTest('pcopy-pool-');
+const isRoot = process.getuid?.() === 0;
+const MiB = 1024 * 1024;
+
+interface Recorded {
+  sizedBytes: number;
+  sizedFiles: number;
+  bytes: number;
+  done: Map<number, Array<'copied' | 'same'>>;
+  failed: Array<{ id: number; code: string; message: string }>;
+  warnings: string[];
+}
+
+function runPool(settings: Partial<PoolSettings> & { srcRoot: string; destRoot: string }, rels: string[]): { pool: WorkerPool; rec: Recorded; ids: number[] } {
+  const rec: Recorded = { sizedBytes: 0, sizedFiles: 0, bytes: 0, done: new Map(), failed: [], warnings: [] };
+  const pool = new WorkerPool(
+    {
+      workers: 2,
+      chunkSize: 65536,
+      runTag: `${process.pid}-t${Math.floor(Math.random() * 1e6).toString(36)}`,
+      preserveOwner: isRoot,
+      policy: {
+        mode: true,
+        times: true,
+        owner: isRoot,
+        umask: 0o022,
+        overwrite: 'quick-check',
+        modifyWindowUs: 0,
+        fsync: false,
+        verify: false,
+        dryRun: false,
+        dereference: false,
+      },
+      bigFileBytes: 8 * MiB,
+      delayMs: 0,
+      ...settings,
+    } as PoolSettings,
+    {
+      sized: (bytes, files) => {
+        rec.sizedBytes += bytes;
+        rec.sizedFiles += files;
+      },
+      bytes: (n) => (rec.bytes += n),
+      done: (id, outcome) => rec.done.set(id, [...(rec.done.get(id) ?? []), outcome]),
+      failed: (id, error) => rec.failed.push({ id, code: error.code, message: error.message }),
+      warn: (message) => rec.warnings.push(message),
+    },
+  );
+  // `fresh` = false: the destination may hold anything (the safe, checking path).
+  const add = pool.add.bind(pool) as (kind: 'file' | 'link', rel: string, fresh?: boolean) => number;
+  const ids = rels.map((rel) => add('file', rel, false));
+  pool.finishInput();
+  return { pool, rec, ids };
+}
+
+/** Makes the destination directories (the pool's caller does that, not the workers). */
+function mirrorDirs(srcRoot: string, destRoot: string, rels: string[]): void {
+  for (const rel of rels) fs.mkdirSync(path.dirname(path.join(destRoot, rel)), { recursive: true });
+}
+
+function expectSameFiles(srcRoot: string, destRoot: string, rels: string[]): void {
+  const wrong: string[] = [];
+  for (const rel of rels) {
+    const a = fs.lstatSync(path.join(srcRoot, rel), { bigint: true });
+    const b = fs.lstatSync(path.join(destRoot, rel), { bigint: true, throwIfNoEntry: false });
+    if (!b) {
+      wrong.push(`${rel}: missing`);
+      continue;
+    }
+    if (a.size !== b.size) wrong.push(`${rel}: size ${a.size} != ${b.size}`);
+    else if (hashFile(path.join(srcRoot, rel)) !== hashFile(path.join(destRoot, rel))) wrong.push(`${rel}: content differs`);
+    if ((a.mode & 0o7777n) !== (b.mode & 0o7777n)) wrong.push(`${rel}: mode ${a.mode.toString(8)} != ${b.mode.toString(8)}`);
+    if (a.mtimeNs / 1000n !== b.mtimeNs / 1000n) wrong.push(`${rel}: mtime ${a.mtimeNs} != ${b.mtimeNs}`);
+  }
+  expect(wrong.slice(0, 10)).toEqual([]);
+}
+
+describe('WorkerPool with forked workers', () => {
+  it('copies 3,000 small files and a 40 MiB file (shared queue), every event once, byte-identical; a second pass finds all the same', async () => {
+    const srcRoot = path.join(tmp(), 'src');
+    const destRoot = path.join(tmp(), 'dest');
+    const rels: string[] = [];
+    let total = 0;
+    for (let i = 0; i < 3000; i++) {
+      const rel = `d${i % 30}/f${i}`;
+      const size = (i * 7919) % 5000;
+      writeRandom(path.join(srcRoot, rel), size, [0o644, 0o600, 0o755][i % 3]);
+      fs.utimesSync(path.join(srcRoot, rel), 1_500_000_000 + i, 1_600_000_000 + i + 0.123456);
+      rels.push(rel);
+      total += size;
+    }
+    writeRandom(path.join(srcRoot, 'big', 'large.bin'), 40 * MiB, 0o640);
+    rels.push('big/large.bin');
+    total += 40 * MiB;
+    mirrorDirs(srcRoot, destRoot, rels);
+
+    const { pool, rec, ids } = runPool({ srcRoot, destRoot }, rels);
+    await pool.finished;
+
+    expect(rec.failed).toEqual([]);
+    expect(rec.warnings).toEqual([]);
+    expect(rec.sizedFiles).toBe(rels.length);
+    expect(rec.sizedBytes).toBe(total);
+    expect(rec.bytes).toBe(total);
+    expect(rec.done.size).toBe(rels.length);
+    for (const id of ids) expect(rec.done.get(id)).toEqual(['copied']);
+    for (const id of ids) expect(pool.size(id)).toBe(fs.statSync(path.join(srcRoot, pool.rel(id))).size);
+    expectSameFiles(srcRoot, destRoot, rels);
+    expect(findTemps(destRoot)).toEqual([]);
+    expect(workerChildren(process.pid)).toEqual([]);
+
+    const inodeOf = (rel: string): bigint => fs.lstatSync(path.join(destRoot, rel), { bigint: true }).ino;
+    const before = rels.map(inodeOf);
+    const second = runPool({ srcRoot, destRoot }, rels);
+    await second.pool.finished;
+    expect(second.rec.failed).toEqual([]);
+    expect(second.rec.done.size).toBe(rels.length);
+    for (const id of second.ids) expect(second.rec.done.get(id)).toEqual(['same']);
+    expect(second.rec.bytes).toBe(total);
+    expect(rels.map(inodeOf)).toEqual(before);
+  });
+
+  it('reports a missing source file as failed and still copies the rest', async () => {
+    const srcRoot = path.join(tmp(), 'src');
+    const destRoot = path.join(tmp(), 'dest');
+    const rels = ['a', 'gone', 'b'];
+    writeRandom(path.join(srcRoot, 'a'), 10);
+    writeRandom(path.join(srcRoot, 'b'), 20);
+    fs.mkdirSync(destRoot);
+    const { pool, rec, ids } = runPool({ srcRoot, destRoot }, rels);
+    await pool.finished;
+    expect(rec.failed).toEqual([{ id: ids[1], code: 'VANISHED', message: expect.stringMatching(/vanished/) }]);
+    expect(rec.done.get(ids[0]!)).toEqual(['copied']);
+    expect(rec.done.get(ids[2]!)).toEqual(['copied']);
+    expectSameFiles(srcRoot, destRoot, ['a', 'b']);
+  });
+
+  it('retries the file of a worker killed (SIGKILL) mid-file; everything is copied and no temp file is left', async () => {
+    const srcRoot = path.join(tmp(), 'src');
+    const destRoot = path.join(tmp(), 'dest');
+    const rels: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      writeRandom(path.join(srcRoot, 'small', `s${i}`), 100 + i);
+      rels.push(`small/s${i}`);
+    }
+    for (let i = 0; i < 3; i++) {
+      writeRandom(path.join(srcRoot, 'slow', `big${i}`), 64 * 1024 + i, 0o600);
+      rels.push(`slow/big${i}`);
+    }
+    mirrorDirs(srcRoot, destRoot, rels);
+    const { pool, rec, ids } = runPool({ srcRoot, destRoot, workers: 2, chunkSize: 1024, delayMs: 10 }, rels);
+
+    // A worker well into a file (so everything it finished before has been reported).
+    let victim: { pid: number; temp: string } | undefined;
+    await waitFor(
+      () => {
+        for (const pid of workerChildren(process.pid)) {
+          const temp = openTemps(pid).find((t) => sizeOr(t) >= 20 * 1024);
+          if (temp) victim = { pid, temp };
+        }
+        return victim !== undefined;
+      },
+      20_000,
+      5,
+      'a worker holding a partly written temp file',
+    );
+    process.kill(victim!.pid, 'SIGKILL');
+    await pool.finished;
+
+    expect(rec.failed).toEqual([]);
+    expect(rec.warnings).toHaveLength(1);
+    expect(rec.warnings[0]).toMatch(/died \(killed by SIGKILL\) while copying `slow\/big\d`: trying it once more/);
+    expect(rec.done.size).toBe(rels.length);
+    for (const id of ids) expect(rec.done.get(id)).toHaveLength(1);
+    expectSameFiles(srcRoot, destRoot, rels);
+    expect(findTemps(destRoot)).toEqual([]);
+    expect(fs.existsSync(victim!.temp)).toBe(false);
+    expect(workerChildren(process.pid)).toEqual([]);
+  });
+
+  it('retries the right file when the worker is killed just after finishing one it has not reported yet', async () => {
+    const srcRoot = path.join(tmp(), 'src');
+    const destRoot = path.join(tmp(), 'dest');
+    writeRandom(path.join(srcRoot, 'first'), 100);
+    writeRandom(path.join(srcRoot, 'second'), 64 * 1024);
+    fs.mkdirSync(destRoot);
+    const rels = ['first', 'second'];
+    const { pool, rec } = runPool({ srcRoot, destRoot, workers: 1, chunkSize: 1024, delayMs: 10 }, rels);
+
+    // `first` (one chunk) is done; `second` has its first chunk in its temp file: kill at once.
+    await waitFor(() => findTemps(destRoot).some((t) => sizeOr(t) >= 1024), 20_000, 1, 'the second file to start');
+    const workers = workerChildren(process.pid);
+    expect(workers).toHaveLength(1);
+    process.kill(workers[0]!, 'SIGKILL');
+    await pool.finished;
+
+    expect(rec.failed).toEqual([]);
+    expect(rec.done.size).toBe(2);
+    expectSameFiles(srcRoot, destRoot, rels);
+    expect(findTemps(destRoot)).toEqual([]);
+    expect(workerChildren(process.pid)).toEqual([]);
+  });
+});

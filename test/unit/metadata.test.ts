@@ -1,0 +1,81 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { micros, utimeSeconds } from '../../src/metadata.js';
+import { prng } from '../../fixtures/make-tree.mjs';
+import { tempPerTest } from '../helpers/extra.js';
+
+const tmp = tempPerTest('pcopy-meta-');
+
+/** Times from 1906 to 2096 in bigint nanoseconds, with random sub-microsecond parts. */
+function randomTimes(count: number, seed: number, { negative }: { negative: boolean }): bigint[] {
+  const rand = prng(seed);
+  const out: bigint[] = [];
+  for (let i = 0; i < count; i++) {
+    const seconds = BigInt(Math.floor(rand() * 2e9)) * (negative ? -1n : 1n) + (negative ? 0n : BigInt(Math.floor(rand() * 2e9)));
+    out.push(seconds * 1_000_000_000n + BigInt(Math.floor(rand() * 1e9)));
+  }
+  return out;
+}
+
+describe('micros', () => {
+  it.each([
+    [0n, 0n],
+    [999n, 0n],
+    [1000n, 1n],
+    [1999n, 1n],
+    [1_600_000_000_123_456_789n, 1_600_000_000_123_456n],
+    [-1n, -1n],
+    [-999n, -1n],
+    [-1000n, -1n],
+    [-1001n, -2n],
+    [-1_500_000_000n, -1_500_000n],
+    [-1_000_000_001n, -1_000_001n],
+  ])('micros(%s) is %s (rounded down, also before 1970)', (ns, us) => {
+    expect(micros(ns)).toBe(us);
+  });
+});
+
+describe('utimeSeconds round trip through utimes and a bigint lstat', () => {
+  function roundTrip(times: bigint[]): string[] {
+    const file = path.join(tmp(), 'f');
+    fs.writeFileSync(file, 'x');
+    const wrong: string[] = [];
+    for (let i = 0; i < times.length; i++) {
+      const mtime = times[i]!;
+      const atime = times[(i + 1) % times.length]!;
+      fs.utimesSync(file, utimeSeconds(atime), utimeSeconds(mtime));
+      const st = fs.lstatSync(file, { bigint: true });
+      if (st.mtimeNs !== micros(mtime) * 1000n) wrong.push(`mtime ${mtime} ns → ${st.mtimeNs} ns, want ${micros(mtime) * 1000n}`);
+      if (st.atimeNs !== micros(atime) * 1000n) wrong.push(`atime ${atime} ns → ${st.atimeNs} ns, want ${micros(atime) * 1000n}`);
+    }
+    return wrong;
+  }
+
+  it('gives the exact microsecond for 3,000 random times after 1970', () => {
+    const times = randomTimes(3000, 7, { negative: false });
+    // whole seconds, whole microseconds and a hair below/above a microsecond too
+    times.push(0n, 1000n, 1_000_000_000n, 1_600_000_000_000_000_000n, 1_600_000_000_000_000_999n, 1_600_000_000_999_999_999n);
+    expect(roundTrip(times).slice(0, 5)).toEqual([]);
+  });
+
+  it('gives the exact microsecond for 3,000 random times before 1970', () => {
+    const times = randomTimes(3000, 11, { negative: true });
+    times.push(-1n, -1000n, -1001n, -1_000_000_000n, -1_000_000_001n, -1_999_999_999n, -86_400_000_000_123n);
+    expect(roundTrip(times).slice(0, 5)).toEqual([]);
+  });
+
+  it('also works through futimes on an open file', () => {
+    const file = path.join(tmp(), 'f');
+    fs.writeFileSync(file, 'x');
+    const fd = fs.openSync(file, 'r+');
+    try {
+      for (const ns of randomTimes(500, 3, { negative: false })) {
+        fs.futimesSync(fd, utimeSeconds(ns), utimeSeconds(ns));
+        expect(fs.fstatSync(fd, { bigint: true }).mtimeNs).toBe(micros(ns) * 1000n);
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+});
