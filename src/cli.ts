@@ -15,6 +15,7 @@ import {
   parseSeconds,
   parseWorkers,
   PRESERVE_NONE,
+  resolveOptions,
   type CopyOptions,
   type OverwriteMode,
   type Preserve,
@@ -88,6 +89,7 @@ interface CliOptions {
   excludeFrom?: string[];
   dereference?: boolean;
   oneFileSystem?: boolean;
+  hardLinks?: boolean;
   preserve?: Preserve | false;
   fsync?: boolean;
   dryRun?: boolean;
@@ -118,6 +120,7 @@ function buildProgram(): Command {
     .option('--exclude-from <file>', 'read exclude patterns from a file, one a line (# comments)', collect)
     .option('-L, --dereference', 'copy what symlinks point to, not the links')
     .option('-x, --one-file-system', 'do not descend into directories on other file systems')
+    .option('-H, --hard-links', 'keep files hard-linked together in SRC hard-linked in DEST')
     .option('--preserve <list>', 'metadata to keep: mode,times,owner (default: all; owner only as root)', commanderParser(parsePreserve))
     .option('--no-preserve', 'keep no metadata (modes less the umask, times of the copy)')
     .option('--fsync', 'flush each file to disk before its rename (survives power loss)')
@@ -178,6 +181,7 @@ function toCopyOptions(cli: CliOptions, argv: string[]): Partial<CopyOptions> {
     include: cli.include,
     dereference: cli.dereference,
     oneFileSystem: cli.oneFileSystem,
+    hardLinks: cli.hardLinks,
     preserve: cli.preserve === false ? PRESERVE_NONE : cli.preserve,
     fsync: cli.fsync,
     dryRun: cli.dryRun,
@@ -238,7 +242,7 @@ async function runCopy(src: string, dest: string, options: Partial<CopyOptions>,
     };
     const result = await copy(src, dest, { ...options, signal: controller.signal, onEvent });
     reporter.stop(!result.interrupted && result.failures.length === 0);
-    if (cli.json) process.stdout.write(`${formatJson(result, { ...options })}\n`);
+    if (cli.json) process.stdout.write(`${formatJson(result, { ...resolveOptions(options) })}\n`);
     else if (!quiet) process.stdout.write(`${formatSummary(result)}\n`);
     process.exitCode = exitCodeOf(result, signalled);
   } catch (err) {

@@ -33,6 +33,8 @@ export interface CopyPolicy extends MetadataPolicy {
   dryRun: boolean;
   /** -L: the source path may be a symlink to follow. */
   dereference: boolean;
+  /** -H: files with more than one link are handed back to the parent, which links them together. */
+  hardLinks: boolean;
 }
 
 export interface CopyContext {

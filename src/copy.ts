@@ -14,7 +14,7 @@ import { fixPathMetadata, sourceStatOf, type SourceStat } from './metadata.js';
 import { resolveOptions, type CopyOptions } from './options.js';
 import { resolveTarget, type CopyTarget } from './plan.js';
 import { WorkerPool } from './pool.js';
-import { TEMP_NAME_PATTERN } from './protocol.js';
+import { TEMP_NAME_PATTERN, tempName } from './protocol.js';
 import { scanSource, type EntryType, type NotDescendedReason } from './scan.js';
 
 /** Live counters of a run; `totalsKnown` once the scan has ended and every file has been sized. */
@@ -95,6 +95,12 @@ export async function copy(src: string, dest: string, options: CopyRunOptions = 
   return new CopyRun(target, opts, options.onEvent ?? (() => {})).run(src, dest);
 }
 
+interface LinkGroup {
+  leader: number;
+  state: 'pending' | 'done' | 'failed';
+  followers: number[];
+}
+
 interface DirRecord {
   dest: string;
   st: SourceStat;
@@ -133,6 +139,10 @@ class CopyRun {
   private readonly pool: WorkerPool;
   private readonly srcRoot: string;
   private readonly destRoot: string;
+  private readonly runTag = `${process.pid}-${randomBytes(3).toString('hex')}`;
+  /** -H: link groups by source `dev:ino`; the leader is copied, the others linked to its copy. */
+  private readonly linkGroups = new Map<string, LinkGroup>();
+  private readonly leaders = new Map<number, LinkGroup>();
 
   constructor(
     private readonly target: CopyTarget,
@@ -165,6 +175,7 @@ class CopyRun {
       verify: opts.verify,
       dryRun: opts.dryRun,
       dereference: opts.dereference,
+      hardLinks: opts.hardLinks,
     };
     this.pool = new WorkerPool(
       {
@@ -172,7 +183,7 @@ class CopyRun {
         srcRoot: this.srcRoot,
         destRoot: this.destRoot,
         chunkSize: opts.chunkSize,
-        runTag: `${process.pid}-${randomBytes(3).toString('hex')}`,
+        runTag: this.runTag,
         policy: this.policy,
         bigFileBytes: BIG_FILE_BYTES,
         delayMs: Number(process.env.PCOPY_TEST_DELAY_MS) || 0,
@@ -184,7 +195,8 @@ class CopyRun {
         },
         bytes: (n) => (this.progress.bytesDone += n),
         done: (id, outcome) => this.onDone(id, outcome),
-        failed: (id, error) => this.fail(this.pool.rel(id), error, true),
+        failed: (id, error) => this.onFailed(id, error),
+        hardLinked: (id, key) => this.onHardLinked(id, key),
         warn: (message) => this.emit({ type: 'warning', message }),
       },
     );
@@ -348,6 +360,12 @@ class CopyRun {
   }
 
   private onDone(id: number, outcome: CopyOutcome): void {
+    const group = this.leaders.get(id);
+    if (group) {
+      group.state = 'done';
+      for (const follower of group.followers) this.linkFollower(group, follower);
+      group.followers = [];
+    }
     const size = this.pool.size(id);
     const kind = this.pool.kind(id);
     this.progress.entriesDone++;
@@ -361,6 +379,54 @@ class CopyRun {
       else this.result.filesKept++;
     }
     this.emit({ type: 'entry-done', path: this.pool.rel(id), kind: this.opts.dereference ? 'file' : kind, outcome });
+  }
+
+  private onFailed(id: number, error: SerializedError): void {
+    this.fail(this.pool.rel(id), error, true);
+    const group = this.leaders.get(id);
+    if (!group) return;
+    group.state = 'failed';
+    for (const follower of group.followers) this.pool.settle(follower, entryError.linkLeaderFailed(this.pool.rel(id)));
+  }
+
+  /** -H: the first file of a link group is copied; the others wait for it and are linked to its copy. */
+  private onHardLinked(id: number, key: string): void {
+    const group = this.linkGroups.get(key);
+    if (!group || group.leader === id) {
+      if (!group) {
+        const created: LinkGroup = { leader: id, state: 'pending', followers: [] };
+        this.linkGroups.set(key, created);
+        this.leaders.set(id, created);
+      }
+      return this.pool.copyAsLeader(id);
+    }
+    if (group.state === 'pending') group.followers.push(id);
+    else if (group.state === 'done') this.linkFollower(group, id);
+    else this.pool.settle(id, entryError.linkLeaderFailed(this.pool.rel(group.leader)));
+  }
+
+  /** Makes DEST/follower a hard link to the leader's copy, through a temp name and rename. */
+  private linkFollower(group: LinkGroup, id: number): void {
+    const leaderDest = path.join(this.destRoot, this.pool.rel(group.leader));
+    const dest = path.join(this.destRoot, this.pool.rel(id));
+    if (this.opts.dryRun) return this.pool.settle(id, 'copied');
+    try {
+      const have = fs.lstatSync(dest, { throwIfNoEntry: false });
+      if (have && have.ino === fs.lstatSync(leaderDest).ino && have.dev === fs.lstatSync(leaderDest).dev) {
+        return this.pool.settle(id, 'same');
+      }
+      const tmp = path.join(path.dirname(dest), tempName(this.runTag, id, 0));
+      fs.linkSync(leaderDest, tmp);
+      try {
+        fs.renameSync(tmp, dest);
+      } catch (err) {
+        fs.unlinkSync(tmp);
+        throw err;
+      }
+      this.pool.settle(id, 'copied');
+    } catch (err) {
+      this.pool.settle(id, serializeError(err));
+    }
   }
 
   /** A failed entry: counted, reported once. `isJob` entries also count as done for the bar. */

@@ -67,6 +67,7 @@ export const entryError = {
   notUtf8: (): SerializedError => ({ code: 'NOT_UTF8', message: 'name is not valid UTF-8 and cannot be copied' }),
   notEmpty: (): SerializedError => ({ code: 'NOT_EMPTY', message: 'destination is a non-empty directory' }),
   parentFailed: (): SerializedError => ({ code: 'NO_PARENT', message: 'its destination directory could not be created' }),
+  linkLeaderFailed: (leader: string): SerializedError => ({ code: 'NO_LINK', message: `not linked: the copy of \`${leader}\` it is hard-linked to failed` }),
   verifyFailed: (): SerializedError => ({ code: 'VERIFY', message: 'the copy differs from the source when read back (--verify)' }),
   noReferent: (): SerializedError => ({ code: 'ENOENT', message: 'symlink has no referent (-L)' }),
 };

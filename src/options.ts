@@ -48,6 +48,8 @@ export interface CopyOptions {
   dereference: boolean;
   /** `-x`: do not descend into directories on other file systems. */
   oneFileSystem: boolean;
+  /** `-H`: files hard-linked together in SRC are hard-linked together in DEST. */
+  hardLinks: boolean;
   preserve: Preserve;
   /** Flush each file to disk before its rename. */
   fsync: boolean;
@@ -74,6 +76,7 @@ export function resolveOptions(partial: Partial<CopyOptions> = {}): CopyOptions 
     include: [],
     dereference: false,
     oneFileSystem: false,
+    hardLinks: false,
     preserve: PRESERVE_ALL,
     fsync: false,
     dryRun: false,

@@ -27,6 +27,8 @@ export interface PoolEvents {
   /** Bytes of newly sized jobs (a job re-sized after a crash counts only its difference). */
   sized(bytes: number, files: number): void;
   bytes(n: number): void;
+  /** -H: a sized file with several links, handed back; the listener calls `copyAsLeader` or `settle`. */
+  hardLinked(id: number, key: string): void;
   done(id: number, outcome: CopyOutcome): void;
   failed(id: number, error: SerializedError): void;
   warn(message: string): void;
@@ -36,6 +38,7 @@ interface JobRecord {
   kind: JobKind;
   rel: string;
   fresh: boolean;
+  linkLeader?: boolean;
   attempt: number;
   size: number;
   done: boolean;
@@ -97,6 +100,25 @@ export class WorkerPool {
 
   kind(id: number): JobKind {
     return this.jobs[id]!.kind;
+  }
+
+  /** -H: copy this handed-back file after all, as the first of its link group (through the shared queue). */
+  copyAsLeader(id: number): void {
+    this.jobs[id]!.linkLeader = true;
+    this.bigQueue.push(id);
+    this.giveShared();
+  }
+
+  /** Completes a job the parent handled itself (-H: a further link of a group). */
+  settle(id: number, outcome: CopyOutcome | SerializedError): void {
+    const job = this.jobs[id]!;
+    if (job.done) return;
+    job.done = true;
+    this.completed++;
+    this.events.bytes(Math.max(job.size, 0));
+    if (typeof outcome === 'string') this.events.done(id, outcome);
+    else this.events.failed(id, outcome);
+    this.checkFinished();
   }
 
   /** A big file some worker is copying right now, for the bar. */
@@ -184,9 +206,9 @@ export class WorkerPool {
       const slot = slots.reduce((a, b) => (b.local.size < a.local.size ? b : a));
       const ids = this.unassigned.splice(0, Math.min(perWorker, MAX_BATCH));
       const jobs: CopyJob[] = ids.map((id) => {
-        const { kind, rel, attempt, fresh } = this.jobs[id]!;
+        const { kind, rel, attempt, fresh, linkLeader } = this.jobs[id]!;
         slot.local.add(id);
-        return { id, kind, rel, attempt, fresh };
+        return { id, kind, rel, attempt, fresh, linkLeader };
       });
       slot.idle = false;
       this.post(slot, { type: 'jobs', jobs });
@@ -215,6 +237,10 @@ export class WorkerPool {
       for (const id of m.big) {
         slot.local.delete(id);
         this.bigQueue.push(id);
+      }
+      for (const [id, key] of m.links) {
+        slot.local.delete(id);
+        this.events.hardLinked(id, key);
       }
       if (m.big.length > 0) this.growPool();
     } else {
@@ -248,10 +274,10 @@ export class WorkerPool {
       if (this.bigQueue.length === 0) return;
       if (!slot.idle || slot.shared !== null) continue;
       const id = this.bigQueue.shift()!;
-      const { kind, rel, attempt, fresh, size } = this.jobs[id]!;
+      const { kind, rel, attempt, fresh, size, linkLeader } = this.jobs[id]!;
       slot.shared = id;
       slot.idle = false;
-      this.post(slot, { type: 'shared', job: { id, kind, rel, attempt, fresh }, size });
+      this.post(slot, { type: 'shared', job: { id, kind, rel, attempt, fresh, linkLeader }, size });
     }
   }
 

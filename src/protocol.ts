@@ -18,6 +18,8 @@ export interface CopyJob {
   attempt: number;
   /** Its destination directory was created by this run: nothing can be in the way there. */
   fresh: boolean;
+  /** -H: the first of its hard-link group; copy it even though it has several links. */
+  linkLeader?: boolean;
 }
 
 /** Settings every worker gets once, before any job. */
@@ -54,8 +56,11 @@ export interface JobFailure {
 }
 
 export type WorkerMessage =
-  /** Sizes from an lstat of each job of a batch, flat `[id, bytes, id, bytes, …]`; `big` were handed back. */
-  | { type: 'sized'; sizes: number[]; big: number[] }
+  /**
+   * Sizes from an lstat of each job of a batch, flat `[id, bytes, id, bytes, …]`. Handed back, not
+   * queued: `big` files (for the shared queue), and with -H files with several links (`dev:ino` keys).
+   */
+  | { type: 'sized'; sizes: number[]; big: number[]; links: Array<[id: number, key: string]> }
   /**
    * Completions since the last message. `bytes` is the increase of bytes done (streamed so far plus
    * the rest of each finished file: every finished job accounts exactly its sized bytes).

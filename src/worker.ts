@@ -98,16 +98,19 @@ function settings(): WorkerInit {
 /** lstat every job of a batch now: the parent learns sizes early; vanished or changed entries fail here. */
 function sizeJobs(jobs: CopyJob[]): void {
   const { srcRoot, bigFileBytes } = settings();
+  const { hardLinks } = settings().policy;
   const sizes: number[] = [];
   const big: number[] = [];
+  const links: Array<[number, string]> = [];
   for (const job of jobs) {
     const st = statSource(srcRoot, job);
     if (!st) continue;
     sizes.push(job.id, st.size);
-    if (st.size >= bigFileBytes) big.push(job.id);
+    if (hardLinks && st.nlink > 1 && job.kind === 'file' && !job.linkLeader) links.push([job.id, `${st.dev}:${st.ino}`]);
+    else if (st.size >= bigFileBytes) big.push(job.id);
     else queue.push({ job, st });
   }
-  send({ type: 'sized', sizes, big });
+  send({ type: 'sized', sizes, big, links });
   idleReported = false;
   schedule();
 }

@@ -236,7 +236,7 @@ describe('B6 an entry that vanishes between the scan and its copy', () => {
     writeFile(path.join(src, 'sub/keep'), 100);
     const running = startPcopy(['-j', '1', '--chunk-size', '1k', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '25' } });
     // Once the first file has arrived, the scan is long over: delete every file not started yet.
-    await waitFor(() => fs.existsSync(dest) && listFiles(dest).some((f) => originals.has(f)), 'the first copied file');
+    await waitFor(() => fs.existsSync(dest) && listFiles(dest).some((f) => originals.has(f)), 'the first copied file', { running });
     const arrived = new Set(listFiles(dest));
     const victims = [...originals.keys()].filter((n) => !arrived.has(n));
     for (const v of victims) fs.unlinkSync(path.join(src, v));

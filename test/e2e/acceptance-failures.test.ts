@@ -232,6 +232,7 @@ describe('C6 a source file that changes during its copy', () => {
     await waitFor(
       () => fs.existsSync(dest) && findTemps(dest).some((t) => (fs.statSync(t, { throwIfNoEntry: false })?.size ?? 0) >= 8192),
       'a partly written temp file',
+      { running },
     );
     const after = changes[how]!(file);
     const r = await withinOrKill(running.done, 45_000, running, 'pcopy of a changing file');

@@ -136,13 +136,25 @@ export async function run(args: string[], options: StartOptions & { timeoutMs?: 
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls `cond` every `intervalMs` until it returns a truthy value; throws after `timeoutMs`. */
-export async function waitFor<T>(cond: () => T | undefined | null | false, what: string, timeoutMs = 20_000, intervalMs = 5): Promise<T> {
+/**
+ * Polls `cond` every `intervalMs` until it returns a truthy value; throws after `timeoutMs`, or as
+ * soon as `running` (if given) has exited without the condition having become true.
+ */
+export async function waitFor<T>(
+  cond: () => T | undefined | null | false,
+  what: string,
+  options: { timeoutMs?: number; intervalMs?: number; running?: Running } = {},
+): Promise<T> {
+  const { timeoutMs = 20_000, intervalMs = 5, running } = options;
   const end = Date.now() + timeoutMs;
+  let exited = false;
+  void running?.done.then(() => (exited = true), () => (exited = true));
   for (;;) {
     const v = cond();
     if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    const tail = running ? `\nstdout: ${clip(running.stdout())}\nstderr: ${clip(running.stderr())}` : '';
+    if (exited) throw new Error(`pcopy exited before ${what}${tail}`);
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${tail}`);
     await sleep(intervalMs);
   }
 }
