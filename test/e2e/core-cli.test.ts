@@ -1,6 +1,7 @@
 /**
  * End to end: the command line's contract — refusals, help, version, output without a TTY, -q.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -100,7 +101,7 @@ describe('output', () => {
   it('without a TTY: no control codes in stderr messages either (failure and skip)', async () => {
     setup();
     fs.mkdirSync(path.join(tmp(), 'dest', 'b.bin', 'blocker'), { recursive: true });
-    expect((await import('node:child_process')).spawnSync('mkfifo', [path.join(tmp(), 'src', 'fifo')]).status).toBe(0);
+    expect(spawnSync('mkfifo', [path.join(tmp(), 'src', 'fifo')]).status).toBe(0);
     const r = await pcopy(['src', 'dest']);
     expect(r.code).toBe(1);
     expect(r.stdout.split('\n')).toHaveLength(2); // one line and its newline

@@ -396,3 +396,24 @@ export function clip(text: string, max = 1500): string {
   if (text.length <= max) return text;
   return `${text.slice(0, max / 2)}\n… (${text.length - max} characters left out) …\n${text.slice(-max / 2)}`;
 }
+
+/** Runs `sh -c script` (its own process group, killed on a hang) with extra environment. */
+export async function runShell(script: string, env: Record<string, string> = {}, timeoutMs = 45_000): Promise<RunResult> {
+  const child = spawn('sh', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, cwd: ROOT, env: { ...process.env, ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  started.add(child.pid!);
+  const done = new Promise<RunResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  const running: Running = { child, pid: child.pid!, done, stdout: () => stdout, stderr: () => stderr };
+  return withinOrKill(done, timeoutMs, running, `sh -c ${script}`);
+}
+
+/** True for a pcopy temp file name (any run). */
+export function isTempName(rel: string): boolean {
+  return /(^|\/)\.pcopy-[^/]*\.tmp$/.test(rel);
+}

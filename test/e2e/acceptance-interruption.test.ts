@@ -1,0 +1,415 @@
+/**
+ * Acceptance rows F1–F6: interrupted, killed, crashed, starved of file descriptors, writing to
+ * pipes and to a reader that went away. Signals are real (to the process group as a terminal
+ * sends them, or to the parent alone, or typed as ^C on a real pseudo-terminal); kills are real
+ * SIGKILLs of the parent or of a worker found through /proc.
+ *
+ * A copy is slowed down enough to be caught in the middle of a file with the test-only
+ * PCOPY_TEST_DELAY_MS (a pause after every chunk) and --chunk-size 1k.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cleanup, diffTrees, findTemps, snapshot, tempDir } from '../helpers/tree.js';
+import {
+  BIN,
+  canDropCaps,
+  clip,
+  crashLines,
+  deadPid,
+  expectPartialCopyIntact,
+  failureLines,
+  hasCommand,
+  isAlive,
+  isTempName,
+  killStarted,
+  lines,
+  listFiles,
+  makeManyFiles,
+  NO_CAPS,
+  procId,
+  run,
+  runShell,
+  shq,
+  startPcopy,
+  waitFor,
+  watchTree,
+  withinOrKill,
+  workersOf,
+  writeFile,
+  type ProcId,
+  type Running,
+} from '../helpers/faults.js';
+
+let work: string;
+let src: string;
+let dest: string;
+
+beforeEach(() => {
+  work = tempDir('pcopy-acc-f-');
+  src = path.join(work, 'src');
+  dest = path.join(work, 'dest');
+  fs.mkdirSync(src);
+});
+
+afterEach(() => {
+  killStarted();
+  cleanup(work);
+});
+
+const SLOW = { PCOPY_TEST_DELAY_MS: '5' };
+
+/** A 1 MiB file (about 1,000 paused chunks at 1 KiB: several seconds) among 30 small files in folders. */
+function makeSlowTree(): void {
+  writeFile(path.join(src, 'big.bin'), 1024 * 1024);
+  for (let i = 0; i < 30; i++) writeFile(path.join(src, `d${i % 3}`, `small-${i}`), 300 + i);
+  writeFile(path.join(src, '.dot'), 10);
+}
+
+/** Waits until some temp file below dest holds at least `bytes`: pcopy is in the middle of a file. */
+function midFile(running: Running, bytes = 4096): Promise<string> {
+  return waitFor(
+    () => fs.existsSync(dest) && findTemps(dest).find((t) => (fs.statSync(t, { throwIfNoEntry: false })?.size ?? 0) >= bytes),
+    `a temp file of ${bytes}+ bytes`,
+    { running, timeoutMs: 30_000 },
+  );
+}
+
+function expectAllGone(procs: Iterable<ProcId>, what: string): void {
+  const alive = [...procs].filter(isAlive);
+  expect(alive.map((p) => p.pid), `${what} still running`).toEqual([]);
+}
+
+/** The copy can be completed by running the same command again. */
+async function expectRerunCompletes(): Promise<void> {
+  const again = await run([src, dest]);
+  expect(again.code, clip(again.stderr)).toBe(0);
+  expect(findTemps(dest)).toEqual([]);
+  expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
+}
+
+describe('F1 interrupted mid-file', () => {
+  it.each([
+    ['SIGINT', 'the process group (Ctrl-C)', 130],
+    ['SIGINT', 'the parent alone', 130],
+    ['SIGTERM', 'the parent alone', 143],
+    ['SIGTERM', 'the process group', 143],
+    ['SIGHUP', 'the process group (hang-up)', 129],
+    ['SIGHUP', 'the parent alone', 129],
+  ] as const)('%s to %s: exit %i, no temp files, no workers left, a rerun completes', async (signal, target, code) => {
+    makeSlowTree();
+    const running = startPcopy(['--chunk-size', '1k', src, dest], { extraEnv: SLOW });
+    const watch = watchTree(running.pid);
+    try {
+      await midFile(running);
+      expect(workersOf(running.pid).length, 'workers are running').toBeGreaterThan(0);
+      process.kill(target.startsWith('the parent') ? running.pid : -running.pid, signal);
+      const r = await withinOrKill(running.done, 20_000, running, `pcopy after ${signal}`);
+      watch.stop();
+      expect(r.code, clip(r.stderr)).toBe(code);
+      expect(r.stdout).toMatch(/interrupted/i);
+      expect(crashLines(r.stderr), r.stderr).toEqual([]);
+      expectAllGone(watch.seen.values(), 'pcopy processes');
+      expect(findTemps(dest)).toEqual([]);
+      expectPartialCopyIntact(src, dest);
+      expect(fs.existsSync(path.join(dest, 'big.bin')), 'the file being copied is absent').toBe(false);
+    } finally {
+      watch.stop();
+    }
+    await expectRerunCompletes();
+  });
+
+  it('a second Ctrl-C exits at once; the workers still clean up and exit by themselves', async () => {
+    makeSlowTree();
+    const running = startPcopy(['--chunk-size', '1k', src, dest], { extraEnv: SLOW });
+    const watch = watchTree(running.pid);
+    try {
+      await midFile(running);
+      process.kill(-running.pid, 'SIGINT');
+      try {
+        process.kill(-running.pid, 'SIGINT');
+      } catch {
+        // all gone already
+      }
+      const r = await withinOrKill(running.done, 20_000, running, 'pcopy after two SIGINTs');
+      watch.stop();
+      expect(r.code, clip(r.stderr)).toBe(130);
+      expect(crashLines(r.stderr), r.stderr).toEqual([]);
+      await waitFor(() => [...watch.seen.values()].every((p) => !isAlive(p)), 'the workers to exit', { timeoutMs: 15_000 });
+      expect(findTemps(dest)).toEqual([]);
+      expectPartialCopyIntact(src, dest);
+    } finally {
+      watch.stop();
+    }
+    await expectRerunCompletes();
+  });
+
+  it('inside a multi-GiB file (3 GiB, sparse source, no slowdown): SIGINT stops it, temp removed', async () => {
+    const huge = path.join(src, 'huge.img');
+    const fd = fs.openSync(huge, 'w');
+    fs.writeSync(fd, Buffer.from('start'), 0, 5, 0);
+    fs.ftruncateSync(fd, 3 * 1024 ** 3);
+    fs.closeSync(fd);
+    writeFile(path.join(src, 'small'), 100);
+    const running = startPcopy([src, dest]);
+    const watch = watchTree(running.pid);
+    try {
+      await midFile(running, 32 * 1024 * 1024);
+      process.kill(-running.pid, 'SIGINT');
+      const r = await withinOrKill(running.done, 20_000, running, 'pcopy of a 3 GiB file after SIGINT');
+      watch.stop();
+      expect(r.code, clip(r.stderr)).toBe(130);
+      expectAllGone(watch.seen.values(), 'pcopy processes');
+      expect(findTemps(dest)).toEqual([]);
+      expect(fs.existsSync(path.join(dest, 'huge.img'))).toBe(false);
+      expectPartialCopyIntact(src, dest);
+    } finally {
+      watch.stop();
+    }
+  });
+
+  it.skipIf(!hasCommand('script'))('^C typed on a real terminal: the bar stops, exit 130, no temp files', async () => {
+    makeSlowTree();
+    // util-linux script(1) runs the command on a new pseudo-terminal and copies our stdin to it:
+    // a \x03 written there is turned into SIGINT for the foreground process group by the tty driver.
+    const cmd = `exec ${shq(process.execPath)} ${shq(BIN)} --chunk-size 1k ${shq(src)} ${shq(dest)}`;
+    const child = spawn('script', ['-qefc', cmd, '/dev/null'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+      env: { ...process.env, ...SLOW, TERM: 'xterm', COLUMNS: '200', LINES: '50' },
+    });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    const done = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    const running: Running = { child, pid: child.pid!, done: done.then((code) => ({ code, signal: null, stdout: out, stderr: '' })), stdout: () => out, stderr: () => out };
+    const watch = watchTree(child.pid!);
+    try {
+      await midFile(running);
+      // Let the bar draw at least once.
+      await waitFor(() => /%/.test(out), 'the progress bar', { running, timeoutMs: 10_000 });
+      child.stdin!.write('\x03');
+      const code = await withinOrKill(done, 20_000, running, 'pcopy on a pty after ^C');
+      watch.stop();
+      expect(code, clip(out)).toBe(130);
+      const summaryAt = out.lastIndexOf('interrupted');
+      expect(summaryAt, clip(out)).toBeGreaterThan(0);
+      // The bar was stopped: the cursor is shown again, and nothing is redrawn after the summary.
+      expect(out.slice(0, summaryAt)).toContain('\x1b[?25h');
+      expect(out.slice(summaryAt)).not.toMatch(/\d+(\.\d+)?%/);
+      expect(crashLines(out)).toEqual([]);
+      expectAllGone(watch.seen.values(), 'pcopy processes');
+      expect(findTemps(dest)).toEqual([]);
+      expectPartialCopyIntact(src, dest);
+    } finally {
+      watch.stop();
+      child.stdin!.end();
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    await expectRerunCompletes();
+  });
+});
+
+describe('F2 the parent killed with SIGKILL', () => {
+  it('workers exit on their own, no partial file under a final name, the next run removes dead runs\' temps only', async () => {
+    makeSlowTree();
+    const running = startPcopy(['--chunk-size', '1k', src, dest], { extraEnv: SLOW });
+    await midFile(running);
+    const workers = workersOf(running.pid);
+    expect(workers.length, 'workers are running').toBeGreaterThan(0);
+    process.kill(running.pid, 'SIGKILL');
+    const r = await withinOrKill(running.done, 10_000, running, 'pcopy after SIGKILL');
+    expect(r.signal).toBe('SIGKILL');
+    await waitFor(() => workers.every((w) => !isAlive(w)), 'the orphaned workers to exit by themselves', { timeoutMs: 15_000 });
+    // Whatever is under a final name is complete.
+    expectPartialCopyIntact(src, dest, isTempName);
+
+    // Plant temps: two of runs that are gone, one of a live run (this test process).
+    fs.mkdirSync(path.join(dest, 'd1'), { recursive: true });
+    const dead = deadPid();
+    const staleTop = path.join(dest, `.pcopy-${dead}-abcdef-1.tmp`);
+    const staleSub = path.join(dest, 'd1', `.pcopy-${dead}-abcdef-2.tmp`);
+    const live = path.join(dest, 'd1', `.pcopy-${process.pid}-abcdef-3.tmp`);
+    for (const f of [staleTop, staleSub, live]) fs.writeFileSync(f, 'partial');
+    const leftByKilledRun = findTemps(dest).filter((t) => ![staleTop, staleSub, live].includes(t));
+
+    const again = await run([src, dest]);
+    expect(again.code, clip(again.stderr)).toBe(0);
+    expect(fs.existsSync(staleTop), 'stale temp of a dead run removed').toBe(false);
+    expect(fs.existsSync(staleSub), 'stale temp of a dead run removed (subdirectory)').toBe(false);
+    for (const t of leftByKilledRun) expect(fs.existsSync(t), `temp of the killed run ${t} removed`).toBe(false);
+    expect(fs.existsSync(live), 'temp of a live run kept').toBe(true);
+    expect(findTemps(dest)).toEqual([live]);
+    fs.unlinkSync(live);
+    expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
+  });
+
+  it('a second run into the same DEST never removes the temp file of a run still going', async () => {
+    makeSlowTree();
+    const slow = startPcopy(['--chunk-size', '1k', src, dest], { extraEnv: SLOW });
+    const temp = await midFile(slow);
+    const fast = await run([src, dest]);
+    expect(fast.code, clip(fast.stderr)).toBe(0);
+    const slowStillRunning = procId(slow.pid) !== undefined && isAlive(procId(slow.pid)!);
+    if (slowStillRunning) expect(fs.existsSync(temp), `the live run's temp ${temp} was removed`).toBe(true);
+    const r = await withinOrKill(slow.done, 45_000, slow, 'the slow run');
+    expect(r.code, clip(r.stderr)).toBe(0);
+    expect(findTemps(dest)).toEqual([]);
+    expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
+  });
+});
+
+describe('F3 a worker killed mid-job', () => {
+  /** Eight 32 KiB files copied one at a time by one worker, 1 KiB chunks with a pause after each. */
+  function makeFiles(): Map<string, Buffer> {
+    const files = new Map<string, Buffer>();
+    for (let i = 0; i < 8; i++) files.set(`f${i}`, writeFile(path.join(src, `f${i}`), 32 * 1024));
+    return files;
+  }
+
+  /** Waits until at least `finished` files are complete and a temp of 2+ KiB exists; returns the worker copying it. */
+  async function workerMidFile(running: Running, finished: number, notIn: ProcId[] = []): Promise<ProcId> {
+    return waitFor(
+      () => {
+        if (!fs.existsSync(dest)) return undefined;
+        const names = listFiles(dest);
+        if (names.filter((n) => !isTempName(n)).length < finished) return undefined;
+        if (!findTemps(dest).some((t) => (fs.statSync(t, { throwIfNoEntry: false })?.size ?? 0) >= 2048)) return undefined;
+        return workersOf(running.pid).find((w) => !notIn.some((n) => n.pid === w.pid));
+      },
+      `a worker in the middle of file ${finished + 1}`,
+      { running, timeoutMs: 30_000 },
+    );
+  }
+
+  it('once: that file is retried (or reported), its temp removed, the run finishes', async () => {
+    const files = makeFiles();
+    const running = startPcopy(['-j', '1', '--chunk-size', '1k', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '10' } });
+    const worker = await workerMidFile(running, 2);
+    process.kill(worker.pid, 'SIGKILL');
+    const r = await withinOrKill(running.done, 45_000, running, 'pcopy after a worker was killed');
+    const failed = failureLines(r.stderr);
+    expect(failed.length, clip(r.stderr)).toBeLessThanOrEqual(1);
+    expect(r.code, clip(r.stderr)).toBe(failed.length > 0 ? 1 : 0);
+    expect(crashLines(r.stderr)).toEqual([]);
+    expect(findTemps(dest)).toEqual([]);
+    const present = expectPartialCopyIntact(src, dest);
+    expect(present.length).toBe(files.size - failed.length);
+    if (failed.length === 0) expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
+  });
+
+  it('twice on the same file: that file is reported, its temps removed, the rest copied, exit 1', async () => {
+    const files = makeFiles();
+    const running = startPcopy(['-j', '1', '--chunk-size', '1k', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '10' } });
+    const first = await workerMidFile(running, 2);
+    const before = new Set(listFiles(dest).filter((n) => !isTempName(n)));
+    process.kill(first.pid, 'SIGKILL');
+    // The retry goes first to the new worker: kill that one too while it is on the same file.
+    const second = await workerMidFile(running, 2, [first]);
+    const during = new Set(listFiles(dest).filter((n) => !isTempName(n)));
+    process.kill(second.pid, 'SIGKILL');
+    const r = await withinOrKill(running.done, 45_000, running, 'pcopy after two workers were killed');
+
+    const failed = failureLines(r.stderr);
+    expect(failed.length, clip(r.stderr)).toBe(1);
+    expect(failed[0]).toMatch(/died|crash|killed/i);
+    const rel = /Cannot copy `[^`]*\/(f\d)`/.exec(failed[0]!)?.[1];
+    expect(rel, failed[0]).toBeDefined();
+    expect(before.has(rel!) || during.has(rel!), `${rel} had been finished before the kills`).toBe(false);
+    expect(r.code, clip(r.stderr)).toBe(1);
+    expect(fs.existsSync(path.join(dest, rel!))).toBe(false);
+    expect(findTemps(dest)).toEqual([]);
+    expect(expectPartialCopyIntact(src, dest)).toEqual([...files.keys()].filter((n) => n !== rel).sort());
+  });
+});
+
+describe('F4 a low file-descriptor limit', () => {
+  it.skipIf(!hasCommand('prlimit'))('prlimit --nofile=64 with 20,000 files: completes, no EMFILE', async () => {
+    makeManyFiles(src, 20_000, 200);
+    const r = await run([src, dest], { prefix: ['prlimit', '--nofile=64:64', '--'], timeoutMs: 120_000 });
+    expect(r.stderr).not.toMatch(/EMFILE|ENFILE|too many open files/i);
+    expect(r.code, clip(r.stderr)).toBe(0);
+    expect(r.stdout).toMatch(/20,000 files copied/);
+    expect(findTemps(dest)).toEqual([]);
+    expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
+  }, 180_000);
+});
+
+describe('F5 stdout and stderr are not terminals', () => {
+  it.skipIf(!canDropCaps())('no bar control codes; the summary alone on stdout, errors and skips on stderr', async () => {
+    writeFile(path.join(src, 'ok'), 100_000);
+    writeFile(path.join(src, 'locked'), 10);
+    fs.chmodSync(path.join(src, 'locked'), 0o000);
+    spawnSync('mkfifo', [path.join(src, 'fifo')]);
+    const r = await run([src, dest], { prefix: NO_CAPS });
+    expect(r.code, clip(r.stderr)).toBe(1);
+    for (const [name, text] of [
+      ['stdout', r.stdout],
+      ['stderr', r.stderr],
+    ] as const) {
+      expect(text.includes('\x1b'), `${name} has an escape sequence: ${JSON.stringify(text)}`).toBe(false);
+      expect(text.includes('\r'), `${name} has a carriage return: ${JSON.stringify(text)}`).toBe(false);
+    }
+    expect(lines(r.stdout), r.stdout).toHaveLength(1);
+    expect(r.stdout).toMatch(/^pcopy: .*1 file copied.*1 failed.*1 (special file )?skipped/);
+    expect(r.stdout).not.toMatch(/Cannot copy|Skipped/);
+    expect(failureLines(r.stderr)).toHaveLength(1);
+    expect(r.stderr).toContain(`\`${path.join(src, 'locked')}\``);
+    expect(r.stderr).toMatch(/Skipped `[^`]*fifo`/);
+  });
+});
+
+describe('F6 stdout closed early', () => {
+  const makeTree = (): void => {
+    for (let i = 0; i < 200; i++) writeFile(path.join(src, `d${i % 10}`, `f${i}`), 1000 + i);
+    writeFile(path.join(src, 'big'), 3 * 1024 * 1024);
+  };
+
+  it.each([
+    ['pcopy … | head -c 1', 'head -c 1 >/dev/null'],
+    ['pcopy … | true (the reader is gone before pcopy writes)', 'true'],
+  ])('%s: no crash trace, the copy complete', async (_name, reader) => {
+    makeTree();
+    const errFile = path.join(work, 'stderr.txt');
+    const rcFile = path.join(work, 'rc.txt');
+    const r = await runShell(`{ "$NODE" "$BIN" "$SRC" "$DEST" 2>"$ERR"; echo $? >"$RC"; } | ${reader}`, {
+      NODE: process.execPath,
+      BIN,
+      SRC: src,
+      DEST: dest,
+      ERR: errFile,
+      RC: rcFile,
+    });
+    expect(r.code).toBe(0);
+    const stderr = fs.readFileSync(errFile, 'utf8');
+    expect(crashLines(stderr), stderr).toEqual([]);
+    expect(stderr).not.toMatch(/EPIPE|Error/);
+    expect(fs.readFileSync(rcFile, 'utf8').trim(), stderr).toBe('0');
+    expect(findTemps(dest)).toEqual([]);
+    expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
+  });
+
+  it('stderr to a reader that goes away while messages are still coming: the copy complete, exit unchanged', async () => {
+    makeTree();
+    for (let i = 0; i < 300; i++) spawnSync('mkfifo', [path.join(src, `d${i % 10}`, `fifo-${i}`)]);
+    const rcFile = path.join(work, 'rc.txt');
+    await runShell(`{ "$NODE" "$BIN" "$SRC" "$DEST" 2>&1 >/dev/null; echo $? >"$RC"; } | head -c 1 >/dev/null`, {
+      NODE: process.execPath,
+      BIN,
+      SRC: src,
+      DEST: dest,
+      RC: rcFile,
+    });
+    expect(fs.readFileSync(rcFile, 'utf8').trim()).toBe('0');
+    expect(findTemps(dest)).toEqual([]);
+    const want = snapshot(src);
+    for (const [rel, e] of want) if (e.type === 'other') want.delete(rel);
+    expect(diffTrees(want, snapshot(dest))).toEqual([]);
+  });
+});
+
