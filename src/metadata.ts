@@ -55,10 +55,11 @@ export function micros(ns: bigint): bigint {
  * microsecond, so a value that lands a hair below the intended microsecond would lose 1 µs: we aim
  * half a microsecond past it (away from zero), which truncation then brings back exactly.
  */
-export function utimeSeconds(ns: bigint): number {
+export function utimeSeconds(ns: bigint): number | string {
   const us = micros(ns);
   const seconds = Number(us) / 1e6;
-  return us >= 0n ? seconds + 5e-7 : seconds - 5e-7;
+  // Node replaces a negative *number* with the current time, but takes a numeric string as it is.
+  return us >= 0n ? seconds + 5e-7 : String(seconds - 5e-7);
 }
 
 /**

@@ -10,8 +10,9 @@
  *   child has exited, so the parent never leaves a worker behind.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
-import { removeQuietly, type CopyOutcome } from './copy-file.js';
+import type { CopyOutcome } from './copy-file.js';
 import { entryError, type SerializedError } from './errors.js';
 import { tempName, type CopyJob, type JobKind, type ParentMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
 
@@ -290,13 +291,14 @@ export class WorkerPool {
 
   /** A worker that exits before `end` or `abort` crashed: clean up and re-queue its jobs. */
   private onExit(slot: Slot, code: number | null, signal: NodeJS.Signals | null): void {
-    const inHand = slot.shared ?? firstOf(slot.local);
-    if (inHand !== undefined) removeQuietly(this.tempPath(inHand));
-    if (this.stopping && this.completed >= this.jobs.length) return;
+    // Completions are reported in batches, so the job in hand is not simply the first unreported one:
+    // it is the one whose temp file exists. Removing every unfinished job's temp finds it and cleans up.
+    const unfinished = slot.shared === null ? [...slot.local] : [slot.shared, ...slot.local];
+    const inHand = unfinished.find((id) => removeTemp(this.tempPath(id)));
     if (this.stopping) return;
     const how = signal ? `killed by ${signal}` : `exit code ${code}`;
     this.deaths++;
-    const requeue = [...slot.local].filter((id) => id !== inHand);
+    const requeue = unfinished.filter((id) => id !== inHand);
     if (inHand !== undefined) {
       const job = this.jobs[inHand]!;
       if (job.attempt >= 1) {
@@ -336,7 +338,12 @@ export class WorkerPool {
   }
 }
 
-function firstOf(set: Set<number>): number | undefined {
-  for (const v of set) return v;
-  return undefined;
+/** Removes a temp file; true if there was one. */
+function removeTemp(path: string): boolean {
+  try {
+    fs.unlinkSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

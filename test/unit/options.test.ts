@@ -97,9 +97,12 @@ describe('resolveOptions', () => {
     expect(o.workers).toBeLessThanOrEqual(4);
   });
 
-  it('keeps given values and other fields', () => {
+  it('keeps given values and the signal', () => {
     const signal = new AbortController().signal;
-    expect(resolveOptions({ workers: 3, chunkSize: 2048, signal })).toEqual({ workers: 3, chunkSize: 2048, signal });
+    const o = resolveOptions({ workers: 3, chunkSize: 2048, signal });
+    expect(o.workers).toBe(3);
+    expect(o.chunkSize).toBe(2048);
+    expect(o.signal).toBe(signal);
   });
 
   it.each([{ workers: 0 }, { workers: 1.5 }, { workers: 257 }, { chunkSize: 1023 }, { chunkSize: 65537 }, { chunkSize: 1024.5 }])(
