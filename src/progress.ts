@@ -5,7 +5,7 @@
  */
 import cliProgress from 'cli-progress';
 import type { CopyProgress } from './copy.js';
-import { formatBytes, formatDuration } from './summary.js';
+import { formatBytes, formatDuration, groupDigits } from './summary.js';
 
 export interface Reporter {
   /** A progress snapshot (about ten a second). */
@@ -36,10 +36,10 @@ export class ProgressText {
 
   describe(p: CopyProgress, complete = false): { percent: number | undefined; text: string } {
     const rate = this.rate(p);
-    const files = `${p.entriesDone.toLocaleString('en-US')}/${p.entriesFound.toLocaleString('en-US')} entries`;
+    const files = `${groupDigits(p.entriesDone)}/${groupDigits(p.entriesFound)} entries`;
     const current = p.currentFile ? ` | ${shorten(p.currentFile, 40)}` : '';
     if (!p.totalsKnown && !complete) {
-      const text = `scanning… ${p.entriesFound.toLocaleString('en-US')} entries, ${formatBytes(p.bytesFound)} found so far | ${formatBytes(p.bytesDone)} copied | ${formatBytes(rate)}/s${current}`;
+      const text = `scanning… ${groupDigits(p.entriesFound)} entries, ${formatBytes(p.bytesFound)} found so far | ${formatBytes(p.bytesDone)} copied | ${formatBytes(rate)}/s${current}`;
       return { percent: undefined, text };
     }
     const fraction = complete ? 1 : p.bytesFound > 0 ? p.bytesDone / p.bytesFound : p.entriesFound > 0 ? p.entriesDone / p.entriesFound : 1;
@@ -70,8 +70,9 @@ class LineReporter implements Reporter {
     private readonly periodic: boolean,
   ) {}
   update(p: CopyProgress): void {
+    if (!this.periodic) return;
     const line = this.text.describe(p);
-    if (!this.periodic || p.elapsedMs - this.lastLine < LINE_EVERY_MS) return;
+    if (p.elapsedMs - this.lastLine < LINE_EVERY_MS) return;
     this.lastLine = p.elapsedMs;
     this.stream.write(`pcopy: ${line.text}\n`);
   }

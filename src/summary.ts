@@ -17,6 +17,11 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${BINARY_UNITS[unit]}`;
 }
 
+/** 20000 → `20,000`: cheaper than toLocaleString, which the bar would call ten times a second. */
+export function groupDigits(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
 /** 0.4213 s → `0.42 s`, 75 s → `1m15s`, 3725 s → `1h02m05s`. */
 export function formatDuration(ms: number): string {
   const s = ms / 1000;
@@ -32,22 +37,22 @@ export function formatRate(bytes: number, ms: number): string {
   return ms > 0 ? `${formatBytes(Math.round((bytes * 1000) / ms))}/s` : '-';
 }
 
-const count = (n: number, one: string, many = `${one}s`): string => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+const count = (n: number, one: string, many = `${one}s`): string => `${groupDigits(n)} ${n === 1 ? one : many}`;
 
 /** The one summary line printed on stdout at the end. */
 export function formatSummary(r: CopyResult): string {
   const would = r.dryRun ? 'would be ' : '';
   const parts = [
     `${count(r.filesCopied, 'file')} ${would}copied`,
-    `${r.filesSame.toLocaleString('en-US')} unchanged`,
-    ...(r.filesKept > 0 ? [`${r.filesKept.toLocaleString('en-US')} kept`] : []),
+    `${groupDigits(r.filesSame)} unchanged`,
+    ...(r.filesKept > 0 ? [`${groupDigits(r.filesKept)} kept`] : []),
     count(r.dirs, 'directory', 'directories'),
     count(r.symlinks, 'symlink'),
     r.dryRun
       ? `${formatBytes(r.bytesCopied)} to write of ${formatBytes(r.bytes)}`
       : `${formatBytes(r.bytes)} in ${formatDuration(r.elapsedMs)} (${formatRate(r.bytes, r.elapsedMs)})`,
-    `${r.failures.length.toLocaleString('en-US')} failed`,
-    `${r.skipped.length.toLocaleString('en-US')} skipped`,
+    `${groupDigits(r.failures.length)} failed`,
+    `${groupDigits(r.skipped.length)} skipped`,
   ];
   const lead = r.interrupted ? 'pcopy: interrupted: ' : r.dryRun ? 'pcopy: dry run, nothing written: ' : 'pcopy: ';
   return `${lead}${parts.join(', ')}`;
