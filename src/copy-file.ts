@@ -120,7 +120,8 @@ export function* copyRegularFile(
         yield;
       }
     }
-    const end = fs.fstatSync(fdIn, { bigint: true });
+    // By path, not by the open descriptor: a file renamed over the source is a change too.
+    const end = policy.dereference ? fs.statSync(src, { bigint: true }) : fs.lstatSync(src, { bigint: true });
     if (!end.isFile() || end.ino !== st.ino) throw new EntryFailure(entryError.changed('replaced'));
     if (end.size !== BigInt(st.size) || total !== st.size) throw new EntryFailure(entryError.changed(`size ${st.size} → ${end.size}`));
     if (end.mtimeNs !== st.mtimeNs) throw new EntryFailure(entryError.changed('modified'));

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { CopyOutcome, CopyPolicy } from './copy-file.js';
-import { entryError, serializeError, type SerializedError } from './errors.js';
+import { DESTINATION_FATAL_CODES, entryError, serializeError, type SerializedError } from './errors.js';
 import { fixPathMetadata, sourceStatOf, type SourceStat } from './metadata.js';
 import { resolveOptions, type CopyOptions } from './options.js';
 import { resolveTarget, type CopyTarget } from './plan.js';
@@ -75,6 +75,8 @@ export interface CopyResult {
   skipped: SkippedEntry[];
   elapsedMs: number;
   interrupted: boolean;
+  /** Set when copying stopped early because the destination cannot take more (ENOSPC, EDQUOT, EROFS). */
+  stoppedBy?: SerializedError;
 }
 
 export interface CopyRunOptions extends Partial<CopyOptions> {
@@ -135,6 +137,8 @@ class CopyRun {
   /** Directories (relative) that this run created: nothing can be in the way of their entries. */
   private readonly freshDirs = new Set<string>();
   private readonly reported = new Set<string>();
+  /** Aborts the scan and the pool from inside: the destination cannot take more. */
+  private readonly stop = new AbortController();
   private readonly policy: CopyPolicy;
   private readonly pool: WorkerPool;
   private readonly srcRoot: string;
@@ -217,7 +221,7 @@ class CopyRun {
       this.progress.scanning = false;
       this.pool.finishInput();
       await this.pool.finished;
-      if (!this.result.interrupted && !this.opts.dryRun) this.finishDirs();
+      if (!this.result.interrupted && !this.result.stoppedBy && !this.opts.dryRun) this.finishDirs();
     } finally {
       clearInterval(ticker);
       signal?.removeEventListener('abort', onAbort);
@@ -232,7 +236,7 @@ class CopyRun {
     const { destFile } = this.target as Extract<CopyTarget, { kind: 'file' }>;
     if (!this.opts.dryRun) {
       try {
-        fs.mkdirSync(path.dirname(destFile), { recursive: true });
+        makeDirs(path.dirname(destFile), 0o777);
       } catch (err) {
         return this.fail('', serializeError(err), false);
       }
@@ -247,16 +251,17 @@ class CopyRun {
         if (fs.existsSync(this.destRoot)) this.dirs.push({ dest: this.destRoot, st: rootStat });
         this.progress.dirs++;
       } else {
-        const made = fs.mkdirSync(this.destRoot, { recursive: true, mode: 0o700 });
-        this.enterDir(this.destRoot, rootStat, made === undefined);
-        if (made !== undefined) this.freshDirs.add('');
+        const made = makeDirs(this.destRoot, 0o700);
+        this.enterDir(this.destRoot, rootStat, !made);
+        if (made) this.freshDirs.add('');
       }
     } catch (err) {
       // DEST itself cannot be made: every entry would fail the same way, so fail once.
       this.fail('', serializeError(err), false);
       return;
     }
-    const { include, exclude, dereference, oneFileSystem, signal } = this.opts;
+    const { include, exclude, dereference, oneFileSystem } = this.opts;
+    const signal = this.opts.signal ? AbortSignal.any([this.opts.signal, this.stop.signal]) : this.stop.signal;
     await scanSource(
       this.srcRoot,
       {
@@ -269,6 +274,7 @@ class CopyRun {
   }
 
   private onEntry(rel: string, type: EntryType): void {
+    if (this.result.stoppedBy) return;
     const slash = rel.lastIndexOf('/');
     const parent = slash < 0 ? '' : rel.slice(0, slash);
     // With --include, a matching entry can come without its parent directories: make them first.
@@ -429,9 +435,19 @@ class CopyRun {
     }
   }
 
-  /** A failed entry: counted, reported once. `isJob` entries also count as done for the bar. */
+  /**
+   * A failed entry: counted, reported once. `isJob` entries also count as done for the bar. The first
+   * failure that concerns the whole destination (out of space, read-only) stops the run; the same
+   * failure of other entries in flight then is not reported again.
+   */
   private fail(rel: string, error: SerializedError, isJob: boolean): void {
     if (isJob) this.progress.entriesDone++;
+    if (DESTINATION_FATAL_CODES.has(error.code)) {
+      if (this.result.stoppedBy) return;
+      this.result.stoppedBy = error;
+      this.stop.abort();
+      void this.pool.abort();
+    }
     if (this.reported.has(rel)) return;
     this.reported.add(rel);
     const failure = { path: rel, error };
@@ -458,6 +474,24 @@ class CopyRun {
     p.currentFile = this.pool.currentBigFile();
     this.emit({ type: 'progress', progress: { ...p } });
   }
+}
+
+/**
+ * `mkdir -p` that reports the real reason: Node's recursive mkdir says ENOENT where the first missing
+ * level fails with EROFS or EACCES. Returns true if `dir` was created (false: it existed).
+ */
+export function makeDirs(dir: string, mode: number): boolean {
+  try {
+    fs.mkdirSync(dir, mode);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && fs.statSync(dir).isDirectory()) return false;
+    if (code !== 'ENOENT' || path.dirname(dir) === dir) throw err;
+  }
+  makeDirs(path.dirname(dir), 0o777);
+  fs.mkdirSync(dir, mode);
+  return true;
 }
 
 /** Removes temp files left in `dir` by pcopy runs whose process is gone (never those of a live run). */

@@ -59,6 +59,12 @@ export function describeError(e: SerializedError): string {
   return /^E[A-Z0-9]+$/.test(e.code) ? `${e.code}: ${e.message}` : e.message;
 }
 
+/**
+ * OS errors that concern the whole destination rather than one entry: after the first, copying stops
+ * (with one message) instead of failing every remaining entry the same way.
+ */
+export const DESTINATION_FATAL_CODES: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT', 'EROFS']);
+
 /** pcopy's own per-entry failure reasons, created in one place so every message reads the same. */
 export const entryError = {
   vanished: (): SerializedError => ({ code: 'VANISHED', message: 'vanished since the scan' }),

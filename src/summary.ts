@@ -54,7 +54,13 @@ export function formatSummary(r: CopyResult): string {
     `${groupDigits(r.failures.length)} failed`,
     `${groupDigits(r.skipped.length)} skipped`,
   ];
-  const lead = r.interrupted ? 'pcopy: interrupted: ' : r.dryRun ? 'pcopy: dry run, nothing written: ' : 'pcopy: ';
+  const lead = r.interrupted
+    ? 'pcopy: interrupted: '
+    : r.stoppedBy
+      ? `pcopy: stopped early (${describeError(r.stoppedBy)}): `
+      : r.dryRun
+        ? 'pcopy: dry run, nothing written: '
+        : 'pcopy: ';
   return `${lead}${parts.join(', ')}`;
 }
 

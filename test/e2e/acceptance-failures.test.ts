@@ -22,6 +22,8 @@ import {
   waitFor,
   withinOrKill,
   writeFile,
+  unavailable,
+  REASON,
   clip,
 } from '../helpers/faults.js';
 
@@ -53,7 +55,7 @@ const lineFor = (stderr: string, rel: string): string | undefined =>
   failureLines(stderr).find((l) => l.includes(`\`${path.join(src, rel)}\``));
 
 describe('C1 an unreadable file', () => {
-  it.skipIf(!dropCapsWorks)('is reported with EACCES, absent from dest, no temp file, the rest copied', async () => {
+  it.skipIf(unavailable(!dropCapsWorks, REASON.caps))('is reported with EACCES, absent from dest, no temp file, the rest copied', async () => {
     writeFile(path.join(src, 'a-before'), 5000);
     writeFile(path.join(src, 'secret'), 70_000);
     writeFile(path.join(src, 'sub/secret-2'), 10);
@@ -79,7 +81,7 @@ describe('C1 an unreadable file', () => {
 });
 
 describe('C2 an unwritable destination directory', () => {
-  it.skipIf(!dropCapsWorks)('its entries are reported, other directories copied', async () => {
+  it.skipIf(unavailable(!dropCapsWorks, REASON.caps))('its entries are reported, other directories copied', async () => {
     writeFile(path.join(src, 'top'), 3000);
     writeFile(path.join(src, 'locked/a'), 100);
     writeFile(path.join(src, 'locked/b'), 70_000);
@@ -118,7 +120,7 @@ describe('C3 a read-only destination file system', () => {
     for (let i = 0; i < 10; i++) writeFile(path.join(src, `top${i}`), 100_000);
   };
 
-  it.skipIf(!mountWorks)('DEST an existing directory on it: one EROFS message, nothing written, no hang', async () => {
+  it.skipIf(unavailable(!mountWorks, REASON.mount))('DEST an existing directory on it: one EROFS message, nothing written, no hang', async () => {
     makeSource();
     fs.mkdirSync(dest);
     const r = await runOnReadOnly(dest, [src, dest]);
@@ -128,7 +130,7 @@ describe('C3 a read-only destination file system', () => {
     expect(fs.readdirSync(dest)).toEqual([]);
   });
 
-  it.skipIf(!mountWorks)('DEST to be created on it: one EROFS message, no hang', async () => {
+  it.skipIf(unavailable(!mountWorks, REASON.mount))('DEST to be created on it: one EROFS message, no hang', async () => {
     makeSource();
     const ro = path.join(work, 'ro');
     fs.mkdirSync(ro);
@@ -179,7 +181,7 @@ function expectOutOfSpace(r: { code: number | null; stdout: string; stderr: stri
 }
 
 describe('C4 out of space mid-file (tmpfs size=1m)', () => {
-  it.skipIf(!mountWorks)('finished files exact, the failing file absent, one ENOSPC message', async () => {
+  it.skipIf(unavailable(!mountWorks, REASON.mount))('finished files exact, the failing file absent, one ENOSPC message', async () => {
     for (let i = 0; i < 10; i++) writeFile(path.join(src, `big${i}`), 200_000);
     for (let i = 0; i < 6; i++) writeFile(path.join(src, `sub/small${i}`), 500);
     const out = path.join(work, 'out');
@@ -189,7 +191,7 @@ describe('C4 out of space mid-file (tmpfs size=1m)', () => {
 });
 
 describe('C5 out of inodes (tmpfs nr_inodes=64)', () => {
-  it.skipIf(!mountWorks)('finished files exact, the failing file absent, one ENOSPC message', async () => {
+  it.skipIf(unavailable(!mountWorks, REASON.mount))('finished files exact, the failing file absent, one ENOSPC message', async () => {
     for (let i = 0; i < 150; i++) writeFile(path.join(src, `f${String(i).padStart(3, '0')}`), 100 + i);
     for (let i = 0; i < 20; i++) writeFile(path.join(src, `sub/g${i}`), 50);
     const out = path.join(work, 'out');

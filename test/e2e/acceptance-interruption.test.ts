@@ -38,6 +38,8 @@ import {
   withinOrKill,
   workersOf,
   writeFile,
+  unavailable,
+  REASON,
   type ProcId,
   type Running,
 } from '../helpers/faults.js';
@@ -169,7 +171,7 @@ describe('F1 interrupted mid-file', () => {
     }
   });
 
-  it.skipIf(!hasCommand('script'))('^C typed on a real terminal: the bar stops, exit 130, no temp files', async () => {
+  it.skipIf(unavailable(!hasCommand('script'), REASON.script))('^C typed on a real terminal: the bar stops, exit 130, no temp files', async () => {
     makeSlowTree();
     // util-linux script(1) runs the command on a new pseudo-terminal and copies our stdin to it:
     // a \x03 written there is turned into SIGINT for the foreground process group by the tty driver.
@@ -330,7 +332,7 @@ describe('F3 a worker killed mid-job', () => {
 });
 
 describe('F4 a low file-descriptor limit', () => {
-  it.skipIf(!hasCommand('prlimit'))('prlimit --nofile=64 with 20,000 files: completes, no EMFILE', async () => {
+  it.skipIf(unavailable(!hasCommand('prlimit'), REASON.prlimit))('prlimit --nofile=64 with 20,000 files: completes, no EMFILE', async () => {
     makeManyFiles(src, 20_000, 200);
     const r = await run([src, dest], { prefix: ['prlimit', '--nofile=64:64', '--'], timeoutMs: 120_000 });
     expect(r.stderr).not.toMatch(/EMFILE|ENFILE|too many open files/i);
@@ -342,7 +344,7 @@ describe('F4 a low file-descriptor limit', () => {
 });
 
 describe('F5 stdout and stderr are not terminals', () => {
-  it.skipIf(!canDropCaps())('no bar control codes; the summary alone on stdout, errors and skips on stderr', async () => {
+  it.skipIf(unavailable(!canDropCaps(), REASON.caps))('no bar control codes; the summary alone on stdout, errors and skips on stderr', async () => {
     writeFile(path.join(src, 'ok'), 100_000);
     writeFile(path.join(src, 'locked'), 10);
     fs.chmodSync(path.join(src, 'locked'), 0o000);

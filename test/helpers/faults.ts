@@ -384,7 +384,7 @@ export function failedCount(stdout: string): number | undefined {
 
 /** Lines that look like a JavaScript stack trace or an uncaught error. */
 export function crashLines(text: string): string[] {
-  return text.split('\n').filter((l) => /^\s+at .+[(:]\d+|node:internal|Uncaught|internal error|Error \[|Error:.*\n?\s+at /.test(l));
+  return text.split('\n').filter((l) => /^\s+at \S|node:internal|Uncaught|internal error|^\w*Error\b|Error \[E/.test(l));
 }
 
 export function lines(text: string): string[] {
@@ -417,3 +417,16 @@ export async function runShell(script: string, env: Record<string, string> = {},
 export function isTempName(rel: string): boolean {
   return /(^|\/)\.pcopy-[^/]*\.tmp$/.test(rel);
 }
+
+/** For `it.skipIf(…)`: true when `missing`, and then says why on stderr (a skip always has a stated reason). */
+export function unavailable(missing: boolean, reason: string): boolean {
+  if (missing) process.stderr.write(`pcopy acceptance: skipping a test: ${reason}\n`);
+  return missing;
+}
+
+export const REASON = {
+  caps: 'needs root and setpriv(1) to run pcopy as root without capabilities (for EACCES)',
+  mount: 'needs root, unshare(1) and mount(8) for a private tmpfs / read-only bind mount',
+  script: 'needs script(1) from util-linux for a real pseudo-terminal',
+  prlimit: 'needs prlimit(1) from util-linux',
+} as const;
