@@ -254,9 +254,9 @@ async function runCopy(src: string, dest: string, options: Partial<CopyOptions>,
       process.stderr.write(`pcopy: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
       process.exitCode = ExitCode.someFailed;
     }
-  } finally {
-    for (const s of signals) process.off(s, onSignal);
   }
+  // The handlers stay until the process ends: a second Ctrl-C that lands after the copy has already
+  // stopped must still exit with 130, not kill the process by the default action.
 }
 
 export function exitCodeOf(result: CopyResult, signal?: NodeJS.Signals): number {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { CopyOutcome, CopyPolicy } from './copy-file.js';
 import { DESTINATION_FATAL_CODES, entryError, serializeError, type SerializedError } from './errors.js';
-import { fixPathMetadata, sourceStatOf, type SourceStat } from './metadata.js';
+import { fixPathMetadata, sourceStatOf, targetMode, type SourceStat } from './metadata.js';
 import { resolveOptions, type CopyOptions } from './options.js';
 import { resolveTarget, type CopyTarget } from './plan.js';
 import { WorkerPool } from './pool.js';
@@ -105,7 +105,10 @@ interface LinkGroup {
 
 interface DirRecord {
   dest: string;
+  /** The metadata it gets at the end (the source's; its own for --ignore-existing). */
   st: SourceStat;
+  /** Made by this run (with mode 0700 until the end), so its mode is always set. */
+  created: boolean;
 }
 
 const isRoot = process.getuid?.() === 0;
@@ -248,7 +251,6 @@ class CopyRun {
     const rootStat = sourceStatOf(fs.statSync(this.srcRoot, { bigint: true }));
     try {
       if (this.opts.dryRun) {
-        if (fs.existsSync(this.destRoot)) this.dirs.push({ dest: this.destRoot, st: rootStat });
         this.progress.dirs++;
       } else {
         const made = makeDirs(this.destRoot, 0o700);
@@ -356,12 +358,17 @@ class CopyRun {
 
   /** Records a directory for its final metadata; in one that existed before, removes stale temps of dead runs. */
   private enterDir(dest: string, st: SourceStat, existed: boolean): void {
-    this.dirs.push({ dest, st });
     this.progress.dirs++;
-    if (!existed) return;
-    const have = fs.lstatSync(dest);
+    if (!existed) {
+      this.dirs.push({ dest, st, created: true });
+      return;
+    }
+    const have = fs.lstatSync(dest, { bigint: true });
+    // --ignore-existing never touches an existing entry: the directory gets its own mode and times back.
+    this.dirs.push({ dest, st: this.opts.overwrite === 'never' ? sourceStatOf(have) : st, created: false });
     // A read-only directory left by an earlier run must take new files until its mode is set again.
-    if (!isRoot && (have.mode & 0o700) !== 0o700) fs.chmodSync(dest, have.mode | 0o700);
+    const mode = Number(have.mode);
+    if (!isRoot && (mode & 0o700) !== 0o700) fs.chmodSync(dest, mode | 0o700);
     removeStaleTemps(dest);
   }
 
@@ -458,9 +465,10 @@ class CopyRun {
   /** Owner, mode and times of every directory, deepest first (a child's creation changes its parent's mtime). */
   private finishDirs(): void {
     for (let i = this.dirs.length - 1; i >= 0; i--) {
-      const { dest, st } = this.dirs[i]!;
+      const { dest, st, created } = this.dirs[i]!;
       try {
         fixPathMetadata(dest, fs.lstatSync(dest, { bigint: true }), st, this.policy);
+        if (created && !this.policy.mode) fs.chmodSync(dest, targetMode(st, this.policy));
       } catch (err) {
         this.fail(path.relative(this.destRoot, dest), serializeError(err), false);
       }

@@ -1,0 +1,217 @@
+/**
+ * Features end to end: -L (dereference, loops, links into DEST, dangling links), -x (a tmpfs inside
+ * SRC in a private mount namespace) and -H (hard-link groups).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { findTemps, runPcopy, type RunResult } from '../helpers/tree.js';
+import { tempPerTest } from '../helpers/extra.js';
+import { build, entriesBelow, pcopyCommand, q, read, sh, statOf } from '../helpers/features.js';
+
+const tmp = tempPerTest('pcopy-feat-links-');
+
+function pcopy(args: string[]): Promise<RunResult> {
+  return runPcopy(args, { cwd: tmp() });
+}
+
+function expectOk(r: RunResult): void {
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+}
+
+/** Depth of the deepest entry below `root` (links not followed). */
+function maxDepth(root: string): number {
+  return Math.max(0, ...entriesBelow(root).map((e) => e.replace(/\/$/, '').split('/').length));
+}
+
+describe('-L, --dereference', () => {
+  it('copies symlinks to files and directories as real files and directories with the targets\' contents', async () => {
+    const src = path.join(tmp(), 'src');
+    const outside = path.join(tmp(), 'outside');
+    build(outside, { 'ext.txt': 'outside file\n', dir: { 'in.txt': 'in outside dir\n', deep: { 'd.txt': 'deep\n' } } });
+    build(src, { 'real.txt': 'real\n', data: { 'x.txt': 'x\n' } });
+    fs.chmodSync(path.join(outside, 'ext.txt'), 0o640);
+    fs.symlinkSync('real.txt', path.join(src, 'rel-file-link'));
+    fs.symlinkSync(path.join(outside, 'ext.txt'), path.join(src, 'abs-file-link'));
+    fs.symlinkSync(path.join(outside, 'dir'), path.join(src, 'dir-link'));
+    fs.symlinkSync('data', path.join(src, 'data-link'));
+    const dest = path.join(tmp(), 'dest');
+
+    const r = await pcopy(['-L', src, dest]);
+    expectOk(r);
+    for (const [rel, text] of [
+      ['rel-file-link', 'real\n'],
+      ['abs-file-link', 'outside file\n'],
+      ['dir-link/in.txt', 'in outside dir\n'],
+      ['dir-link/deep/d.txt', 'deep\n'],
+      ['data-link/x.txt', 'x\n'],
+      ['data/x.txt', 'x\n'],
+    ] as const) {
+      const st = fs.lstatSync(path.join(dest, rel));
+      expect(st.isFile(), rel).toBe(true);
+      expect(read(path.join(dest, rel))).toBe(text);
+    }
+    for (const rel of ['dir-link', 'dir-link/deep', 'data-link']) expect(fs.lstatSync(path.join(dest, rel)).isDirectory(), rel).toBe(true);
+    // The target's metadata, not the link's.
+    expect(fs.lstatSync(path.join(dest, 'abs-file-link')).mode & 0o7777).toBe(0o640);
+    expect(entriesBelow(dest).filter((e) => e.endsWith('@'))).toEqual([]);
+    expect(r.stdout).toMatch(/^pcopy: 7 files copied, /);
+  });
+
+  it("finishes on `ln -s . loop` and on directories linking to each other: no endless nesting, loops reported", async () => {
+    const src = path.join(tmp(), 'src');
+    build(src, { 'f.txt': 'f\n', a: { 'in-a.txt': 'a\n' }, b: { 'in-b.txt': 'b\n' } });
+    fs.symlinkSync('.', path.join(src, 'loop'));
+    fs.symlinkSync('../b', path.join(src, 'a', 'to-b'));
+    fs.symlinkSync('../a', path.join(src, 'b', 'to-a'));
+    const dest = path.join(tmp(), 'dest');
+
+    const r = await pcopy(['-L', src, dest]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/Skipped `[^`]*src\/loop`: a symlink loop/);
+    expect(r.stderr).toMatch(/Skipped `[^`]*src\/a\/to-b\/to-a`: a symlink loop/);
+    expect(r.stderr).toMatch(/Skipped `[^`]*src\/b\/to-a\/to-b`: a symlink loop/);
+    expect(read(path.join(dest, 'f.txt'))).toBe('f\n');
+    expect(read(path.join(dest, 'a', 'to-b', 'in-b.txt'))).toBe('b\n');
+    expect(read(path.join(dest, 'b', 'to-a', 'in-a.txt'))).toBe('a\n');
+    // The loop points themselves are made as empty directories, never walked.
+    expect(fs.readdirSync(path.join(dest, 'loop'))).toEqual([]);
+    expect(maxDepth(dest)).toBeLessThanOrEqual(4);
+    expect(r.stdout).toMatch(/3 skipped$/m);
+  });
+
+  it('a symlink chain a -> b -> a finishes; each name is reported (ELOOP) and the rest copied, exit 1', async () => {
+    const src = path.join(tmp(), 'src');
+    build(src, { 'ok.txt': 'ok\n', sub: { 'deep.txt': 'd\n' } });
+    fs.symlinkSync('b', path.join(src, 'a'));
+    fs.symlinkSync('a', path.join(src, 'b'));
+    const dest = path.join(tmp(), 'dest');
+    const r = await pcopy(['-L', src, dest]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Cannot copy `[^`]*src\/a` to `[^`]*dest\/a`: ELOOP/);
+    expect(r.stderr).toMatch(/Cannot copy `[^`]*src\/b` to `[^`]*dest\/b`: ELOOP/);
+    expect(entriesBelow(dest)).toEqual(['ok.txt', 'sub/', 'sub/deep.txt']);
+  });
+
+  it('a link pointing into DEST does not make the copy grow (run twice)', async () => {
+    const src = path.join(tmp(), 'src');
+    const dest = path.join(tmp(), 'dest');
+    build(src, { 'a.txt': 'a\n', sub: { 'b.txt': 'b\n' } });
+    build(dest, { 'already.txt': 'in dest before\n' });
+    fs.symlinkSync(dest, path.join(src, 'to-dest'));
+
+    const r1 = await pcopy(['-L', src, dest]);
+    expect(r1.code).toBe(0);
+    expect(r1.stderr).toMatch(/Skipped `[^`]*src\/to-dest`: it is the destination/);
+    const after1 = entriesBelow(dest);
+    expect(after1).toEqual(['a.txt', 'already.txt', 'sub/', 'sub/b.txt', 'to-dest/']);
+    const r2 = await pcopy(['-L', src, dest]);
+    expect(r2.code).toBe(0);
+    expect(entriesBelow(dest)).toEqual(after1);
+    expect(fs.readdirSync(path.join(dest, 'to-dest'))).toEqual([]);
+  });
+
+  it('a dangling link under -L is reported (exit 1) and the rest is copied', async () => {
+    const src = path.join(tmp(), 'src');
+    build(src, { 'a.txt': 'a\n', sub: { 'b.txt': 'b\n' } });
+    fs.symlinkSync('no/such/target', path.join(src, 'sub', 'dangling'));
+    fs.symlinkSync('a.txt', path.join(src, 'good-link'));
+    const dest = path.join(tmp(), 'dest');
+    const r = await pcopy(['-L', src, dest]);
+    expect(r.code).toBe(1);
+    const errors = r.stderr.trimEnd().split('\n');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/Cannot copy `[^`]*src\/sub\/dangling` to `[^`]*dest\/sub\/dangling`: ENOENT/);
+    expect(entriesBelow(dest)).toEqual(['a.txt', 'good-link', 'sub/', 'sub/b.txt']);
+    expect(read(path.join(dest, 'good-link'))).toBe('a\n');
+    expect(r.stdout).toMatch(/1 failed/);
+    expect(findTemps(dest)).toEqual([]);
+  });
+});
+
+describe('-x, --one-file-system', () => {
+  /** Mounts a tmpfs on SRC/mnt with a file and a directory in it, then runs pcopy, all in a private mount namespace. */
+  function inNamespace(src: string, args: string[]): Promise<RunResult> {
+    const mnt = path.join(src, 'mnt');
+    const script = [
+      `mount -t tmpfs -o size=1m tmpfs ${q(mnt)}`,
+      `echo inner > ${q(path.join(mnt, 'inner.txt'))}`,
+      `mkdir ${q(path.join(mnt, 'deep'))}`,
+      `echo deeper > ${q(path.join(mnt, 'deep', 'd.txt'))}`,
+      `exec ${pcopyCommand(args)}`,
+    ].join(' && ');
+    return sh(`unshare -m sh -c ${q(script)}`, { cwd: tmp() });
+  }
+
+  function sourceTree(): string {
+    const src = path.join(tmp(), 'src');
+    build(src, { 'top.txt': 'top\n', keep: { 'k.txt': 'k\n' }, mnt: {} });
+    return src;
+  }
+
+  it('creates a mount point inside SRC empty in DEST and reports it', async () => {
+    const src = sourceTree();
+    const dest = path.join(tmp(), 'dest');
+    const r = await inNamespace(src, ['-x', src, dest]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/Skipped `[^`]*src\/mnt`: on another file system/);
+    expect(entriesBelow(dest)).toEqual(['keep/', 'keep/k.txt', 'mnt/', 'top.txt']);
+    expect(r.stdout).toMatch(/1 skipped$/m);
+  });
+
+  it('without -x the other file system\'s contents are copied', async () => {
+    const src = sourceTree();
+    const dest = path.join(tmp(), 'dest');
+    const r = await inNamespace(src, [src, dest]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(entriesBelow(dest)).toEqual(['keep/', 'keep/k.txt', 'mnt/', 'mnt/deep/', 'mnt/deep/d.txt', 'mnt/inner.txt', 'top.txt']);
+    expect(read(path.join(dest, 'mnt', 'deep', 'd.txt'))).toBe('deeper\n');
+    // The mount was private to the namespace: the real SRC/mnt is still empty.
+    expect(fs.readdirSync(path.join(src, 'mnt'))).toEqual([]);
+  });
+});
+
+describe('-H, --hard-links', () => {
+  function linkedTree(): string {
+    const src = path.join(tmp(), 'src');
+    build(src, { 'a.txt': 'shared contents\n', sub: { deeper: {} }, 'solo.txt': 'solo\n' });
+    fs.linkSync(path.join(src, 'a.txt'), path.join(src, 'b.txt'));
+    fs.linkSync(path.join(src, 'a.txt'), path.join(src, 'sub', 'deeper', 'c.txt'));
+    return src;
+  }
+  const names = ['a.txt', 'b.txt', 'sub/deeper/c.txt'];
+
+  it('three names of one inode in SRC become three names of one (new) inode in DEST; a rerun finds them unchanged', async () => {
+    const src = linkedTree();
+    const dest = path.join(tmp(), 'dest');
+    const r = await pcopy(['-H', src, dest]);
+    expectOk(r);
+    const srcIno = statOf(path.join(src, 'a.txt')).ino;
+    const st = names.map((n) => statOf(path.join(dest, n)));
+    expect(new Set(st.map((s) => s.ino)).size).toBe(1);
+    expect(st[0]!.ino).not.toBe(srcIno);
+    for (const s of st) expect(s.nlink).toBe(3n);
+    for (const n of names) expect(read(path.join(dest, n))).toBe('shared contents\n');
+    expect(statOf(path.join(dest, 'solo.txt')).nlink).toBe(1n);
+    expect(statOf(path.join(src, 'a.txt')).nlink).toBe(3n);
+
+    const again = await pcopy(['-H', '-v', src, dest]);
+    expectOk(again);
+    for (const n of names) expect(again.stdout).toMatch(new RegExp(`^unchanged +${n.replace('.', '\\.')}$`, 'm'));
+    expect(again.stdout).toMatch(/pcopy: 0 files copied, 4 unchanged, /);
+    expect(statOf(path.join(dest, 'a.txt')).ino).toBe(st[0]!.ino);
+    expect(statOf(path.join(dest, 'a.txt')).nlink).toBe(3n);
+  });
+
+  it('without -H they are separate files with the same contents', async () => {
+    const src = linkedTree();
+    const dest = path.join(tmp(), 'dest');
+    expectOk(await pcopy([src, dest]));
+    const st = names.map((n) => statOf(path.join(dest, n)));
+    expect(new Set(st.map((s) => s.ino)).size).toBe(3);
+    for (const s of st) expect(s.nlink).toBe(1n);
+    for (const n of names) expect(read(path.join(dest, n))).toBe('shared contents\n');
+  });
+});
