@@ -19,7 +19,8 @@
  *   is a full copy into nothing: pcopy skips files whose size and mtime already match.
  * - Every copy is checked afterwards (paths, types, sizes, link targets, file mtimes to the second;
  *   for pcopy also content hashes of a sample of files). One failed check marks the tool INVALID for
- *   that tree: a fast wrong copy must not look like a win.
+ *   that tree: a fast wrong copy must not look like a win. So does a run that leaves a child
+ *   process (seen while sampling memory) running after it exits: its timing would miss that work.
  * - Memory is sampled for every tool (the same sampling cost for all), but only pcopy's is in the
  *   table: the sum of VmRSS over the process and all its descendants, every ~20 ms. Shared pages
  *   (the node binary) count once per process, so this is an upper bound, and spikes shorter than
@@ -212,14 +213,15 @@ function checkBuild() {
  */
 function preflightPcopy(opts) {
   const dir = fs.mkdtempSync(path.join(opts.dir, '.preflight-'));
+  let r;
   try {
     fs.mkdirSync(path.join(dir, 'src'));
     fs.writeFileSync(path.join(dir, 'src', 'file'), 'x');
-    const r = spawnSync(process.execPath, [BIN, ...opts.pcopyArgs, path.join(dir, 'src'), path.join(dir, 'dest')], { encoding: 'utf8' });
-    if (r.status !== 0) fail(`pcopy${opts.pcopyArgs.length ? ` ${opts.pcopyArgs.join(' ')}` : ''} fails on a one-file tree (exit ${r.status}):\n${r.stderr.trim()}`);
+    r = spawnSync(process.execPath, [BIN, ...opts.pcopyArgs, path.join(dir, 'src'), path.join(dir, 'dest')], { encoding: 'utf8' });
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeTree(dir); // before fail(): process.exit skips finally blocks
   }
+  if (r.status !== 0) fail(`pcopy${opts.pcopyArgs.length ? ` ${opts.pcopyArgs.join(' ')}` : ''} fails on a one-file tree (exit ${r.status}):\n${r.stderr.trim()}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -231,6 +233,13 @@ const treeDirs = (opts, tree) => ({ src: path.join(opts.dir, tree, 'src'), dest:
 function isCached(src, tree) {
   const marker = path.join(path.dirname(src), `.${path.basename(src)}.${tree}-${SEED}.complete`);
   return fs.existsSync(marker) && fs.existsSync(src);
+}
+
+/** mkdir -p, by hand: Node 20's recursive mkdirSync spins forever where mkdir fails with ENOENT under an existing parent (as in /proc). */
+function makeDirs(dir) {
+  if (fs.existsSync(dir)) return;
+  makeDirs(path.dirname(dir));
+  fs.mkdirSync(dir);
 }
 
 /** Makes files and folders writable again so leftovers of any copy can be removed. */
@@ -441,7 +450,10 @@ function startMemorySampler(rootPid) {
   };
 }
 
-/** Descendants of a finished process that still run (not zombies): work the timing did not include. */
+/**
+ * Descendants of a finished process that still run (not zombies): work the timing did not include.
+ * Only children seen by a sample count: a double fork that reparents at once escapes this check.
+ */
 function survivors(descendants) {
   const now = processParents();
   return [...descendants].filter((pid) => now.has(pid) && now.get(pid).state !== 'Z');
@@ -625,7 +637,7 @@ async function main() {
   const opts = parseOptions(process.argv.slice(2));
   checkBuild();
   try {
-    fs.mkdirSync(opts.dir, { recursive: true });
+    makeDirs(opts.dir);
   } catch (err) {
     fail(`cannot use --dir ${opts.dir}: ${err.message}`);
   }
