@@ -6,8 +6,8 @@
  * The file copier is a generator that yields between chunks: the worker runs it in time slices and
  * can answer an abort in the middle of a multi-GiB file.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import { entryError, type SerializedError } from './errors.js';
 import { applyFdMetadata, fixPathMetadata, micros, targetMode, utimeSeconds, type MetadataPolicy, type SourceStat } from './metadata.js';
 import type { OverwriteMode } from './options.js';
@@ -152,7 +152,11 @@ function* verifyCopy(fdIn: number, tmp: string, ctx: CopyContext): Generator<voi
   }
 }
 
+/** node:crypto is loaded only for --verify: every worker start pays for what it imports. */
+const require = createRequire(import.meta.url);
+
 function* hashFd(fd: number, buffer: Buffer): Generator<void, string> {
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
   const hash = createHash('sha256');
   let position = 0;
   let sinceYield = 0;

@@ -4,7 +4,6 @@
  * directory is never created by two workers at once) and applies their metadata last, deepest first,
  * after their contents. Files and symlinks go to the worker pool.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -146,7 +145,8 @@ class CopyRun {
   private readonly pool: WorkerPool;
   private readonly srcRoot: string;
   private readonly destRoot: string;
-  private readonly runTag = `${process.pid}-${randomBytes(3).toString('hex')}`;
+  /** In every temp name: the pid tells a later run whether we are alive; the random part avoids reuse. */
+  private readonly runTag = `${process.pid}-${Math.floor(Math.random() * 0xffffff).toString(16).padStart(6, '0')}`;
   /** -H: link groups by source `dev:ino`; the leader is copied, the others linked to its copy. */
   private readonly linkGroups = new Map<string, LinkGroup>();
   private readonly leaders = new Map<number, LinkGroup>();
@@ -187,6 +187,7 @@ class CopyRun {
     this.pool = new WorkerPool(
       {
         workers: opts.workers,
+        initialWorkers: target.kind === 'tree' ? opts.workers : 1,
         srcRoot: this.srcRoot,
         destRoot: this.destRoot,
         chunkSize: opts.chunkSize,
@@ -231,7 +232,8 @@ class CopyRun {
       marks.push(['directory metadata done', performance.now()]);
       // Hidden diagnostics for the benchmark notes: where the time of a run goes.
       if (process.env.PCOPY_DEBUG_TIMING) {
-        process.stderr.write(`pcopy timing (ms since process start): ${marks.map(([what, t]) => `${what} ${t.toFixed(0)}`).join(', ')}\n`);
+        const { user, system } = process.cpuUsage();
+        process.stderr.write(`pcopy timing (ms since process start): ${marks.map(([what, t]) => `${what} ${t.toFixed(0)}`).join(', ')}; parent cpu user ${(user / 1000).toFixed(0)} ms, system ${(system / 1000).toFixed(0)} ms\n`);
       }
     } finally {
       clearInterval(ticker);

@@ -1,6 +1,7 @@
 /**
  * A pool of forked workers fed from a job table. It takes care of:
- * - forking lazily: one worker at once, the rest only when the work is big enough to pay for them;
+ * - forking: for a tree all workers at once, in parallel with the scan (measured faster on every
+ *   benchmark tree, and only ~10 ms slower on a 10-file tree); for one file a single worker;
  * - sending jobs in batches to the least-loaded worker, as soon as the scan finds them;
  * - the shared queue of big files, handed one at a time to whichever worker reports itself idle;
  * - reading the completion queue (the workers' IPC messages) and turning it into events;
@@ -58,7 +59,11 @@ interface Slot {
   exited: Promise<void>;
 }
 
-export type PoolSettings = Omit<WorkerInit, 'type'> & { workers: number };
+export type PoolSettings = Omit<WorkerInit, 'type'> & {
+  workers: number;
+  /** Forked at once; more follow only as the work needs them (a fork costs ~25 ms of a core). */
+  initialWorkers: number;
+};
 
 export class WorkerPool {
   private readonly jobs: JobRecord[] = [];
@@ -81,7 +86,7 @@ export class WorkerPool {
     private readonly events: PoolEvents,
   ) {
     this.finished = new Promise((resolve) => (this.finish = resolve));
-    this.spawn();
+    while (this.slots.size < Math.max(1, Math.min(settings.initialWorkers, settings.workers))) this.spawn();
   }
 
   /** Adds a job; it is sent out in the next batch. */
@@ -168,7 +173,8 @@ export class WorkerPool {
       child,
       local: new Set(),
       shared: null,
-      idle: false,
+      // A new worker has nothing to do: it can take a big file at once (it reports idle only after work).
+      idle: true,
       current: -1,
       exited: new Promise((resolve) => (exited = resolve)),
     };
@@ -180,8 +186,9 @@ export class WorkerPool {
       this.onExit(slot, code, signal);
       exited();
     });
-    const { workers: _workers, ...init } = this.settings;
+    const { workers: _workers, initialWorkers: _initial, ...init } = this.settings;
     this.post(slot, { type: 'init', ...init });
+    this.giveShared();
   }
 
   private post(slot: Slot, message: ParentMessage): void {

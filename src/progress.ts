@@ -3,7 +3,8 @@
  * The bar goes to stderr (so stdout keeps only the summary); lines printed while it is drawn
  * clear its line first and let it redraw below them.
  */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgressTypes from 'cli-progress';
 import type { CopyProgress } from './copy.js';
 import { formatBytes, formatDuration, groupDigits } from './summary.js';
 
@@ -83,11 +84,13 @@ class LineReporter implements Reporter {
 }
 
 class BarReporter implements Reporter {
-  private readonly bar: cliProgress.SingleBar;
+  private readonly bar: cliProgressTypes.SingleBar;
   private readonly text = new ProgressText();
   private last: CopyProgress | undefined;
 
   constructor(private readonly stream: NodeJS.WriteStream) {
+    // Loaded only when a bar is drawn: start-up time counts on small copies.
+    const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof cliProgressTypes;
     this.bar = new cliProgress.SingleBar({
       stream,
       fps: 10,

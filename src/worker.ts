@@ -194,7 +194,10 @@ function pump(): void {
   const idle = !current && sharedQueue.length === 0 && head >= queue.length;
   flush(idle);
   if (!idle) schedule();
-  else if (ending) process.disconnect();
+  else if (ending) {
+    if (process.env.PCOPY_DEBUG_TIMING) reportCpu();
+    process.disconnect();
+  }
 }
 
 /** Advances the job in hand by one step; settles it when it completes or fails. */
@@ -249,6 +252,12 @@ function flush(idle: boolean): void {
 function send(message: WorkerMessage): void {
   if (!process.connected) return abortNow();
   process.send!(message);
+}
+
+/** Hidden diagnostics (PCOPY_DEBUG_TIMING): this worker's CPU time and when it finished. */
+function reportCpu(): void {
+  const { user, system } = process.cpuUsage();
+  process.stderr.write(`pcopy worker ${process.pid}: cpu user ${(user / 1000).toFixed(0)} ms, system ${(system / 1000).toFixed(0)} ms, lived ${performance.now().toFixed(0)} ms\n`);
 }
 
 /** Stop now: the generator's `finally` removes the temp file in hand. */
