@@ -233,7 +233,11 @@ class CopyRun {
       // Hidden diagnostics for the benchmark notes: where the time of a run goes.
       if (process.env.PCOPY_DEBUG_TIMING) {
         const { user, system } = process.cpuUsage();
-        process.stderr.write(`pcopy timing (ms since process start): ${marks.map(([what, t]) => `${what} ${t.toFixed(0)}`).join(', ')}; parent cpu user ${(user / 1000).toFixed(0)} ms, system ${(system / 1000).toFixed(0)} ms\n`);
+        const maxRss = (process.resourceUsage().maxRSS / 1024).toFixed(0);
+        process.stderr.write(
+          `pcopy timing (ms since process start): ${marks.map(([what, t]) => `${what} ${t.toFixed(0)}`).join(', ')}; ` +
+            `parent cpu user ${(user / 1000).toFixed(0)} ms, system ${(system / 1000).toFixed(0)} ms, max rss ${maxRss} MiB\n`,
+        );
       }
     } finally {
       clearInterval(ticker);

@@ -15,13 +15,26 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { CopyOutcome } from './copy-file.js';
 import { entryError, type SerializedError } from './errors.js';
+import { JobTable } from './job-table.js';
 import { tempName, type CopyJob, type JobKind, type ParentMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
 
 const WORKER_FILE = new URL('./worker.js', import.meta.url);
 /** Largest batch of jobs in one message; early batches are smaller so workers start at once. */
 const MAX_BATCH = 512;
+/**
+ * Jobs sent to one worker and not yet completed, at most. Up to this, a worker sizes what it gets at
+ * once, so the bar's totals are known early for trees of up to ~65,000 files on 2 workers; beyond it,
+ * the rest waits in the parent as ids, which keeps memory (and the IPC buffers) bounded on huge trees.
+ */
+const MAX_OUTSTANDING = 32_768;
 /** Queued jobs per extra worker before it is worth forking (a fork costs ~25 ms of a core). */
 const JOBS_PER_EXTRA_WORKER = 64;
+/**
+ * A small young generation: a worker's garbage is short-lived (stats, messages), and the default 16 MiB
+ * semi-spaces only let RSS grow (measured on 200,000 files: 109 → 88 MiB per worker, no slower).
+ * Nothing of the parent's own flags is passed on.
+ */
+const WORKER_EXEC_ARGV = ['--max-semi-space-size=2'];
 /** How long an aborted worker gets to clean up before it is killed. */
 const ABORT_GRACE_MS = 3000;
 
@@ -34,16 +47,6 @@ export interface PoolEvents {
   done(id: number, outcome: CopyOutcome): void;
   failed(id: number, error: SerializedError): void;
   warn(message: string): void;
-}
-
-interface JobRecord {
-  kind: JobKind;
-  rel: string;
-  fresh: boolean;
-  linkLeader?: boolean;
-  attempt: number;
-  size: number;
-  done: boolean;
 }
 
 interface Slot {
@@ -66,8 +69,12 @@ export type PoolSettings = Omit<WorkerInit, 'type'> & {
 };
 
 export class WorkerPool {
-  private readonly jobs: JobRecord[] = [];
+  private readonly jobs = new JobTable();
+  /** Jobs not yet sent to a worker: `unassigned[unassignedHead…]`. */
   private unassigned: number[] = [];
+  private unassignedHead = 0;
+  /** Every worker has MAX_OUTSTANDING jobs: dispatching waits for completions. */
+  private full = false;
   private readonly bigQueue: number[] = [];
   private readonly slots = new Set<Slot>();
   private completed = 0;
@@ -91,37 +98,35 @@ export class WorkerPool {
 
   /** Adds a job; it is sent out in the next batch. */
   add(kind: JobKind, rel: string, fresh: boolean): number {
-    const id = this.jobs.length;
-    this.jobs.push({ kind, rel, fresh, attempt: 0, size: -1, done: false });
+    const id = this.jobs.add(kind, rel, fresh);
     this.unassigned.push(id);
-    if (this.unassigned.length >= this.batchSize) this.dispatch();
+    if (!this.full && this.waiting() >= this.batchSize) this.dispatch();
     else this.scheduleDispatch();
     return id;
   }
 
   /** Path of a job relative to the roots, for messages. */
   rel(id: number): string {
-    return this.jobs[id]!.rel;
+    return this.jobs.rel(id);
   }
 
   kind(id: number): JobKind {
-    return this.jobs[id]!.kind;
+    return this.jobs.kind(id);
   }
 
   /** -H: copy this handed-back file after all, as the first of its link group (through the shared queue). */
   copyAsLeader(id: number): void {
-    this.jobs[id]!.linkLeader = true;
+    this.jobs.setLeader(id);
     this.bigQueue.push(id);
     this.giveShared();
   }
 
   /** Completes a job the parent handled itself (-H: a further link of a group). */
   settle(id: number, outcome: CopyOutcome | SerializedError): void {
-    const job = this.jobs[id]!;
-    if (job.done) return;
-    job.done = true;
+    if (this.jobs.isDone(id)) return;
+    this.jobs.markDone(id);
     this.completed++;
-    this.events.bytes(Math.max(job.size, 0));
+    this.events.bytes(Math.max(this.jobs.size(id), 0));
     if (typeof outcome === 'string') this.events.done(id, outcome);
     else this.events.failed(id, outcome);
     this.checkFinished();
@@ -129,13 +134,13 @@ export class WorkerPool {
 
   /** A big file some worker is copying right now, for the bar. */
   currentBigFile(): string | undefined {
-    for (const slot of this.slots) if (slot.current >= 0 && !this.jobs[slot.current]!.done) return this.jobs[slot.current]!.rel;
+    for (const slot of this.slots) if (slot.current >= 0 && !this.jobs.isDone(slot.current)) return this.jobs.rel(slot.current);
     return undefined;
   }
 
   /** Bytes of a job as its worker sized it (0 if it failed before being sized). */
   size(id: number): number {
-    return Math.max(this.jobs[id]!.size, 0);
+    return Math.max(this.jobs.size(id), 0);
   }
 
   /** No more jobs will be added. */
@@ -166,7 +171,7 @@ export class WorkerPool {
   }
 
   private spawn(): void {
-    const child = fork(WORKER_FILE, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+    const child = fork(WORKER_FILE, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: WORKER_EXEC_ARGV });
     let exited!: () => void;
     const slot: Slot = {
       index: this.nextIndex++,
@@ -208,15 +213,17 @@ export class WorkerPool {
   private dispatch(): void {
     if (this.stopping) return;
     this.growPool();
-    while (this.unassigned.length > 0 && this.slots.size > 0) {
+    while (this.waiting() > 0 && this.slots.size > 0) {
       const slots = [...this.slots];
-      const perWorker = this.inputDone ? Math.ceil(this.unassigned.length / slots.length) : this.batchSize;
+      const perWorker = this.inputDone ? Math.ceil(this.waiting() / slots.length) : this.batchSize;
       const slot = slots.reduce((a, b) => (b.local.size < a.local.size ? b : a));
-      const ids = this.unassigned.splice(0, Math.min(perWorker, MAX_BATCH));
+      const room = MAX_OUTSTANDING - slot.local.size;
+      this.full = room <= 0;
+      if (this.full) return; // every worker has enough; completions will call us again
+      const ids = this.takeUnassigned(Math.min(perWorker, MAX_BATCH, room));
       const jobs: CopyJob[] = ids.map((id) => {
-        const { kind, rel, attempt, fresh, linkLeader } = this.jobs[id]!;
         slot.local.add(id);
-        return { id, kind, rel, attempt, fresh, linkLeader };
+        return this.jobs.toJob(id);
       });
       slot.idle = false;
       this.post(slot, { type: 'jobs', jobs });
@@ -224,9 +231,23 @@ export class WorkerPool {
     }
   }
 
+  private waiting(): number {
+    return this.unassigned.length - this.unassignedHead;
+  }
+
+  private takeUnassigned(n: number): number[] {
+    const ids = this.unassigned.slice(this.unassignedHead, this.unassignedHead + n);
+    this.unassignedHead += ids.length;
+    if (this.unassignedHead > 4096 && this.unassignedHead * 2 > this.unassigned.length) {
+      this.unassigned = this.unassigned.slice(this.unassignedHead);
+      this.unassignedHead = 0;
+    }
+    return ids;
+  }
+
   /** Forks more workers only when the outstanding work is big enough to keep them busy. */
   private growPool(): void {
-    let outstanding = this.unassigned.length + this.bigQueue.length * JOBS_PER_EXTRA_WORKER;
+    let outstanding = this.waiting() + this.bigQueue.length * JOBS_PER_EXTRA_WORKER;
     for (const s of this.slots) outstanding += s.local.size;
     const wanted = Math.min(this.settings.workers, 1 + Math.floor(outstanding / JOBS_PER_EXTRA_WORKER));
     while (this.slots.size < wanted) this.spawn();
@@ -236,10 +257,10 @@ export class WorkerPool {
     if (m.type === 'sized') {
       let bytes = 0;
       for (let i = 0; i < m.sizes.length; i += 2) {
-        const job = this.jobs[m.sizes[i]!]!;
+        const id = m.sizes[i]!;
         const size = m.sizes[i + 1]!;
-        bytes += size - Math.max(job.size, 0);
-        job.size = size;
+        bytes += size - Math.max(this.jobs.size(id), 0);
+        this.jobs.setSize(id, size);
       }
       this.events.sized(bytes, m.sizes.length / 2);
       for (const id of m.big) {
@@ -261,17 +282,19 @@ export class WorkerPool {
       slot.current = m.current;
     }
     this.giveShared();
-    if (slot.idle && this.unassigned.length > 0) this.dispatch();
+    if (this.waiting() > 0 && (slot.idle || m.type === 'progress')) {
+      this.full = false;
+      this.dispatch();
+    }
     this.checkFinished();
   }
 
   /** Marks a job done; false if it already was (a late message after a crash re-queue). */
   private complete(slot: Slot, id: number): boolean {
-    const job = this.jobs[id]!;
     if (slot.shared === id) slot.shared = null;
     slot.local.delete(id);
-    if (job.done) return false;
-    job.done = true;
+    if (this.jobs.isDone(id)) return false;
+    this.jobs.markDone(id);
     this.completed++;
     return true;
   }
@@ -282,10 +305,9 @@ export class WorkerPool {
       if (this.bigQueue.length === 0) return;
       if (!slot.idle || slot.shared !== null) continue;
       const id = this.bigQueue.shift()!;
-      const { kind, rel, attempt, fresh, size, linkLeader } = this.jobs[id]!;
       slot.shared = id;
       slot.idle = false;
-      this.post(slot, { type: 'shared', job: { id, kind, rel, attempt, fresh, linkLeader }, size });
+      this.post(slot, { type: 'shared', job: this.jobs.toJob(id), size: this.jobs.size(id) });
     }
   }
 
@@ -307,28 +329,27 @@ export class WorkerPool {
     this.deaths++;
     const requeue = unfinished.filter((id) => id !== inHand);
     if (inHand !== undefined) {
-      const job = this.jobs[inHand]!;
-      if (job.attempt >= 1) {
+      if (this.jobs.attempt(inHand) >= 1) {
         this.complete(slot, inHand);
         this.events.failed(inHand, entryError.crashed(how));
       } else {
-        job.attempt++;
-        this.events.warn(`worker ${slot.index} died (${how}) while copying \`${job.rel}\`: trying it once more`);
+        this.jobs.bumpAttempt(inHand);
+        this.events.warn(`worker ${slot.index} died (${how}) while copying \`${this.jobs.rel(inHand)}\`: trying it once more`);
         requeue.unshift(inHand);
       }
     }
     for (const id of requeue) {
-      const job = this.jobs[id]!;
-      if (job.size >= this.settings.bigFileBytes) this.bigQueue.push(id);
+      if (this.jobs.size(id) >= this.settings.bigFileBytes) this.bigQueue.push(id);
       else this.unassigned.push(id);
     }
     if (this.deaths > 2 * this.settings.workers + 2) {
       // Something kills every worker: fail what is left rather than fork forever.
-      for (const id of [...this.unassigned, ...this.bigQueue]) {
+      for (const id of [...this.unassigned.slice(this.unassignedHead), ...this.bigQueue]) {
         this.complete(slot, id);
         this.events.failed(id, entryError.crashed(how));
       }
       this.unassigned = [];
+      this.unassignedHead = 0;
       this.bigQueue.length = 0;
     } else if (this.slots.size < this.settings.workers && this.completed < this.jobs.length) {
       this.spawn();
@@ -339,7 +360,8 @@ export class WorkerPool {
   }
 
   private tempPath(id: number): string {
-    const { rel, attempt } = this.jobs[id]!;
+    const rel = this.jobs.rel(id);
+    const attempt = this.jobs.attempt(id);
     const dest = path.join(this.settings.destRoot, rel);
     return path.join(path.dirname(dest), tempName(this.settings.runTag, id, attempt));
   }

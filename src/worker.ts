@@ -16,6 +16,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { copyRegularFile, copySymlink, EntryFailure, type CopyContext, type CopyOutcome } from './copy-file.js';
 import { entryError, serializeError, type SerializedError } from './errors.js';
+import { JobQueue, type QueuedJob } from './job-queue.js';
 import { sourceStatOf, type SourceStat } from './metadata.js';
 import { tempName, type CopyJob, type JobFailure, type ParentMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
 
@@ -23,20 +24,15 @@ const SLICE_MS = 20;
 const FLUSH_MS = 100;
 const MAX_RESULTS_PER_MESSAGE = 4000;
 
-interface Queued {
-  job: CopyJob;
-  st: SourceStat;
-}
-interface InHand extends Queued {
+interface InHand extends QueuedJob {
   gen?: Generator<void, CopyOutcome>;
   reported: number;
 }
 
 let init: WorkerInit | undefined;
 let ctx: CopyContext | undefined;
-const queue: Queued[] = [];
-let head = 0;
-const sharedQueue: Queued[] = [];
+const queue = new JobQueue();
+const sharedQueue: QueuedJob[] = [];
 let current: InHand | null = null;
 let scheduled = false;
 let ending = false;
@@ -174,7 +170,7 @@ function pump(): void {
   const delayMs = init?.delayMs ?? 0;
   for (;;) {
     if (!current) {
-      const next = sharedQueue.shift() ?? (head < queue.length ? queue[head++] : undefined);
+      const next = sharedQueue.shift() ?? queue.shift();
       if (!next) break;
       current = { ...next, reported: 0 };
     }
@@ -187,11 +183,7 @@ function pump(): void {
     }
     if (performance.now() >= sliceEnd) break;
   }
-  if (head > 1024 && head * 2 > queue.length) {
-    queue.splice(0, head);
-    head = 0;
-  }
-  const idle = !current && sharedQueue.length === 0 && head >= queue.length;
+  const idle = !current && sharedQueue.length === 0 && queue.length === 0;
   flush(idle);
   if (!idle) schedule();
   else if (ending) {
@@ -257,7 +249,11 @@ function send(message: WorkerMessage): void {
 /** Hidden diagnostics (PCOPY_DEBUG_TIMING): this worker's CPU time and when it finished. */
 function reportCpu(): void {
   const { user, system } = process.cpuUsage();
-  process.stderr.write(`pcopy worker ${process.pid}: cpu user ${(user / 1000).toFixed(0)} ms, system ${(system / 1000).toFixed(0)} ms, lived ${performance.now().toFixed(0)} ms\n`);
+  const { rss, heapUsed } = process.memoryUsage();
+  process.stderr.write(
+    `pcopy worker ${process.pid}: cpu user ${(user / 1000).toFixed(0)} ms, system ${(system / 1000).toFixed(0)} ms, lived ${performance.now().toFixed(0)} ms, ` +
+      `max rss ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (now ${rss >> 20}, heap used ${heapUsed >> 20})\n`,
+  );
 }
 
 /** Stop now: the generator's `finally` removes the temp file in hand. */

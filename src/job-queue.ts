@@ -1,0 +1,76 @@
+/**
+ * A worker's queue of sized jobs, kept as columns rather than one object per job: a worker may hold
+ * 100,000 queued files, and an object per job with its stat (three bigints among them) costs about
+ * 300 bytes where columns cost about 100. Jobs come out in the order they went in.
+ */
+import type { SourceStat } from './metadata.js';
+import type { CopyJob, JobKind } from './protocol.js';
+
+export interface QueuedJob {
+  job: CopyJob;
+  st: SourceStat;
+}
+
+const LINK = 1;
+const FRESH = 2;
+const LEADER = 4;
+
+export class JobQueue {
+  private capacity = 0;
+  private start = 0;
+  private end = 0;
+  private rels: string[] = [];
+  private numbers = new Float64Array(0); // per job: id, flags|attempt, size, mode, uid, gid, dev, nlink
+  private bigs = new BigInt64Array(0); // per job: ino, atimeNs, mtimeNs
+  private static readonly N = 8;
+  private static readonly B = 3;
+
+  get length(): number {
+    return this.end - this.start;
+  }
+
+  push({ job, st }: QueuedJob): void {
+    if (this.end === this.capacity) this.grow();
+    const i = this.end++;
+    const flags = (job.kind === 'link' ? LINK : 0) | (job.fresh ? FRESH : 0) | (job.linkLeader ? LEADER : 0);
+    this.rels[i] = job.rel;
+    this.numbers.set([job.id, flags + job.attempt * 8, st.size, st.mode, st.uid, st.gid, st.dev, st.nlink], i * JobQueue.N);
+    this.bigs.set([st.ino, st.atimeNs, st.mtimeNs], i * JobQueue.B);
+  }
+
+  shift(): QueuedJob | undefined {
+    if (this.start === this.end) return undefined;
+    const i = this.start++;
+    const n = this.numbers.subarray(i * JobQueue.N, (i + 1) * JobQueue.N);
+    const b = this.bigs.subarray(i * JobQueue.B, (i + 1) * JobQueue.B);
+    const flags = n[1]! % 8;
+    const kind: JobKind = flags & LINK ? 'link' : 'file';
+    const job: CopyJob = { id: n[0]!, kind, rel: this.rels[i]!, attempt: Math.floor(n[1]! / 8), fresh: (flags & FRESH) !== 0 };
+    if (flags & LEADER) job.linkLeader = true;
+    this.rels[i] = '';
+    const st: SourceStat = { size: n[2]!, mode: n[3]!, uid: n[4]!, gid: n[5]!, dev: n[6]!, nlink: n[7]!, ino: BigInt.asUintN(64, b[0]!), atimeNs: b[1]!, mtimeNs: b[2]! };
+    if (this.start === this.end) this.start = this.end = 0;
+    return { job, st };
+  }
+
+  /** Doubles the room, or first moves the live part to the front when half of it is spent. */
+  private grow(): void {
+    const live = this.end - this.start;
+    if (this.start > 0 && live <= this.capacity / 2) {
+      this.numbers.copyWithin(0, this.start * JobQueue.N, this.end * JobQueue.N);
+      this.bigs.copyWithin(0, this.start * JobQueue.B, this.end * JobQueue.B);
+      this.rels = this.rels.slice(this.start, this.end);
+    } else {
+      this.capacity = Math.max(1024, this.capacity * 2);
+      const numbers = new Float64Array(this.capacity * JobQueue.N);
+      numbers.set(this.numbers.subarray(this.start * JobQueue.N, this.end * JobQueue.N));
+      const bigs = new BigInt64Array(this.capacity * JobQueue.B);
+      bigs.set(this.bigs.subarray(this.start * JobQueue.B, this.end * JobQueue.B));
+      this.numbers = numbers;
+      this.bigs = bigs;
+      this.rels = this.rels.slice(this.start, this.end);
+    }
+    this.start = 0;
+    this.end = live;
+  }
+}
