@@ -13,7 +13,8 @@ import { fixPathMetadata, sourceStatOf, targetMode, type SourceStat } from './me
 import { resolveOptions, type CopyOptions } from './options.js';
 import { resolveTarget, type CopyTarget } from './plan.js';
 import { WorkerPool } from './pool.js';
-import { TEMP_NAME_PATTERN, tempName } from './protocol.js';
+import { makeDirs, removeStaleTemps } from './dest-dirs.js';
+import { HardLinkGroups } from './hard-links.js';
 import { scanSource, type EntryType, type NotDescendedReason } from './scan.js';
 
 /** Live counters of a run; `totalsKnown` once the scan has ended and every file has been sized. */
@@ -96,12 +97,6 @@ export async function copy(src: string, dest: string, options: CopyRunOptions = 
   return new CopyRun(target, opts, options.onEvent ?? (() => {})).run(src, dest);
 }
 
-interface LinkGroup {
-  leader: number;
-  state: 'pending' | 'done' | 'failed';
-  followers: number[];
-}
-
 interface DirRecord {
   dest: string;
   /** The metadata it gets at the end (the source's; its own for --ignore-existing). */
@@ -147,9 +142,7 @@ class CopyRun {
   private readonly destRoot: string;
   /** In every temp name: the pid tells a later run whether we are alive; the random part avoids reuse. */
   private readonly runTag = `${process.pid}-${Math.floor(Math.random() * 0xffffff).toString(16).padStart(6, '0')}`;
-  /** -H: link groups by source `dev:ino`; the leader is copied, the others linked to its copy. */
-  private readonly linkGroups = new Map<string, LinkGroup>();
-  private readonly leaders = new Map<number, LinkGroup>();
+  private readonly hardLinks: HardLinkGroups;
 
   constructor(
     private readonly target: CopyTarget,
@@ -204,10 +197,11 @@ class CopyRun {
         bytes: (n) => (this.progress.bytesDone += n),
         done: (id, outcome) => this.onDone(id, outcome),
         failed: (id, error) => this.onFailed(id, error),
-        hardLinked: (id, key) => this.onHardLinked(id, key),
+        hardLinked: (id, key) => this.hardLinks.handedBack(id, key),
         warn: (message) => this.emit({ type: 'warning', message }),
       },
     );
+    this.hardLinks = new HardLinkGroups(this.pool, this.destRoot, this.runTag, opts.dryRun);
   }
 
   async run(src: string, dest: string): Promise<CopyResult> {
@@ -387,12 +381,7 @@ class CopyRun {
   }
 
   private onDone(id: number, outcome: CopyOutcome): void {
-    const group = this.leaders.get(id);
-    if (group) {
-      group.state = 'done';
-      for (const follower of group.followers) this.linkFollower(group, follower);
-      group.followers = [];
-    }
+    this.hardLinks.done(id);
     const size = this.pool.size(id);
     const kind = this.pool.kind(id);
     this.progress.entriesDone++;
@@ -410,50 +399,7 @@ class CopyRun {
 
   private onFailed(id: number, error: SerializedError): void {
     this.fail(this.pool.rel(id), error, true);
-    const group = this.leaders.get(id);
-    if (!group) return;
-    group.state = 'failed';
-    for (const follower of group.followers) this.pool.settle(follower, entryError.linkLeaderFailed(this.pool.rel(id)));
-  }
-
-  /** -H: the first file of a link group is copied; the others wait for it and are linked to its copy. */
-  private onHardLinked(id: number, key: string): void {
-    const group = this.linkGroups.get(key);
-    if (!group || group.leader === id) {
-      if (!group) {
-        const created: LinkGroup = { leader: id, state: 'pending', followers: [] };
-        this.linkGroups.set(key, created);
-        this.leaders.set(id, created);
-      }
-      return this.pool.copyAsLeader(id);
-    }
-    if (group.state === 'pending') group.followers.push(id);
-    else if (group.state === 'done') this.linkFollower(group, id);
-    else this.pool.settle(id, entryError.linkLeaderFailed(this.pool.rel(group.leader)));
-  }
-
-  /** Makes DEST/follower a hard link to the leader's copy, through a temp name and rename. */
-  private linkFollower(group: LinkGroup, id: number): void {
-    const leaderDest = path.join(this.destRoot, this.pool.rel(group.leader));
-    const dest = path.join(this.destRoot, this.pool.rel(id));
-    if (this.opts.dryRun) return this.pool.settle(id, 'copied');
-    try {
-      const have = fs.lstatSync(dest, { throwIfNoEntry: false });
-      if (have && have.ino === fs.lstatSync(leaderDest).ino && have.dev === fs.lstatSync(leaderDest).dev) {
-        return this.pool.settle(id, 'same');
-      }
-      const tmp = path.join(path.dirname(dest), tempName(this.runTag, id, 0));
-      fs.linkSync(leaderDest, tmp);
-      try {
-        fs.renameSync(tmp, dest);
-      } catch (err) {
-        fs.unlinkSync(tmp);
-        throw err;
-      }
-      this.pool.settle(id, 'copied');
-    } catch (err) {
-      this.pool.settle(id, serializeError(err));
-    }
+    this.hardLinks.failed(id);
   }
 
   /**
@@ -495,46 +441,5 @@ class CopyRun {
     p.totalsKnown = !p.scanning && p.entriesSized >= p.entriesFound;
     p.currentFile = this.pool.currentBigFile();
     this.emit({ type: 'progress', progress: { ...p } });
-  }
-}
-
-/**
- * `mkdir -p` that reports the real reason: Node's recursive mkdir says ENOENT where the first missing
- * level fails with EROFS or EACCES. Returns true if `dir` was created (false: it existed).
- */
-export function makeDirs(dir: string, mode: number): boolean {
-  try {
-    fs.mkdirSync(dir, mode);
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST' && fs.statSync(dir).isDirectory()) return false;
-    if (code !== 'ENOENT' || path.dirname(dir) === dir) throw err;
-  }
-  makeDirs(path.dirname(dir), 0o777);
-  fs.mkdirSync(dir, mode);
-  return true;
-}
-
-/** Removes temp files left in `dir` by pcopy runs whose process is gone (never those of a live run). */
-function removeStaleTemps(dir: string): void {
-  for (const name of fs.readdirSync(dir)) {
-    const m = TEMP_NAME_PATTERN.exec(name);
-    if (m && !isAlive(Number(m[1]))) {
-      try {
-        fs.unlinkSync(path.join(dir, name));
-      } catch {
-        // raced with another cleaner: fine
-      }
-    }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -1,0 +1,93 @@
+/**
+ * -H: files hard-linked together in SRC become hard-linked together in DEST. Workers hand back every
+ * sized file with more than one link, keyed by its source `dev:ino`. The first of a group (the
+ * leader) is copied as usual; the others wait for it and are then made links to its copy, through a
+ * temp name and a rename like every other entry. If the leader fails, so do the others.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { CopyOutcome } from './copy-file.js';
+import { entryError, serializeError, type SerializedError } from './errors.js';
+import { tempName } from './protocol.js';
+
+/** What the groups need of the pool. */
+export interface LinkJobs {
+  rel(id: number): string;
+  copyAsLeader(id: number): void;
+  settle(id: number, outcome: CopyOutcome | SerializedError): void;
+}
+
+interface LinkGroup {
+  leader: number;
+  state: 'pending' | 'done' | 'failed';
+  followers: number[];
+}
+
+export class HardLinkGroups {
+  private readonly byKey = new Map<string, LinkGroup>();
+  private readonly byLeader = new Map<number, LinkGroup>();
+
+  constructor(
+    private readonly jobs: LinkJobs,
+    private readonly destRoot: string,
+    private readonly runTag: string,
+    private readonly dryRun: boolean,
+  ) {}
+
+  /** A file with several links was handed back: copy it as a leader, or wait for / link to its leader. */
+  handedBack(id: number, key: string): void {
+    const group = this.byKey.get(key);
+    if (!group || group.leader === id) {
+      if (!group) {
+        const created: LinkGroup = { leader: id, state: 'pending', followers: [] };
+        this.byKey.set(key, created);
+        this.byLeader.set(id, created);
+      }
+      return this.jobs.copyAsLeader(id);
+    }
+    if (group.state === 'pending') group.followers.push(id);
+    else if (group.state === 'done') this.link(group, id);
+    else this.jobs.settle(id, entryError.linkLeaderFailed(this.jobs.rel(group.leader)));
+  }
+
+  /** A job finished; if it leads a group, the waiting links are made now. */
+  done(id: number): void {
+    const group = this.byLeader.get(id);
+    if (!group) return;
+    group.state = 'done';
+    for (const follower of group.followers) this.link(group, follower);
+    group.followers = [];
+  }
+
+  /** A job failed; if it leads a group, the waiting links fail with it. */
+  failed(id: number): void {
+    const group = this.byLeader.get(id);
+    if (!group) return;
+    group.state = 'failed';
+    for (const follower of group.followers) this.jobs.settle(follower, entryError.linkLeaderFailed(this.jobs.rel(id)));
+    group.followers = [];
+  }
+
+  /** Makes DEST/follower a hard link to the leader's copy, through a temp name and rename. */
+  private link(group: LinkGroup, id: number): void {
+    if (this.dryRun) return this.jobs.settle(id, 'copied');
+    const leaderDest = path.join(this.destRoot, this.jobs.rel(group.leader));
+    const dest = path.join(this.destRoot, this.jobs.rel(id));
+    try {
+      const have = fs.lstatSync(dest, { throwIfNoEntry: false });
+      const leader = fs.lstatSync(leaderDest);
+      if (have && have.ino === leader.ino && have.dev === leader.dev) return this.jobs.settle(id, 'same');
+      const tmp = path.join(path.dirname(dest), tempName(this.runTag, id, 0));
+      fs.linkSync(leaderDest, tmp);
+      try {
+        fs.renameSync(tmp, dest);
+      } catch (err) {
+        fs.unlinkSync(tmp);
+        throw err;
+      }
+      this.jobs.settle(id, 'copied');
+    } catch (err) {
+      this.jobs.settle(id, serializeError(err));
+    }
+  }
+}
