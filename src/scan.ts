@@ -60,6 +60,31 @@ export function toGlob(pattern: string): string {
 export function scanSource(root: string, handlers: ScanHandlers, options: ScanOptions): Promise<void> {
   const reported = new Set<string>();
   const guard = makeGuard(root, handlers, options);
+  /**
+   * fast-glob matches paths with regular expressions whose `.` does not match a line break, so it
+   * silently drops every name with one (and never walks into such a directory). Those entries are
+   * taken out of its listing here and walked by us instead. No pattern can match them, so with
+   * --include they are not copied.
+   */
+  const withoutLineBreaks = (dir: string, entries: fs.Dirent[]): fs.Dirent[] => {
+    if (!entries.some((d) => LINE_BREAK.test(d.name))) return entries;
+    if (options.include.length === 0) {
+      for (const d of entries) if (LINE_BREAK.test(d.name)) walkBypassed(path.relative(root, path.join(dir, d.name)), d);
+    }
+    return entries.filter((d) => !LINE_BREAK.test(d.name));
+  };
+  const walkBypassed = (rel: string, d: fs.Dirent): void => {
+    handlers.entry({ rel, type: typeOf(d) });
+    if (!d.isDirectory()) return;
+    let children: fs.Dirent[];
+    try {
+      children = fs.readdirSync(path.join(root, rel), { withFileTypes: true });
+    } catch (err) {
+      handlers.error(rel, serializeError(err));
+      return;
+    }
+    for (const child of children) walkBypassed(path.join(rel, child.name), child);
+  };
   const readdir = ((dir: string, opts: unknown, callback: (err: Error | null, entries: fs.Dirent[]) => void) => {
     const list = (): void =>
       fs.readdir(dir, opts as { withFileTypes: true }, (err, entries) => {
@@ -69,7 +94,7 @@ export function scanSource(root: string, handlers: ScanHandlers, options: ScanOp
           callback(null, []);
           return;
         }
-        callback(null, entries);
+        callback(null, withoutLineBreaks(dir, entries));
       });
     if (!guard) return list();
     guard(dir, (descend) => (descend ? list() : callback(null, [])));
@@ -117,6 +142,9 @@ export function scanSource(root: string, handlers: ScanHandlers, options: ScanOp
     });
   });
 }
+
+/** Line terminators, which `.` in a JavaScript regular expression does not match. */
+const LINE_BREAK = /[\n\r\u2028\u2029]/;
 
 type Guard = (dir: string, done: (descend: boolean) => void) => void;
 

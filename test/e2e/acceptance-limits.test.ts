@@ -28,6 +28,22 @@ describe('long names and long paths', () => {
     expect(findTemps(dest)).toEqual([]);
   });
 
+  it('copies names with line breaks (which fast-glob alone would drop silently), directories and their contents too', async () => {
+    const src = path.join(work(), 'src');
+    fs.mkdirSync(path.join(src, 'dir\nwith break', 'sub'), { recursive: true });
+    fs.writeFileSync(path.join(src, 'dir\nwith break', 'sub', 'inside'), 'in a dir with a newline\n');
+    fs.writeFileSync(path.join(src, 'file\nname'), 'newline\n');
+    fs.writeFileSync(path.join(src, 'carriage\rreturn'), 'cr\n');
+    fs.writeFileSync(path.join(src, 'line\u2028separator'), 'ls\n');
+    fs.symlinkSync('file\nname', path.join(src, 'link\nto it'));
+    fs.writeFileSync(path.join(src, 'plain'), 'plain\n');
+    const dest = path.join(work(), 'dest');
+    const r = await runPcopy([src, dest]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
+  });
+
   it('a destination path over PATH_MAX fails for those entries alone, with ENAMETOOLONG; the rest is copied', async () => {
     // The source paths fit in 4096 bytes; the destination root is 400 bytes longer, so the deepest
     // directory's destination path does not.
