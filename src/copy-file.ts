@@ -64,8 +64,7 @@ export function matchesQuickCheck(have: fs.BigIntStats | undefined, want: Source
  * Decides what to do with an entry whose destination may exist: an outcome when there is nothing to
  * copy, undefined when it must be copied. A matching file gets its metadata corrected in place.
  */
-function existingOutcome(dest: string, st: SourceStat, ctx: CopyContext, sameAs: (have: fs.BigIntStats) => boolean): CopyOutcome | undefined {
-  const { policy } = ctx;
+export function existingOutcome(dest: string, st: SourceStat, policy: CopyPolicy, sameAs: (have: fs.BigIntStats) => boolean): CopyOutcome | undefined {
   const have = fs.lstatSync(dest, { bigint: true, throwIfNoEntry: false });
   if (!have) return undefined;
   if (policy.overwrite === 'never') return 'kept';
@@ -93,7 +92,7 @@ export function* copyRegularFile(
 ): Generator<void, CopyOutcome> {
   const { policy } = ctx;
   if (!fresh) {
-    const outcome = existingOutcome(dest, st, ctx, (have) => matchesQuickCheck(have, st, policy.modifyWindowUs));
+    const outcome = existingOutcome(dest, st, policy, (have) => matchesQuickCheck(have, st, policy.modifyWindowUs));
     if (outcome) return outcome;
   }
   if (policy.dryRun) return 'copied';
@@ -140,6 +139,39 @@ export function* copyRegularFile(
   }
 }
 
+/**
+ * Copies bytes [offset, offset + length) of `src` into the same place of the existing temp file `tmp`
+ * (a part of a huge file; the parent made the temp file and checks and renames it at the end).
+ */
+export function* copyRange(src: string, tmp: string, offset: number, length: number, ctx: CopyContext): Generator<void, void> {
+  const fdIn = fs.openSync(src, O_RDONLY | O_NONBLOCK | (ctx.policy.dereference ? 0 : O_NOFOLLOW));
+  try {
+    const fdOut = fs.openSync(tmp, O_WRONLY | O_NOFOLLOW);
+    try {
+      const { buffer } = ctx;
+      let done = 0;
+      let sinceYield = 0;
+      while (done < length) {
+        const n = fs.readSync(fdIn, buffer, 0, Math.min(buffer.length, length - done), offset + done);
+        if (n === 0) throw new EntryFailure(entryError.changed('shrunk'));
+        let written = 0;
+        while (written < n) written += fs.writeSync(fdOut, buffer, written, n - written, offset + done + written);
+        done += n;
+        ctx.onBytes(n);
+        sinceYield += n;
+        if (ctx.yieldEveryChunk || sinceYield >= YIELD_EVERY_BYTES) {
+          sinceYield = 0;
+          yield;
+        }
+      }
+    } finally {
+      fs.closeSync(fdOut);
+    }
+  } finally {
+    fs.closeSync(fdIn);
+  }
+}
+
 /** --verify: hash the source again and the temp copy, before the copy gets its final name. */
 function* verifyCopy(fdIn: number, tmp: string, ctx: CopyContext): Generator<void, void> {
   const fdCopy = fs.openSync(tmp, O_RDONLY | O_NOFOLLOW);
@@ -179,7 +211,7 @@ export function copySymlink(src: string, dest: string, tmp: string, st: SourceSt
   const { policy } = ctx;
   const target = fs.readlinkSync(src, { encoding: 'buffer' });
   if (!fresh) {
-    const outcome = existingOutcome(dest, st, ctx, (have) => have.isSymbolicLink() && fs.readlinkSync(dest, { encoding: 'buffer' }).equals(target));
+    const outcome = existingOutcome(dest, st, policy, (have) => have.isSymbolicLink() && fs.readlinkSync(dest, { encoding: 'buffer' }).equals(target));
     if (outcome) return outcome;
   }
   if (policy.dryRun) return 'copied';
@@ -199,7 +231,7 @@ export function copySymlink(src: string, dest: string, tmp: string, st: SourceSt
  * rename(2) replaces a file or symlink atomically, never following it. A directory in the way is
  * removed only if empty; a non-empty one is never deleted: the entry fails instead.
  */
-function renameOver(tmp: string, dest: string): void {
+export function renameOver(tmp: string, dest: string): void {
   try {
     fs.renameSync(tmp, dest);
   } catch (err) {

@@ -86,6 +86,9 @@ export interface CopyRunOptions extends Partial<CopyOptions> {
 const PROGRESS_EVERY_MS = 100;
 /** Files at least this big go through the shared queue so they spread over workers. */
 const BIG_FILE_BYTES = 8 * 1024 * 1024;
+/** Files at least this big are copied in parts of RANGE_BYTES by several workers at once. */
+const SPLIT_FILE_BYTES = 64 * 1024 * 1024;
+const RANGE_BYTES = 32 * 1024 * 1024;
 
 /**
  * Copies SRC to DEST (see `resolveTarget` for what that means). Refusals throw a `PcopyError` before
@@ -180,13 +183,17 @@ class CopyRun {
     this.pool = new WorkerPool(
       {
         workers: opts.workers,
-        initialWorkers: target.kind === 'tree' ? opts.workers : 1,
+        // A tree gets every worker at once; one file only one, unless it is big enough to be split.
+        initialWorkers: target.kind === 'tree' || fs.statSync(target.srcFile).size >= SPLIT_FILE_BYTES ? opts.workers : 1,
         srcRoot: this.srcRoot,
         destRoot: this.destRoot,
         chunkSize: opts.chunkSize,
         runTag: this.runTag,
         policy: this.policy,
         bigFileBytes: BIG_FILE_BYTES,
+        // Parts need two workers to pay off; --verify hashes whole files, a dry run writes nothing.
+        splitFileBytes: opts.workers > 1 && !opts.verify && !opts.dryRun ? SPLIT_FILE_BYTES : Infinity,
+        rangeBytes: RANGE_BYTES,
         delayMs: Number(process.env.PCOPY_TEST_DELAY_MS) || 0,
       },
       {

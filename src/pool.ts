@@ -13,10 +13,11 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CopyOutcome } from './copy-file.js';
-import { entryError, type SerializedError } from './errors.js';
+import { EntryFailure, type CopyOutcome } from './copy-file.js';
+import { entryError, serializeError, type SerializedError } from './errors.js';
 import { JobTable } from './job-table.js';
-import { tempName, type CopyJob, type JobKind, type ParentMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
+import { finishSplit, startSplit, type SplitFile } from './split-file.js';
+import { tempName, type CopyJob, type JobKind, type ParentMessage, type RangeJob, type WorkerInit, type WorkerMessage } from './protocol.js';
 
 const WORKER_FILE = new URL('./worker.js', import.meta.url);
 /** Largest batch of jobs in one message; early batches are smaller so workers start at once. */
@@ -56,6 +57,8 @@ interface Slot {
   local: Set<number>;
   /** The big file it works on, if any (only given when idle, so it is the job in hand). */
   shared: number | null;
+  /** The part of a huge file it works on, if any (also only given when idle). */
+  range: RangeJob | null;
   idle: boolean;
   /** The big file it reported in hand, -1 if none: the bar names it. */
   current: number;
@@ -64,6 +67,9 @@ interface Slot {
 
 export type PoolSettings = Omit<WorkerInit, 'type'> & {
   workers: number;
+  /** Files at least this big are split into parts of `rangeBytes` copied by several workers. */
+  splitFileBytes: number;
+  rangeBytes: number;
   /** Forked at once; more follow only as the work needs them (a fork costs ~25 ms of a core). */
   initialWorkers: number;
 };
@@ -76,6 +82,9 @@ export class WorkerPool {
   /** Every worker has MAX_OUTSTANDING jobs: dispatching waits for completions. */
   private full = false;
   private readonly bigQueue: number[] = [];
+  /** Parts of huge files waiting for an idle worker; the files in progress by job id. */
+  private readonly rangeQueue: RangeJob[] = [];
+  private readonly splits = new Map<number, SplitFile>();
   private readonly slots = new Set<Slot>();
   private completed = 0;
   private inputDone = false;
@@ -154,6 +163,7 @@ export class WorkerPool {
   async abort(): Promise<void> {
     if (!this.stopping) {
       this.stopping = true;
+      for (const split of this.splits.values()) removeTemp(split.tmp);
       for (const slot of this.slots) {
         this.post(slot, { type: 'abort' });
         const timer = setTimeout(() => slot.child.kill('SIGKILL'), ABORT_GRACE_MS);
@@ -178,6 +188,7 @@ export class WorkerPool {
       child,
       local: new Set(),
       shared: null,
+      range: null,
       // A new worker has nothing to do: it can take a big file at once (it reports idle only after work).
       idle: true,
       current: -1,
@@ -191,7 +202,7 @@ export class WorkerPool {
       this.onExit(slot, code, signal);
       exited();
     });
-    const { workers: _workers, initialWorkers: _initial, ...init } = this.settings;
+    const { workers: _workers, initialWorkers: _initial, splitFileBytes: _split, rangeBytes: _range, ...init } = this.settings;
     this.post(slot, { type: 'init', ...init });
     this.giveShared();
   }
@@ -247,7 +258,7 @@ export class WorkerPool {
 
   /** Forks more workers only when the outstanding work is big enough to keep them busy. */
   private growPool(): void {
-    let outstanding = this.waiting() + this.bigQueue.length * JOBS_PER_EXTRA_WORKER;
+    let outstanding = this.waiting() + (this.bigQueue.length + this.rangeQueue.length) * JOBS_PER_EXTRA_WORKER;
     for (const s of this.slots) outstanding += s.local.size;
     const wanted = Math.min(this.settings.workers, 1 + Math.floor(outstanding / JOBS_PER_EXTRA_WORKER));
     while (this.slots.size < wanted) this.spawn();
@@ -265,7 +276,8 @@ export class WorkerPool {
       this.events.sized(bytes, m.sizes.length / 2);
       for (const id of m.big) {
         slot.local.delete(id);
-        this.bigQueue.push(id);
+        if (this.jobs.size(id) >= this.settings.splitFileBytes) this.split(id);
+        else this.bigQueue.push(id);
       }
       for (const [id, key] of m.links) {
         slot.local.delete(id);
@@ -278,6 +290,14 @@ export class WorkerPool {
       for (const id of m.same) this.complete(slot, id) && this.events.done(id, 'same');
       for (const id of m.kept) this.complete(slot, id) && this.events.done(id, 'kept');
       for (const f of m.failed) this.complete(slot, f.id) && this.events.failed(f.id, f.error);
+      for (const [id] of m.ranges) {
+        slot.range = null;
+        this.rangeDone(id);
+      }
+      for (const f of m.rangesFailed) {
+        slot.range = null;
+        this.rangeFailed(f.id, f.error);
+      }
       slot.idle = m.idle;
       slot.current = m.current;
     }
@@ -302,13 +322,82 @@ export class WorkerPool {
   private giveShared(): void {
     if (this.stopping) return;
     for (const slot of this.slots) {
+      if (!slot.idle || slot.shared !== null || slot.range !== null) continue;
+      // Parts of files already started go first: each finished file frees its temp file sooner.
+      const range = this.rangeQueue.shift();
+      if (range) {
+        slot.range = range;
+        slot.idle = false;
+        this.post(slot, { type: 'range', range });
+        continue;
+      }
       if (this.bigQueue.length === 0) return;
-      if (!slot.idle || slot.shared !== null) continue;
       const id = this.bigQueue.shift()!;
       slot.shared = id;
       slot.idle = false;
       this.post(slot, { type: 'shared', job: this.jobs.toJob(id), size: this.jobs.size(id) });
     }
+  }
+
+  /** Splits a huge file into parts for several workers (see split-file.ts). */
+  private split(id: number): void {
+    const size = this.jobs.size(id);
+    const rel = this.jobs.rel(id);
+    const { srcRoot, destRoot, runTag, policy, rangeBytes } = this.settings;
+    const dest = path.join(destRoot, rel);
+    const tmpName = tempName(runTag, id, this.jobs.attempt(id));
+    const parts = Math.ceil(size / rangeBytes);
+    try {
+      const started = startSplit(path.join(srcRoot, rel), dest, path.join(path.dirname(dest), tmpName), size, parts, policy);
+      if (typeof started === 'string') {
+        this.finishJob(id, started);
+        return;
+      }
+      this.splits.set(id, started);
+      for (let part = 0; part < parts; part++) {
+        const offset = part * rangeBytes;
+        this.rangeQueue.push({ id, part, rel, tmp: tmpName, offset, length: Math.min(rangeBytes, size - offset) });
+      }
+    } catch (err) {
+      this.finishJob(id, errorOf(err));
+    }
+    this.growPool();
+  }
+
+  private rangeDone(id: number): void {
+    const split = this.splits.get(id);
+    if (!split || split.failed || --split.remaining > 0) return;
+    this.splits.delete(id);
+    try {
+      finishSplit(split, this.settings.policy);
+      this.finishJob(id, 'copied');
+    } catch (err) {
+      this.finishJob(id, errorOf(err));
+    }
+  }
+
+  /** A part failed: the file fails, its temp goes, its parts not yet started are dropped (as done bytes). */
+  private rangeFailed(id: number, error: SerializedError): void {
+    const split = this.splits.get(id);
+    if (!split || split.failed) return;
+    split.failed = true;
+    removeTemp(split.tmp);
+    for (let i = this.rangeQueue.length - 1; i >= 0; i--) {
+      const range = this.rangeQueue[i]!;
+      if (range.id !== id) continue;
+      this.rangeQueue.splice(i, 1);
+      this.events.bytes(range.length);
+    }
+    this.finishJob(id, error);
+  }
+
+  /** Completes a job the parent finished itself (a split file); its bytes were counted by its parts. */
+  private finishJob(id: number, outcome: CopyOutcome | SerializedError): void {
+    if (this.jobs.isDone(id)) return;
+    this.jobs.markDone(id);
+    this.completed++;
+    if (typeof outcome === 'string') this.events.done(id, outcome);
+    else this.events.failed(id, outcome);
   }
 
   private checkFinished(): void {
@@ -326,6 +415,11 @@ export class WorkerPool {
     const inHand = unfinished.find((id) => removeTemp(this.tempPath(id)));
     if (this.stopping) return;
     const how = signal ? `killed by ${signal}` : `exit code ${code}`;
+    // A part of a huge file is simply written again by another worker: positional writes are idempotent.
+    if (slot.range) {
+      this.events.warn(`worker ${slot.index} died (${how}) while copying part ${slot.range.part + 1} of \`${slot.range.rel}\`: writing that part again`);
+      this.rangeQueue.unshift(slot.range);
+    }
     this.deaths++;
     const requeue = unfinished.filter((id) => id !== inHand);
     if (inHand !== undefined) {
@@ -365,6 +459,10 @@ export class WorkerPool {
     const dest = path.join(this.settings.destRoot, rel);
     return path.join(path.dirname(dest), tempName(this.settings.runTag, id, attempt));
   }
+}
+
+function errorOf(err: unknown): SerializedError {
+  return err instanceof EntryFailure ? err.error : serializeError(err);
 }
 
 /** Removes a temp file; true if there was one. */

@@ -44,10 +44,27 @@ export type ParentMessage =
   | { type: 'jobs'; jobs: CopyJob[] }
   /** A big file from the shared queue, given to a worker that reported itself idle. */
   | { type: 'shared'; job: CopyJob; size: number }
+  /** A part of a huge file, given to a worker that reported itself idle (see RangeJob). */
+  | { type: 'range'; range: RangeJob }
   /** No more jobs will come: exit once idle. */
   | { type: 'end' }
   /** Stop now: remove the temp file in hand and exit. */
   | { type: 'abort' };
+
+/**
+ * A part of a huge file: the parent made the temp file; several workers fill it at once with
+ * positional reads and writes, and the parent renames it when every part is in.
+ */
+export interface RangeJob {
+  /** The file's job id. */
+  id: number;
+  part: number;
+  rel: string;
+  /** The temp file's name, in the destination directory. */
+  tmp: string;
+  offset: number;
+  length: number;
+}
 
 /** A failed entry; `id` refers to the job. */
 export interface JobFailure {
@@ -72,6 +89,9 @@ export type WorkerMessage =
       same: number[];
       kept: number[];
       failed: JobFailure[];
+      /** Parts of huge files written, as [id, part]. */
+      ranges: Array<[id: number, part: number]>;
+      rangesFailed: Array<JobFailure & { part: number }>;
       /** The big file in hand (id), so the bar can name it; -1 when none. */
       current: number;
       /** Nothing queued, nothing in hand: ready for a shared job. */

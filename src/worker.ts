@@ -14,25 +14,28 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { copyRegularFile, copySymlink, EntryFailure, type CopyContext, type CopyOutcome } from './copy-file.js';
+import { copyRange, copyRegularFile, copySymlink, EntryFailure, type CopyContext, type CopyOutcome } from './copy-file.js';
 import { entryError, serializeError, type SerializedError } from './errors.js';
 import { JobQueue, type QueuedJob } from './job-queue.js';
 import { sourceStatOf, type SourceStat } from './metadata.js';
-import { tempName, type CopyJob, type JobFailure, type ParentMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
+import { tempName, type CopyJob, type JobFailure, type ParentMessage, type RangeJob, type WorkerInit, type WorkerMessage } from './protocol.js';
 
 const SLICE_MS = 20;
 const FLUSH_MS = 100;
 const MAX_RESULTS_PER_MESSAGE = 4000;
 
 interface InHand extends QueuedJob {
-  gen?: Generator<void, CopyOutcome>;
+  gen?: Generator<void, CopyOutcome | void>;
   reported: number;
+  /** Set when the job in hand is a part of a huge file (then `st.size` is the part's length). */
+  range?: RangeJob;
 }
 
 let init: WorkerInit | undefined;
 let ctx: CopyContext | undefined;
 const queue = new JobQueue();
 const sharedQueue: QueuedJob[] = [];
+const rangeQueue: RangeJob[] = [];
 let current: InHand | null = null;
 let scheduled = false;
 let ending = false;
@@ -42,6 +45,8 @@ let bytes = 0;
 let copied: number[] = [];
 let same: number[] = [];
 let kept: number[] = [];
+let ranges: Array<[number, number]> = [];
+let rangesFailed: Array<JobFailure & { part: number }> = [];
 let failed: JobFailure[] = [];
 let lastFlush = performance.now();
 
@@ -63,6 +68,11 @@ process.on('message', (message: ParentMessage) => {
       break;
     case 'shared':
       takeShared(message.job);
+      break;
+    case 'range':
+      rangeQueue.push(message.range);
+      idleReported = false;
+      schedule();
       break;
     case 'end':
       ending = true;
@@ -170,9 +180,10 @@ function pump(): void {
   const delayMs = init?.delayMs ?? 0;
   for (;;) {
     if (!current) {
-      const next = sharedQueue.shift() ?? queue.shift();
+      const range = rangeQueue.shift();
+      const next = range ? rangeInHand(range) : (sharedQueue.shift() ?? queue.shift());
       if (!next) break;
-      current = { ...next, reported: 0 };
+      current = { ...next, reported: 0, range };
     }
     step(current);
     if (delayMs > 0 && current) {
@@ -183,7 +194,7 @@ function pump(): void {
     }
     if (performance.now() >= sliceEnd) break;
   }
-  const idle = !current && sharedQueue.length === 0 && queue.length === 0;
+  const idle = !current && sharedQueue.length === 0 && rangeQueue.length === 0 && queue.length === 0;
   flush(idle);
   if (!idle) schedule();
   else if (ending) {
@@ -197,6 +208,7 @@ function step(job: InHand): void {
   const { srcRoot, destRoot, runTag } = settings();
   const src = under(srcRoot, job.job.rel);
   const dest = under(destRoot, job.job.rel);
+  if (job.range) return stepRange(job, job.range, src, under(path.dirname(dest), job.range.tmp));
   try {
     let outcome: CopyOutcome | undefined;
     if (job.job.kind === 'link' && !ctx!.policy.dereference) {
@@ -204,13 +216,33 @@ function step(job: InHand): void {
     } else {
       job.gen ??= copyRegularFile(src, dest, tmpPath(dest, runTag, job.job), job.st, ctx!, job.job.fresh);
       const r = job.gen.next();
-      if (r.done) outcome = r.value;
+      if (r.done) outcome = r.value as CopyOutcome;
     }
     if (outcome === undefined) return;
     (outcome === 'copied' ? copied : outcome === 'same' ? same : kept).push(job.job.id);
     bytes += job.st.size - job.reported;
   } catch (err) {
     fail(job.job, sourceError(err, job.job, src), job.st.size - job.reported);
+  }
+  current = null;
+}
+
+/** A part of a huge file, in the shape of a job in hand (its `st.size` is the part's length). */
+function rangeInHand(range: RangeJob): QueuedJob {
+  const job: CopyJob = { id: range.id, kind: 'file', rel: range.rel, attempt: 0, fresh: false };
+  const st: SourceStat = { size: range.length, mode: 0, uid: 0, gid: 0, dev: 0, ino: 0n, nlink: 1, atimeNs: 0n, mtimeNs: 0n };
+  return { job, st };
+}
+
+function stepRange(job: InHand, range: RangeJob, src: string, tmp: string): void {
+  try {
+    job.gen ??= copyRange(src, tmp, range.offset, range.length, ctx!);
+    if (!job.gen.next().done) return;
+    ranges.push([range.id, range.part]);
+    bytes += range.length - job.reported;
+  } catch (err) {
+    rangesFailed.push({ id: range.id, part: range.part, error: sourceError(err, job.job, src) });
+    bytes += range.length - job.reported;
   }
   current = null;
 }
@@ -226,17 +258,19 @@ function under(root: string, rel: string): string {
 
 /** Sends what finished since the last message, if due (or when running dry). */
 function flush(idle: boolean): void {
-  const results = copied.length + same.length + kept.length + failed.length;
+  const results = copied.length + same.length + kept.length + failed.length + ranges.length + rangesFailed.length;
   const now = performance.now();
   const due = now - lastFlush >= FLUSH_MS || results >= MAX_RESULTS_PER_MESSAGE || (idle && !idleReported);
   if (!due || (results === 0 && bytes === 0 && !(idle && !idleReported))) return;
   const big = current && current.st.size >= settings().bigFileBytes ? current.job.id : -1;
-  send({ type: 'progress', bytes, copied, same, kept, failed, idle, current: big });
+  send({ type: 'progress', bytes, copied, same, kept, failed, ranges, rangesFailed, idle, current: big });
   if (idle) idleReported = true;
   bytes = 0;
   copied = [];
   same = [];
   kept = [];
+  ranges = [];
+  rangesFailed = [];
   failed = [];
   lastFlush = now;
 }
