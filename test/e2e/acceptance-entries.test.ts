@@ -8,41 +8,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cleanup, diffTrees, findTemps, snapshot, tempDir } from '../helpers/tree.js';
-import {
-  canDropCaps,
-  expectPartialCopyIntact,
-  failedCount,
-  failureLines,
-  killStarted,
-  listFiles,
-  NO_CAPS,
-  run,
-  startPcopy,
-  waitFor,
-  withinOrKill,
-  writeFile,
-  unavailable,
-  REASON,
-  clip,
-} from '../helpers/faults.js';
+import { describe, expect, it } from 'vitest';
+import { diffTrees, findTemps, snapshot } from '../helpers/tree.js';
+import { canDropCaps, expectPartialCopyIntact, failedCount, failureLines, listFiles, NO_CAPS, run, startPcopy, waitFor, withinOrKill, writeFile, unavailable, REASON, clip, srcDestPerTest } from '../helpers/faults.js';
 
-let work: string;
 let src: string;
 let dest: string;
-
-beforeEach(() => {
-  work = tempDir('pcopy-acc-b-');
-  src = path.join(work, 'src');
-  dest = path.join(work, 'dest');
-  fs.mkdirSync(src);
-});
-
-afterEach(() => {
-  killStarted();
-  cleanup(work);
-});
+srcDestPerTest('pcopy-acc-b-', (dirs) => ({ src, dest } = dirs));
 
 const dropCapsWorks = canDropCaps();
 

@@ -6,42 +6,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cleanup, findTemps, tempDir } from '../helpers/tree.js';
-import {
-  canDropCaps,
-  canUnshareMount,
-  expectPartialCopyIntact,
-  failedCount,
-  failureLines,
-  killStarted,
-  listFiles,
-  NO_CAPS,
-  run,
-  startPcopy,
-  waitFor,
-  withinOrKill,
-  writeFile,
-  unavailable,
-  REASON,
-  clip,
-} from '../helpers/faults.js';
+import { describe, expect, it } from 'vitest';
+import { findTemps } from '../helpers/tree.js';
+import { canDropCaps, canUnshareMount, expectPartialCopyIntact, failedCount, failureLines, listFiles, NO_CAPS, run, startPcopy, waitFor, withinOrKill, writeFile, unavailable, REASON, clip, srcDestPerTest } from '../helpers/faults.js';
 
 let work: string;
 let src: string;
 let dest: string;
-
-beforeEach(() => {
-  work = tempDir('pcopy-acc-c-');
-  src = path.join(work, 'src');
-  dest = path.join(work, 'dest');
-  fs.mkdirSync(src);
-});
-
-afterEach(() => {
-  killStarted();
-  cleanup(work);
-});
+srcDestPerTest('pcopy-acc-c-', (dirs) => ({ work, src, dest } = dirs));
 
 const dropCapsWorks = canDropCaps();
 const mountWorks = canUnshareMount();

@@ -10,55 +10,14 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cleanup, diffTrees, findTemps, snapshot, tempDir } from '../helpers/tree.js';
-import {
-  BIN,
-  canDropCaps,
-  clip,
-  crashLines,
-  deadPid,
-  expectPartialCopyIntact,
-  failureLines,
-  hasCommand,
-  isAlive,
-  isTempName,
-  killStarted,
-  lines,
-  listFiles,
-  makeManyFiles,
-  NO_CAPS,
-  procId,
-  run,
-  runShell,
-  shq,
-  startPcopy,
-  waitFor,
-  watchTree,
-  withinOrKill,
-  workersOf,
-  writeFile,
-  unavailable,
-  REASON,
-  type ProcId,
-  type Running,
-} from '../helpers/faults.js';
+import { describe, expect, it } from 'vitest';
+import { diffTrees, findTemps, snapshot } from '../helpers/tree.js';
+import { BIN, canDropCaps, clip, crashLines, deadPid, expectPartialCopyIntact, failureLines, hasCommand, isAlive, isTempName, lines, listFiles, makeManyFiles, NO_CAPS, procId, run, runShell, shq, startPcopy, waitFor, watchTree, withinOrKill, workersOf, writeFile, unavailable, REASON, type ProcId, type Running, srcDestPerTest } from '../helpers/faults.js';
 
 let work: string;
 let src: string;
 let dest: string;
-
-beforeEach(() => {
-  work = tempDir('pcopy-acc-f-');
-  src = path.join(work, 'src');
-  dest = path.join(work, 'dest');
-  fs.mkdirSync(src);
-});
-
-afterEach(() => {
-  killStarted();
-  cleanup(work);
-});
+srcDestPerTest('pcopy-acc-f-', (dirs) => ({ work, src, dest } = dirs));
 
 const SLOW = { PCOPY_TEST_DELAY_MS: '5' };
 

@@ -9,25 +9,14 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cleanup, diffTrees, findTemps, makeTree, snapshot, tempDir } from '../helpers/tree.js';
-import { clip, killStarted, makeManyFiles, run, startPcopy, watchTree, withinOrKill, writeFile } from '../helpers/faults.js';
+import { describe, expect, it } from 'vitest';
+import { diffTrees, findTemps, makeTree, snapshot } from '../helpers/tree.js';
+import { clip, makeManyFiles, run, startPcopy, watchTree, withinOrKill, writeFile, srcDestPerTest } from '../helpers/faults.js';
 
 let work: string;
 let src: string;
 let dest: string;
-
-beforeEach(() => {
-  work = tempDir('pcopy-acc-g-');
-  src = path.join(work, 'src');
-  dest = path.join(work, 'dest');
-  fs.mkdirSync(src);
-});
-
-afterEach(() => {
-  killStarted();
-  cleanup(work);
-});
+srcDestPerTest('pcopy-acc-g-', (dirs) => ({ work, src, dest } = dirs));
 
 const KiB = 1024;
 const GiB = 1024 ** 3;

@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN, ROOT, findTemps, type RunResult } from './tree.js';
+import { afterEach, beforeEach } from 'vitest';
+import { BIN, ROOT, cleanup, findTemps, tempDir, type RunResult } from './tree.js';
 
 export { BIN, ROOT };
 
@@ -430,3 +431,27 @@ export const REASON = {
   script: 'needs script(1) from util-linux for a real pseudo-terminal',
   prlimit: 'needs prlimit(1) from util-linux',
 } as const;
+
+export interface SrcDest {
+  work: string;
+  src: string;
+  dest: string;
+}
+
+/**
+ * Every test of the calling file gets a fresh `work` directory with an empty `src` in it and a `dest`
+ * path beside it; after the test, any pcopy it started is killed and the directory removed.
+ */
+export function srcDestPerTest(prefix: string, use: (dirs: SrcDest) => void): void {
+  let work: string | undefined;
+  beforeEach(() => {
+    work = tempDir(prefix);
+    const dirs = { work, src: path.join(work, 'src'), dest: path.join(work, 'dest') };
+    fs.mkdirSync(dirs.src);
+    use(dirs);
+  });
+  afterEach(() => {
+    killStarted();
+    if (work) cleanup(work);
+  });
+}
