@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { entryError, type SerializedError } from './errors.js';
 import { applyFdMetadata, fixPathMetadata, micros, targetMode, utimeSeconds, type MetadataPolicy, type SourceStat } from './metadata.js';
-import type { OverwriteMode } from './options.js';
+import type { CopyOptions, OverwriteMode } from './options.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 /** Yield to the worker's loop at least this often while streaming one file. */
@@ -35,6 +35,22 @@ export interface CopyPolicy extends MetadataPolicy {
   dereference: boolean;
   /** -H: files with more than one link are handed back to the parent, which links them together. */
   hardLinks: boolean;
+}
+
+/** The policy of a run from its options: owner only as root, modes less `umask` when not preserved. */
+export function copyPolicy(opts: CopyOptions, asRoot: boolean, umask: number): CopyPolicy {
+  return {
+    ...opts.preserve,
+    owner: opts.preserve.owner && asRoot,
+    umask,
+    overwrite: opts.overwrite,
+    modifyWindowUs: Math.round(opts.modifyWindow * 1e6),
+    fsync: opts.fsync,
+    verify: opts.verify,
+    dryRun: opts.dryRun,
+    dereference: opts.dereference,
+    hardLinks: opts.hardLinks,
+  };
 }
 
 export interface CopyContext {

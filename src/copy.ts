@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { CopyOutcome, CopyPolicy } from './copy-file.js';
+import { copyPolicy, type CopyOutcome, type CopyPolicy } from './copy-file.js';
 import { DESTINATION_FATAL_CODES, entryError, serializeError, type SerializedError } from './errors.js';
 import { fixPathMetadata, sourceStatOf, targetMode, type SourceStat } from './metadata.js';
 import { resolveOptions, type CopyOptions } from './options.js';
@@ -168,18 +168,7 @@ class CopyRun {
       elapsedMs: 0,
       interrupted: false,
     };
-    this.policy = {
-      ...opts.preserve,
-      owner: opts.preserve.owner && isRoot,
-      umask: currentUmask(),
-      overwrite: opts.overwrite,
-      modifyWindowUs: Math.round(opts.modifyWindow * 1e6),
-      fsync: opts.fsync,
-      verify: opts.verify,
-      dryRun: opts.dryRun,
-      dereference: opts.dereference,
-      hardLinks: opts.hardLinks,
-    };
+    this.policy = copyPolicy(opts, isRoot, currentUmask());
     this.pool = new WorkerPool(
       {
         workers: opts.workers,
@@ -292,8 +281,7 @@ class CopyRun {
 
   private onEntry(rel: string, type: EntryType): void {
     if (this.result.stoppedBy) return;
-    const slash = rel.lastIndexOf('/');
-    const parent = slash < 0 ? '' : rel.slice(0, slash);
+    const parent = parentOf(rel);
     // With --include, a matching entry can come without its parent directories: make them first.
     if (!this.knownDirs.has(parent)) this.makeDir(parent);
     if (this.failedDirs.has(parent)) {
@@ -332,8 +320,7 @@ class CopyRun {
    */
   private makeDir(rel: string): void {
     if (this.knownDirs.has(rel)) return;
-    const slash = rel.lastIndexOf('/');
-    const parent = slash < 0 ? '' : rel.slice(0, slash);
+    const parent = parentOf(rel);
     if (!this.knownDirs.has(parent)) this.makeDir(parent);
     this.knownDirs.add(rel);
     if (this.failedDirs.has(parent)) {
@@ -449,4 +436,10 @@ class CopyRun {
     p.currentFile = this.pool.currentBigFile();
     this.emit({ type: 'progress', progress: { ...p } });
   }
+}
+
+/** `a/b/c` → `a/b`, `a` → '' (the root): relative paths from the scan are already clean. */
+function parentOf(rel: string): string {
+  const slash = rel.lastIndexOf('/');
+  return slash < 0 ? '' : rel.slice(0, slash);
 }

@@ -132,12 +132,9 @@ export class WorkerPool {
 
   /** Completes a job the parent handled itself (-H: a further link of a group). */
   settle(id: number, outcome: CopyOutcome | SerializedError): void {
-    if (this.jobs.isDone(id)) return;
-    this.jobs.markDone(id);
-    this.completed++;
-    this.events.bytes(Math.max(this.jobs.size(id), 0));
-    if (typeof outcome === 'string') this.events.done(id, outcome);
-    else this.events.failed(id, outcome);
+    // No worker streamed its bytes: they count as done now, so the bar still ends at its total.
+    if (!this.jobs.isDone(id)) this.events.bytes(Math.max(this.jobs.size(id), 0));
+    this.finishJob(id, outcome);
     this.checkFinished();
   }
 
@@ -309,10 +306,15 @@ export class WorkerPool {
     this.checkFinished();
   }
 
-  /** Marks a job done; false if it already was (a late message after a crash re-queue). */
+  /** Takes a completed job off the worker's books and counts it (see markDone). */
   private complete(slot: Slot, id: number): boolean {
     if (slot.shared === id) slot.shared = null;
     slot.local.delete(id);
+    return this.markDone(id);
+  }
+
+  /** Counts a job as completed, once: false if it already was (a late message after a crash re-queue). */
+  private markDone(id: number): boolean {
     if (this.jobs.isDone(id)) return false;
     this.jobs.markDone(id);
     this.completed++;
@@ -400,11 +402,9 @@ export class WorkerPool {
     this.finishJob(id, error);
   }
 
-  /** Completes a job the parent finished itself (a split file); its bytes were counted by its parts. */
+  /** Completes a job the parent finished itself (a split file: its bytes were counted by its parts). */
   private finishJob(id: number, outcome: CopyOutcome | SerializedError): void {
-    if (this.jobs.isDone(id)) return;
-    this.jobs.markDone(id);
-    this.completed++;
+    if (!this.markDone(id)) return;
     if (typeof outcome === 'string') this.events.done(id, outcome);
     else this.events.failed(id, outcome);
   }

@@ -81,7 +81,7 @@ describe('copying a tree', () => {
     const r = await pcopy(['src', 'dest']);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('pcopy: Skipped `src/a-fifo`: a FIFO (special files are not copied)\n');
-    expect(r.stdout).toMatch(/, 1 (special file )?skipped\n$/);
+    expect(r.stdout).toMatch(/, 1 skipped\n$/);
 
     const dest = path.join(tmp(), 'dest');
     expect(fs.existsSync(path.join(dest, 'a-fifo'))).toBe(false);

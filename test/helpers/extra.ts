@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
-import { BIN, cleanup, tempDir, type RunResult } from './tree.js';
+import { BIN, cleanup, collectOutput, tempDir, type RunResult } from './tree.js';
 
 /** A fresh temp directory for every test of the calling file, removed after the test. */
 export function tempPerTest(prefix = 'pcopy-core-'): () => string {
@@ -73,15 +73,7 @@ export interface Spawned {
 /** Spawns `node bin/pcopy.js …args` (pipes, no TTY) and returns the child at once. */
 export function spawnPcopy(args: string[], options: SpawnOptions = {}): Spawned {
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...options });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  const done = new Promise<RunResult>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-  return { child, done };
+  return { child, done: collectOutput(child) };
 }
 
 interface ProcInfo {

@@ -2,10 +2,10 @@
  * Helpers for the feature tests (test/e2e/features-*.test.ts): small trees from a spec, shell
  * commands (for umask, unshare, script), a pseudo-terminal run, and output clean-up.
  */
-import { spawn, type SpawnOptions } from 'node:child_process';
+import type { SpawnOptions } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BIN, ROOT, type RunResult } from './tree.js';
+import { BIN, ROOT, runCommand, type RunResult } from './tree.js';
 
 export { BIN, ROOT };
 
@@ -20,16 +20,8 @@ export function pcopyCommand(args: string[]): string {
 }
 
 /** Runs `sh -c script` to completion with stdout and stderr piped (no TTY). */
-export function sh(script: string, options: SpawnOptions & { env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'], ...options });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d) => (stdout += d));
-    child.stderr!.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+export function sh(script: string, options: SpawnOptions = {}): Promise<RunResult> {
+  return runCommand('sh', ['-c', script], options);
 }
 
 /**

@@ -2,7 +2,7 @@
  * Test helpers: temp directories, running the built CLI, and comparing two trees entry by entry
  * (type, size, content hash, mode, owner, mtime in whole microseconds, symlink target bytes).
  */
-import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -30,19 +30,28 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs `node bin/pcopy.js …args` to completion (no TTY: pipes for stdout and stderr). */
-export function runPcopy(args: string[], options: SpawnOptions & { prefix?: string[] } = {}): Promise<RunResult> {
-  const { prefix = [], ...spawnOptions } = options;
-  const [cmd, ...rest] = [...prefix, process.execPath, BIN, ...args];
+/** Runs a command to completion (no TTY: pipes for stdout and stderr) and collects its output. */
+export function runCommand(cmd: string, args: string[], options: SpawnOptions = {}): Promise<RunResult> {
+  return collectOutput(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options }));
+}
+
+/** Resolves with the exit and the whole output of a child spawned with piped stdout and stderr. */
+export function collectOutput(child: ChildProcess): Promise<RunResult> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'], ...spawnOptions });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d) => (stdout += d));
-    child.stderr!.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+}
+
+/** Runs `node bin/pcopy.js …args` to completion, optionally behind a wrapper (setpriv, prlimit…). */
+export function runPcopy(args: string[], options: SpawnOptions & { prefix?: string[] } = {}): Promise<RunResult> {
+  const { prefix = [], ...spawnOptions } = options;
+  const [cmd, ...rest] = [...prefix, process.execPath, BIN, ...args];
+  return runCommand(cmd!, rest, spawnOptions);
 }
 
 /** Makes a fixtures preset tree (see fixtures/make-tree.mjs) in `dir`. */

@@ -4,9 +4,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { copyPolicy, type CopyOutcome } from '../../dist/copy-file.js';
+import { resolveOptions } from '../../dist/options.js';
 import { WorkerPool, type PoolSettings } from '../../dist/pool.js';
 import { findTemps } from '../helpers/tree.js';
-import { hashFile, openTemps, sha256, sizeOr, tempPerTest, waitFor, workerChildren, writeRandom } from '../helpers/extra.js';
+import { hashFile, openTemps, sizeOr, tempPerTest, waitFor, workerChildren, writeRandom } from '../helpers/extra.js';
 
 const tmp = tempPerTest('pcopy-pool-');
 const isRoot = process.getuid?.() === 0;
@@ -16,35 +18,29 @@ interface Recorded {
   sizedBytes: number;
   sizedFiles: number;
   bytes: number;
-  done: Map<number, Array<'copied' | 'same'>>;
+  done: Map<number, CopyOutcome[]>;
   failed: Array<{ id: number; code: string; message: string }>;
   warnings: string[];
 }
 
 function runPool(settings: Partial<PoolSettings> & { srcRoot: string; destRoot: string }, rels: string[]): { pool: WorkerPool; rec: Recorded; ids: number[] } {
   const rec: Recorded = { sizedBytes: 0, sizedFiles: 0, bytes: 0, done: new Map(), failed: [], warnings: [] };
+  const defaults: PoolSettings = {
+    workers: 2,
+    initialWorkers: 2,
+    srcRoot: settings.srcRoot,
+    destRoot: settings.destRoot,
+    chunkSize: 65536,
+    runTag: `${process.pid}-t${Math.floor(Math.random() * 1e6).toString(36)}`,
+    policy: copyPolicy(resolveOptions(), isRoot, 0o022),
+    bigFileBytes: 8 * MiB,
+    // Whole files only here: parts of huge files have tests of their own (e2e/split-file).
+    splitFileBytes: Infinity,
+    rangeBytes: 32 * MiB,
+    delayMs: 0,
+  };
   const pool = new WorkerPool(
-    {
-      workers: 2,
-      chunkSize: 65536,
-      runTag: `${process.pid}-t${Math.floor(Math.random() * 1e6).toString(36)}`,
-      preserveOwner: isRoot,
-      policy: {
-        mode: true,
-        times: true,
-        owner: isRoot,
-        umask: 0o022,
-        overwrite: 'quick-check',
-        modifyWindowUs: 0,
-        fsync: false,
-        verify: false,
-        dryRun: false,
-        dereference: false,
-      },
-      bigFileBytes: 8 * MiB,
-      delayMs: 0,
-      ...settings,
-    } as PoolSettings,
+    { ...defaults, ...settings },
     {
       sized: (bytes, files) => {
         rec.sizedBytes += bytes;
@@ -54,11 +50,13 @@ function runPool(settings: Partial<PoolSettings> & { srcRoot: string; destRoot: 
       done: (id, outcome) => rec.done.set(id, [...(rec.done.get(id) ?? []), outcome]),
       failed: (id, error) => rec.failed.push({ id, code: error.code, message: error.message }),
       warn: (message) => rec.warnings.push(message),
+      hardLinked: () => {
+        throw new Error('no -H in these tests');
+      },
     },
   );
   // `fresh` = false: the destination may hold anything (the safe, checking path).
-  const add = pool.add.bind(pool) as (kind: 'file' | 'link', rel: string, fresh?: boolean) => number;
-  const ids = rels.map((rel) => add('file', rel, false));
+  const ids = rels.map((rel) => pool.add('file', rel, false));
   pool.finishInput();
   return { pool, rec, ids };
 }

@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { copyRegularFile, copySymlink, EntryFailure, type CopyContext, type CopyOutcome } from '../../src/copy-file.js';
+import { copyPolicy, copyRegularFile, copySymlink, EntryFailure, type CopyContext, type CopyOutcome } from '../../src/copy-file.js';
+import { resolveOptions } from '../../src/options.js';
 import { micros, sourceStatOf, type SourceStat } from '../../src/metadata.js';
 import { hashFile, ino, sha256, tempPerTest, writeRandom } from '../helpers/extra.js';
 
@@ -19,19 +20,7 @@ function context(chunkSize: number, yieldEveryChunk = false): Ctx {
   return {
     buffer: Buffer.alloc(chunkSize),
     // Keep everything, replace what differs by size or mtime: the CLI's defaults.
-    preserveOwner: isRoot,
-    policy: {
-      mode: true,
-      times: true,
-      owner: isRoot,
-      umask: 0o022,
-      overwrite: 'quick-check',
-      modifyWindowUs: 0,
-      fsync: false,
-      verify: false,
-      dryRun: false,
-      dereference: false,
-    },
+    policy: copyPolicy(resolveOptions(), isRoot, 0o022),
     yieldEveryChunk,
     uid: process.geteuid?.() ?? -1,
     gid: process.getegid?.() ?? -1,
