@@ -11,10 +11,17 @@ import { createRequire } from 'node:module';
 import { entryError, type SerializedError } from './errors.js';
 import { applyFdMetadata, fixPathMetadata, micros, targetMode, utimeSeconds, type MetadataPolicy, type SourceStat } from './metadata.js';
 import type { CopyOptions, OverwriteMode } from './options.js';
+import type { CopyOutcome } from './protocol.js';
+
+export type { CopyOutcome } from './protocol.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+/** Opening a source: never hang on a name that became a FIFO since the scan; follow links only with -L. */
+export function sourceOpenFlags(dereference: boolean): number {
+  return O_RDONLY | O_NONBLOCK | (dereference ? 0 : O_NOFOLLOW);
+}
 /** Yield to the worker's loop at least this often while streaming one file. */
-const YIELD_EVERY_BYTES = 1024 * 1024;
+export const YIELD_EVERY_BYTES = 1024 * 1024;
 
 /** A per-entry failure that is pcopy's own finding rather than an OS error. */
 export class EntryFailure extends Error {
@@ -66,8 +73,22 @@ export interface CopyContext {
   onBytes(n: number): void;
 }
 
-/** `copied` (or would be, in a dry run); `same`: already identical; `kept`: left alone by --ignore-existing / --update. */
-export type CopyOutcome = 'copied' | 'same' | 'kept';
+/** The source entry's stat: lstat, or stat with -L (where a source path may be a symlink to follow). */
+export function statSource(src: string, dereference: boolean): fs.BigIntStats {
+  return dereference ? fs.statSync(src, { bigint: true }) : fs.lstatSync(src, { bigint: true });
+}
+
+/**
+ * Throws `CHANGED` if the source is no longer the file `st` describes: replaced (another inode, or
+ * not a file), resized, or modified. By path, not by an open descriptor: a file renamed over the
+ * source is a change too.
+ */
+export function checkUnchanged(src: string, st: SourceStat, dereference: boolean, bytesRead = st.size): void {
+  const end = statSource(src, dereference);
+  if (!end.isFile() || end.ino !== st.ino) throw new EntryFailure(entryError.changed('replaced'));
+  if (end.size !== BigInt(st.size) || bytesRead !== st.size) throw new EntryFailure(entryError.changed(`size ${st.size} → ${end.size}`));
+  if (end.mtimeNs !== st.mtimeNs) throw new EntryFailure(entryError.changed('modified'));
+}
 
 /** Size and mtime (to the microsecond, within the window) match: rsync's quick check. */
 export function matchesQuickCheck(have: fs.BigIntStats | undefined, want: SourceStat, windowUs = 0): have is fs.BigIntStats {
@@ -112,8 +133,7 @@ export function* copyRegularFile(
     if (outcome) return outcome;
   }
   if (policy.dryRun) return 'copied';
-  // O_NONBLOCK: if the name became a FIFO since the scan, opening it must not hang.
-  const fdIn = fs.openSync(src, O_RDONLY | O_NONBLOCK | (policy.dereference ? 0 : O_NOFOLLOW));
+  const fdIn = fs.openSync(src, sourceOpenFlags(policy.dereference));
   let fdOut = -1;
   let created = false;
   try {
@@ -135,11 +155,7 @@ export function* copyRegularFile(
         yield;
       }
     }
-    // By path, not by the open descriptor: a file renamed over the source is a change too.
-    const end = policy.dereference ? fs.statSync(src, { bigint: true }) : fs.lstatSync(src, { bigint: true });
-    if (!end.isFile() || end.ino !== st.ino) throw new EntryFailure(entryError.changed('replaced'));
-    if (end.size !== BigInt(st.size) || total !== st.size) throw new EntryFailure(entryError.changed(`size ${st.size} → ${end.size}`));
-    if (end.mtimeNs !== st.mtimeNs) throw new EntryFailure(entryError.changed('modified'));
+    checkUnchanged(src, st, policy.dereference, total);
     if (policy.verify) yield* verifyCopy(fdIn, tmp, ctx);
     applyFdMetadata(fdOut, st, policy, !fresh || st.uid !== ctx.uid || st.gid !== ctx.gid, !fresh);
     if (policy.fsync) fs.fsyncSync(fdOut);
@@ -152,39 +168,6 @@ export function* copyRegularFile(
     fs.closeSync(fdIn);
     if (fdOut >= 0) fs.closeSync(fdOut);
     if (created) removeQuietly(tmp);
-  }
-}
-
-/**
- * Copies bytes [offset, offset + length) of `src` into the same place of the existing temp file `tmp`
- * (a part of a huge file; the parent made the temp file and checks and renames it at the end).
- */
-export function* copyRange(src: string, tmp: string, offset: number, length: number, ctx: CopyContext): Generator<void, void> {
-  const fdIn = fs.openSync(src, O_RDONLY | O_NONBLOCK | (ctx.policy.dereference ? 0 : O_NOFOLLOW));
-  try {
-    const fdOut = fs.openSync(tmp, O_WRONLY | O_NOFOLLOW);
-    try {
-      const { buffer } = ctx;
-      let done = 0;
-      let sinceYield = 0;
-      while (done < length) {
-        const n = fs.readSync(fdIn, buffer, 0, Math.min(buffer.length, length - done), offset + done);
-        if (n === 0) throw new EntryFailure(entryError.changed('shrunk'));
-        let written = 0;
-        while (written < n) written += fs.writeSync(fdOut, buffer, written, n - written, offset + done + written);
-        done += n;
-        ctx.onBytes(n);
-        sinceYield += n;
-        if (ctx.yieldEveryChunk || sinceYield >= YIELD_EVERY_BYTES) {
-          sinceYield = 0;
-          yield;
-        }
-      }
-    } finally {
-      fs.closeSync(fdOut);
-    }
-  } finally {
-    fs.closeSync(fdIn);
   }
 }
 

@@ -86,9 +86,9 @@ export interface CopyRunOptions extends Partial<CopyOptions> {
 const PROGRESS_EVERY_MS = 100;
 /** Files at least this big go through the shared queue so they spread over workers. */
 const BIG_FILE_BYTES = 8 * 1024 * 1024;
-/** Files at least this big are copied in parts of RANGE_BYTES by several workers at once. */
+/** Files at least this big are copied in parts of PART_BYTES by several workers at once. */
 const SPLIT_FILE_BYTES = 64 * 1024 * 1024;
-const RANGE_BYTES = 32 * 1024 * 1024;
+const PART_BYTES = 32 * 1024 * 1024;
 
 /**
  * Copies SRC to DEST (see `resolveTarget` for what that means). Refusals throw a `PcopyError` before
@@ -182,7 +182,7 @@ class CopyRun {
         bigFileBytes: BIG_FILE_BYTES,
         // Parts need two workers to pay off; --verify hashes whole files, a dry run writes nothing.
         splitFileBytes: opts.workers > 1 && !opts.verify && !opts.dryRun ? SPLIT_FILE_BYTES : Infinity,
-        rangeBytes: RANGE_BYTES,
+        partBytes: PART_BYTES,
         delayMs: Number(process.env.PCOPY_TEST_DELAY_MS) || 0,
       },
       {

@@ -70,6 +70,10 @@ export const entryError = {
   vanished: (): SerializedError => ({ code: 'VANISHED', message: 'vanished since the scan' }),
   changed: (what: string): SerializedError => ({ code: 'CHANGED', message: `source changed while being copied (${what})` }),
   crashed: (how: string): SerializedError => ({ code: 'CRASHED', message: `the worker copying it died (${how}), twice` }),
+  poolDying: (deaths: number, how: string): SerializedError => ({
+    code: 'CRASHED',
+    message: `not copied: workers keep dying (${deaths} in a row with nothing completed, last ${how})`,
+  }),
   notUtf8: (): SerializedError => ({ code: 'NOT_UTF8', message: 'name is not valid UTF-8 and cannot be copied' }),
   notEmpty: (): SerializedError => ({ code: 'NOT_EMPTY', message: 'destination is a non-empty directory' }),
   parentFailed: (): SerializedError => ({ code: 'NO_PARENT', message: 'its destination directory could not be created' }),

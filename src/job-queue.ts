@@ -4,16 +4,15 @@
  * 300 bytes where columns cost about 100. Jobs come out in the order they went in.
  */
 import type { SourceStat } from './metadata.js';
-import type { CopyJob, JobKind } from './protocol.js';
+import type { JobKind, JobRef } from './protocol.js';
 
 export interface QueuedJob {
-  job: CopyJob;
+  job: JobRef;
   st: SourceStat;
 }
 
 const LINK = 1;
 const FRESH = 2;
-const LEADER = 4;
 
 export class JobQueue {
   private capacity = 0;
@@ -32,7 +31,7 @@ export class JobQueue {
   push({ job, st }: QueuedJob): void {
     if (this.end === this.capacity) this.grow();
     const i = this.end++;
-    const flags = (job.kind === 'link' ? LINK : 0) | (job.fresh ? FRESH : 0) | (job.linkLeader ? LEADER : 0);
+    const flags = (job.kind === 'link' ? LINK : 0) | (job.fresh ? FRESH : 0);
     this.rels[i] = job.rel;
     this.numbers.set([job.id, flags + job.attempt * 8, st.size, st.mode, st.uid, st.gid, st.dev, st.nlink], i * JobQueue.N);
     this.bigs.set([st.ino, st.atimeNs, st.mtimeNs], i * JobQueue.B);
@@ -45,8 +44,7 @@ export class JobQueue {
     const b = this.bigs.subarray(i * JobQueue.B, (i + 1) * JobQueue.B);
     const flags = n[1]! % 8;
     const kind: JobKind = flags & LINK ? 'link' : 'file';
-    const job: CopyJob = { id: n[0]!, kind, rel: this.rels[i]!, attempt: Math.floor(n[1]! / 8), fresh: (flags & FRESH) !== 0 };
-    if (flags & LEADER) job.linkLeader = true;
+    const job: JobRef = { id: n[0]!, kind, rel: this.rels[i]!, attempt: Math.floor(n[1]! / 8), fresh: (flags & FRESH) !== 0 };
     this.rels[i] = '';
     const st: SourceStat = { size: n[2]!, mode: n[3]!, uid: n[4]!, gid: n[5]!, dev: n[6]!, nlink: n[7]!, ino: BigInt.asUintN(64, b[0]!), atimeNs: b[1]!, mtimeNs: b[2]! };
     if (this.start === this.end) this.start = this.end = 0;

@@ -3,6 +3,7 @@
  * and how it applies it. Times travel as bigint nanoseconds and are set to the microsecond.
  */
 import fs from 'node:fs';
+import type { WireStat } from './protocol.js';
 
 /** The source facts a copy needs, taken from one bigint lstat. */
 export interface SourceStat {
@@ -90,4 +91,13 @@ export function fixPathMetadata(path: string, have: fs.BigIntStats, want: Source
     const setTimes = isLink ? fs.lutimesSync : fs.utimesSync;
     setTimes(path, utimeSeconds(want.atimeNs), utimeSeconds(want.mtimeNs));
   }
+}
+
+/** A stat as it crosses the process boundary: bigints as decimal strings. */
+export function toWireStat(st: SourceStat): WireStat {
+  return { ...st, ino: String(st.ino), atimeNs: String(st.atimeNs), mtimeNs: String(st.mtimeNs) };
+}
+
+export function fromWireStat(w: WireStat): SourceStat {
+  return { ...w, ino: BigInt(w.ino), atimeNs: BigInt(w.atimeNs), mtimeNs: BigInt(w.mtimeNs) };
 }

@@ -1,28 +1,60 @@
 /**
- * The parent↔worker messages. Jobs travel as paths relative to the two roots that `init` set,
- * in batches; results come back batched too (one `progress` message per ~100 ms or per batch),
- * never one IPC round trip per file.
+ * The parent↔worker messages: one task union going down, one report shape coming up.
+ *
+ * A job (one file or symlink) is first *sized*: its worker lstats it at once so the bar's totals fill
+ * in early, and keeps that stat. The scheduler then routes it, once: copied by that same worker
+ * (`route`), or taken away from it (a big file for an idle worker, a huge file in parts, a -H link).
+ * Everything else a worker does is a `Task`. Results come back batched (one `report` per ~100 ms,
+ * or when the worker runs dry), never one IPC round trip per file.
  */
 import type { CopyPolicy } from './copy-file.js';
 import type { SerializedError } from './errors.js';
 
-/** What one job copies: a regular file (streamed) or a symlink (recreated with the same target text). */
+/** `copied` (or would be, in a dry run); `same`: already identical; `kept`: left alone by --ignore-existing / --update. */
+export type CopyOutcome = 'copied' | 'same' | 'kept';
+
+/** A regular file (streamed) or a symlink (recreated with the same target text). */
 export type JobKind = 'file' | 'link';
 
-/** One entry to copy; `rel` is relative to both roots ('' when SRC itself is a file). */
-export interface CopyJob {
+/** One entry; `rel` is relative to both roots ('' when SRC itself is a file). */
+export interface JobRef {
   id: number;
   kind: JobKind;
   rel: string;
-  /** 0 on the first try; a retry after a worker crash writes to a different temp name. */
+  /** 0 on the first try, 1 on the retry after a worker died: the retry writes to another temp name. */
   attempt: number;
-  /** Its destination directory was created by this run: nothing can be in the way there. */
+  /** Its destination directory was made by this run: nothing can be in the way there. */
   fresh: boolean;
-  /** -H: the first of its hard-link group; copy it even though it has several links. */
-  linkLeader?: boolean;
 }
 
-/** Settings every worker gets once, before any job. */
+/** The source's stat as it crosses the process boundary (bigints as decimal strings). */
+export interface WireStat {
+  size: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  dev: number;
+  ino: string;
+  nlink: number;
+  atimeNs: string;
+  mtimeNs: string;
+}
+
+/**
+ * Work for a worker, other than copying what it sized:
+ * - `copy`: a whole entry that another worker sized (it is stat'ed again here; `size` is what the
+ *   bar counted for it, so a changed file is reported as changed);
+ * - `open`: a huge file this worker sized: check the destination, then make the temp file its parts go to;
+ * - `part`: bytes [offset, offset + length) of a huge file into its temp file;
+ * - `seal`: every part is in: check the source did not change, set metadata, rename.
+ */
+export type Task =
+  | { t: 'copy'; job: JobRef; size: number }
+  | { t: 'open'; job: JobRef }
+  | { t: 'part'; job: JobRef; part: number; offset: number; length: number }
+  | { t: 'seal'; job: JobRef; st: WireStat };
+
+/** Settings every worker gets once, before anything else. */
 export interface WorkerInit {
   type: 'init';
   srcRoot: string;
@@ -32,76 +64,68 @@ export interface WorkerInit {
   runTag: string;
   /** What to preserve, when to overwrite, dry run, verify, fsync, -L. */
   policy: CopyPolicy;
-  /** Files at least this big are handed back to the parent's shared queue, so big files spread over workers. */
-  bigFileBytes: number;
   /** Test-only: pause after each chunk (set through PCOPY_TEST_DELAY_MS, not a CLI option). */
   delayMs: number;
 }
 
 export type ParentMessage =
   | WorkerInit
-  /** Jobs for this worker's own queue; it sizes them at once and reports with `sized`. */
-  | { type: 'jobs'; jobs: CopyJob[] }
-  /** A big file from the shared queue, given to a worker that reported itself idle. */
-  | { type: 'shared'; job: CopyJob; size: number }
-  /** A part of a huge file, given to a worker that reported itself idle (see RangeJob). */
-  | { type: 'range'; range: RangeJob }
-  /** No more jobs will come: exit once idle. */
+  /** lstat these now and report their sizes; keep the stats until their `route`. */
+  | { type: 'size'; jobs: JobRef[] }
+  /**
+   * The routing of this worker's oldest `sizes` reports, `batches` of them: copy every job it sized
+   * there, in order, except those in `away` (routed elsewhere: forget them).
+   */
+  | { type: 'route'; batches: number; away: number[] }
+  /** More work, done before queued copies (parts and big files first: they hold temp files). */
+  | { type: 'tasks'; tasks: Task[] }
+  /** No more work will come: exit once idle. */
   | { type: 'end' }
-  /** Stop now: remove the temp file in hand and exit. */
+  /** Stop now: remove the temp files in hand and exit. */
   | { type: 'abort' };
 
-/**
- * A part of a huge file: the parent made the temp file; several workers fill it at once with
- * positional reads and writes, and the parent renames it when every part is in.
- */
-export interface RangeJob {
-  /** The file's job id. */
+/** What became of one task; `part` is set for parts. */
+export type TaskOutcome = CopyOutcome | 'opened' | 'written';
+
+export interface TaskResult {
   id: number;
-  part: number;
-  rel: string;
-  /** The temp file's name, in the destination directory. */
-  tmp: string;
-  offset: number;
-  length: number;
+  part?: number;
+  outcome?: TaskOutcome;
+  error?: SerializedError;
+  /** `open`: the stat the parts were copied against, for `seal`. */
+  st?: WireStat;
 }
 
-/** A failed entry; `id` refers to the job. */
-export interface JobFailure {
-  id: number;
-  error: SerializedError;
+/** The one message a worker sends. */
+export interface WorkerReport {
+  type: 'report';
+  /** Sizes from lstat, flat `[id, bytes, …]`, of one `size` batch each (a failed lstat is a result instead). */
+  sizes: number[][];
+  /** -H: sized files with several links, as [id, `dev:ino`]. */
+  links: Array<[id: number, key: string]>;
+  /** Bytes done since the last report (streamed, plus the rest of each finished file). */
+  bytes: number;
+  results: TaskResult[];
+  /** Jobs in hand right now (a part as [id, part]): what a crash of this worker interrupts. */
+  inHand: Array<number | [id: number, part: number]>;
+  /** Nothing queued, nothing in hand. */
+  idle: boolean;
 }
 
-export type WorkerMessage =
-  /**
-   * Sizes from an lstat of each job of a batch, flat `[id, bytes, id, bytes, …]`. Handed back, not
-   * queued: `big` files (for the shared queue), and with -H files with several links (`dev:ino` keys).
-   */
-  | { type: 'sized'; sizes: number[]; big: number[]; links: Array<[id: number, key: string]> }
-  /**
-   * Completions since the last message. `bytes` is the increase of bytes done (streamed so far plus
-   * the rest of each finished file: every finished job accounts exactly its sized bytes).
-   */
-  | {
-      type: 'progress';
-      bytes: number;
-      copied: number[];
-      same: number[];
-      kept: number[];
-      failed: JobFailure[];
-      /** Parts of huge files written, as [id, part]. */
-      ranges: Array<[id: number, part: number]>;
-      rangesFailed: Array<JobFailure & { part: number }>;
-      /** The big file in hand (id), so the bar can name it; -1 when none. */
-      current: number;
-      /** Nothing queued, nothing in hand: ready for a shared job. */
-      idle: boolean;
-    };
-
-/** The temp name of a job, in its destination directory. Workers and the parent (crash clean-up) share it. */
+/** The temp name of a job, in its destination directory: the one definition workers and clean-up share. */
 export function tempName(runTag: string, id: number, attempt: number): string {
   return `.pcopy-${runTag}-${id.toString(36)}${attempt ? `r${attempt}` : ''}.tmp`;
 }
 
+/** The temp path of a job whose destination is `dest`. */
+export function tempPathOf(dest: string, runTag: string, id: number, attempt: number): string {
+  return `${dest.slice(0, dest.lastIndexOf('/') + 1)}${tempName(runTag, id, attempt)}`;
+}
+
 /** Matches temp names of any run; group 1 is the pid of the run that made it. */
 export const TEMP_NAME_PATTERN = /^\.pcopy-(\d+)-[0-9a-z]+-[0-9a-z]+(?:r\d+)?\.tmp$/;
+
+/** root + '/' + rel without path.join's normalising: both are already clean (rel '' is the root itself). */
+export function under(root: string, rel: string): string {
+  return rel === '' ? root : root.endsWith('/') ? root + rel : `${root}/${rel}`;
+}

@@ -1,63 +1,75 @@
 /**
- * Huge files are split into parts copied by several workers at once, so one file does not keep one
- * core busy while the others idle. The parent makes the temp file, workers fill their parts with
- * positional reads and writes (`copyRange`), and the parent checks the source, sets the metadata and
- * renames the temp file once every part is in — the same atomic rule as for any other file.
+ * Huge files in parts, copied by several workers at once, so one file does not keep one core busy
+ * while the others idle. Three worker tasks, under the same atomic rule as any other file:
+ * - `openSplit`: the worker that sized the file checks the destination (quick check, --update …) and
+ *   makes the temp file;
+ * - `copyPart`: any worker fills one part with positional reads and writes;
+ * - `sealSplit`: once every part is in, one worker checks the source did not change, sets the
+ *   metadata and renames the temp file to the final name.
+ * Whoever fails removes nothing shared: the scheduler removes a failed split's temp file.
  */
 import fs from 'node:fs';
-import { EntryFailure, existingOutcome, matchesQuickCheck, removeQuietly, renameOver, type CopyOutcome, type CopyPolicy } from './copy-file.js';
+import { checkUnchanged, EntryFailure, existingOutcome, matchesQuickCheck, renameOver, sourceOpenFlags, statSource, YIELD_EVERY_BYTES, type CopyContext, type CopyPolicy } from './copy-file.js';
 import { entryError } from './errors.js';
 import { sourceStatOf, targetMode, utimeSeconds, type SourceStat } from './metadata.js';
+import type { CopyOutcome } from './protocol.js';
 
-const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY } = fs.constants;
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
 
-/** A split file in progress. */
-export interface SplitFile {
-  src: string;
-  dest: string;
-  tmp: string;
-  st: SourceStat;
-  remaining: number;
-  failed: boolean;
-}
-
-/**
- * Starts a split: an outcome when nothing is to be copied (the destination already matches, or is
- * kept), else the split with its temp file made. Throws on errors (the file then fails).
- */
-export function startSplit(src: string, dest: string, tmp: string, sizedBytes: number, parts: number, policy: CopyPolicy): SplitFile | CopyOutcome {
-  const st = sourceStatOf(policy.dereference ? fs.statSync(src, { bigint: true }) : fs.lstatSync(src, { bigint: true }));
+/** The stat the parts are copied against, or the outcome when nothing is to be copied. */
+export function openSplit(src: string, dest: string, tmp: string, policy: CopyPolicy): SourceStat | CopyOutcome {
+  const st = sourceStatOf(statSource(src, policy.dereference));
   if ((st.mode & fs.constants.S_IFMT) !== fs.constants.S_IFREG) throw new EntryFailure(entryError.changed('no longer a regular file'));
-  if (st.size !== sizedBytes) throw new EntryFailure(entryError.changed(`size ${sizedBytes} → ${st.size}`));
   const outcome = existingOutcome(dest, st, policy, (have) => matchesQuickCheck(have, st, policy.modifyWindowUs));
   if (outcome) return outcome;
   if (policy.dryRun) return 'copied';
   fs.closeSync(fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600));
-  return { src, dest, tmp, st, remaining: parts, failed: false };
+  return st;
 }
 
-/** Every part is in: check the source did not change, set metadata, rename. Removes the temp on failure. */
-export function finishSplit(split: SplitFile, policy: CopyPolicy): void {
-  const { src, dest, tmp, st } = split;
+/** Copies bytes [offset, offset + length) of `src` into the same place of the temp file. */
+export function* copyPart(src: string, tmp: string, offset: number, length: number, ctx: CopyContext): Generator<void, void> {
+  const fdIn = fs.openSync(src, sourceOpenFlags(ctx.policy.dereference));
   try {
-    const end = policy.dereference ? fs.statSync(src, { bigint: true }) : fs.lstatSync(src, { bigint: true });
-    if (!end.isFile() || end.ino !== st.ino) throw new EntryFailure(entryError.changed('replaced'));
-    if (end.size !== BigInt(st.size)) throw new EntryFailure(entryError.changed(`size ${st.size} → ${end.size}`));
-    if (end.mtimeNs !== st.mtimeNs) throw new EntryFailure(entryError.changed('modified'));
-    if (policy.owner) fs.lchownSync(tmp, st.uid, st.gid);
-    fs.chmodSync(tmp, targetMode(st, policy));
-    if (policy.times) fs.utimesSync(tmp, utimeSeconds(st.atimeNs), utimeSeconds(st.mtimeNs));
-    if (policy.fsync) {
-      const fd = fs.openSync(tmp, O_RDONLY | O_NOFOLLOW);
-      try {
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
+    const fdOut = fs.openSync(tmp, O_WRONLY | O_NOFOLLOW);
+    try {
+      const { buffer } = ctx;
+      let done = 0;
+      let sinceYield = 0;
+      while (done < length) {
+        const n = fs.readSync(fdIn, buffer, 0, Math.min(buffer.length, length - done), offset + done);
+        if (n === 0) throw new EntryFailure(entryError.changed('shrunk'));
+        let written = 0;
+        while (written < n) written += fs.writeSync(fdOut, buffer, written, n - written, offset + done + written);
+        done += n;
+        ctx.onBytes(n);
+        sinceYield += n;
+        if (ctx.yieldEveryChunk || sinceYield >= YIELD_EVERY_BYTES) {
+          sinceYield = 0;
+          yield;
+        }
       }
+    } finally {
+      fs.closeSync(fdOut);
     }
-    renameOver(tmp, dest);
-  } catch (err) {
-    removeQuietly(tmp);
-    throw err;
+  } finally {
+    fs.closeSync(fdIn);
   }
+}
+
+/** Every part is in: check the source, set metadata, flush if asked, rename. */
+export function sealSplit(src: string, dest: string, tmp: string, st: SourceStat, policy: CopyPolicy): void {
+  checkUnchanged(src, st, policy.dereference);
+  if (policy.owner) fs.lchownSync(tmp, st.uid, st.gid);
+  fs.chmodSync(tmp, targetMode(st, policy));
+  if (policy.times) fs.utimesSync(tmp, utimeSeconds(st.atimeNs), utimeSeconds(st.mtimeNs));
+  if (policy.fsync) {
+    const fd = fs.openSync(tmp, fs.constants.O_RDONLY | O_NOFOLLOW);
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  renameOver(tmp, dest);
 }

@@ -1,53 +1,59 @@
 /**
  * The forked worker. It takes care of:
- * - sizing each batch of jobs at once (one lstat per entry), so the parent's totals fill in early;
- *   files of `bigFileBytes` or more go back to the parent's shared queue, to spread them over workers;
- * - copying its queue in time slices of synchronous fs calls (a worker is its own process, so sync
- *   calls block nobody), yielding to the event loop between slices so an abort, new jobs or the
- *   parent's disappearance are seen within milliseconds, even inside a huge file;
- * - sending progress in batches: at most one message per ~100 ms, plus one when it runs dry.
+ * - sizing each `size` batch at once (one lstat per entry) and reporting at once, so the parent's
+ *   totals fill in early and the scheduler can route the batch; it keeps the stats and copies, in
+ *   order, what the `route` leaves it;
+ * - doing the scheduler's other tasks (big files, parts of huge files, their open and seal) first;
+ * - copying in time slices of synchronous fs calls (a worker is its own process, so sync calls block
+ *   nobody), yielding to the event loop between slices so an abort, new work or the parent's
+ *   disappearance are seen within milliseconds, even inside a huge file;
+ * - reporting in batches: at most one report per ~100 ms, plus one when it runs dry, one when a job
+ *   stays in hand past a slice (so a crash is attributed to it), and one per sized batch.
  *
  * Signals: Ctrl-C reaches the whole process group, but the parent coordinates the stop, so a first
  * SIGINT/SIGHUP is ignored here; a second one, SIGTERM, an `abort` message or a lost parent
  * all make the worker remove its temp file and exit at once.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { copyRange, copyRegularFile, copySymlink, EntryFailure, type CopyContext, type CopyOutcome } from './copy-file.js';
+import { copyRegularFile, copySymlink, EntryFailure, statSource, type CopyContext } from './copy-file.js';
 import { entryError, serializeError, type SerializedError } from './errors.js';
 import { JobQueue, type QueuedJob } from './job-queue.js';
-import { sourceStatOf, type SourceStat } from './metadata.js';
-import { tempName, type CopyJob, type JobFailure, type ParentMessage, type RangeJob, type WorkerInit, type WorkerMessage } from './protocol.js';
+import { fromWireStat, sourceStatOf, toWireStat, type SourceStat } from './metadata.js';
+import { tempPathOf, under, type CopyOutcome, type JobRef, type ParentMessage, type Task, type TaskResult, type WorkerInit, type WorkerReport } from './protocol.js';
+import { copyPart, openSplit, sealSplit } from './split-file.js';
 
 const SLICE_MS = 20;
 const FLUSH_MS = 100;
-const MAX_RESULTS_PER_MESSAGE = 4000;
+const MAX_RESULTS_PER_REPORT = 4000;
 
-interface InHand extends QueuedJob {
+/** A job sized here and routed here, or a task. */
+type Work = ({ t: 'queued' } & QueuedJob) | Task;
+
+interface InHand {
+  work: Work;
+  st?: SourceStat;
   gen?: Generator<void, CopyOutcome | void>;
+  /** Bytes counted for it so far, and at most: the bar never passes the total, even for a growing file. */
   reported: number;
-  /** Set when the job in hand is a part of a huge file (then `st.size` is the part's length). */
-  range?: RangeJob;
+  limit: number;
 }
 
 let init: WorkerInit | undefined;
 let ctx: CopyContext | undefined;
+/** Sized batches waiting for their `route`, oldest first. */
+const sized: QueuedJob[][] = [];
 const queue = new JobQueue();
-const sharedQueue: QueuedJob[] = [];
-const rangeQueue: RangeJob[] = [];
+const tasks: Task[] = [];
 let current: InHand | null = null;
+let inHandReported: InHand | null = null;
 let scheduled = false;
 let ending = false;
 let idleReported = false;
 
+let sizes: number[][] = [];
+let links: Array<[number, string]> = [];
 let bytes = 0;
-let copied: number[] = [];
-let same: number[] = [];
-let kept: number[] = [];
-let ranges: Array<[number, number]> = [];
-let rangesFailed: Array<JobFailure & { part: number }> = [];
-let failed: JobFailure[] = [];
+let results: TaskResult[] = [];
 let lastFlush = performance.now();
 
 process.on('message', (message: ParentMessage) => {
@@ -62,26 +68,24 @@ process.on('message', (message: ParentMessage) => {
         yieldEveryChunk: message.delayMs > 0,
         onBytes: countBytes,
       };
-      break;
-    case 'jobs':
+      return;
+    case 'size':
       sizeJobs(message.jobs);
       break;
-    case 'shared':
-      takeShared(message.job);
+    case 'route':
+      takeRoute(message.batches, new Set(message.away));
       break;
-    case 'range':
-      rangeQueue.push(message.range);
-      idleReported = false;
-      schedule();
+    case 'tasks':
+      tasks.push(...message.tasks);
       break;
     case 'end':
       ending = true;
-      schedule();
       break;
     case 'abort':
-      abortNow();
-      break;
+      return abortNow();
   }
+  idleReported = false;
+  schedule();
 });
 
 // Temp files are created with the source's permission bits, exactly (see copyRegularFile).
@@ -101,49 +105,48 @@ function settings(): WorkerInit {
   return init;
 }
 
-/** lstat every job of a batch now: the parent learns sizes early; vanished or changed entries fail here. */
-function sizeJobs(jobs: CopyJob[]): void {
-  const { srcRoot, bigFileBytes } = settings();
+/** lstat every job of a batch now and report at once; vanished or changed entries fail here. */
+function sizeJobs(jobs: JobRef[]): void {
   const { hardLinks } = settings().policy;
-  const sizes: number[] = [];
-  const big: number[] = [];
-  const links: Array<[number, string]> = [];
+  const batch: QueuedJob[] = [];
+  const flat: number[] = [];
   for (const job of jobs) {
-    const st = statSource(srcRoot, job);
+    const st = statOrFail(job);
     if (!st) continue;
-    sizes.push(job.id, st.size);
-    if (hardLinks && st.nlink > 1 && job.kind === 'file' && !job.linkLeader) links.push([job.id, `${st.dev}:${st.ino}`]);
-    else if (st.size >= bigFileBytes) big.push(job.id);
-    else queue.push({ job, st });
+    batch.push({ job, st });
+    flat.push(job.id, st.size);
+    if (hardLinks && st.nlink > 1 && job.kind === 'file') links.push([job.id, `${st.dev}:${st.ino}`]);
   }
-  send({ type: 'sized', sizes, big, links });
-  idleReported = false;
-  schedule();
+  sized.push(batch);
+  sizes.push(flat);
+  flush(true);
 }
 
-function takeShared(job: CopyJob): void {
-  const st = statSource(settings().srcRoot, job);
-  if (st) sharedQueue.push({ job, st });
-  idleReported = false;
-  schedule();
+/** The scheduler routed the oldest sized batches: copy them here, but for those taken away. */
+function takeRoute(batches: number, away: Set<number>): void {
+  for (let i = 0; i < batches; i++) for (const q of sized.shift() ?? []) if (!away.has(q.job.id)) queue.push(q);
 }
 
-/** The entry's stat, or undefined after recording why it cannot be copied. */
-function statSource(srcRoot: string, job: CopyJob): SourceStat | undefined {
-  const src = under(srcRoot, job.rel);
+/** The entry's stat, checked to still be what the scan found; undefined after recording why not. */
+function statOrFail(job: JobRef): SourceStat | undefined {
+  const src = under(settings().srcRoot, job.rel);
   try {
-    const dereference = settings().policy.dereference;
-    const st = dereference ? fs.statSync(src, { bigint: true }) : fs.lstatSync(src, { bigint: true });
-    const ok = job.kind === 'file' || dereference ? st.isFile() : st.isSymbolicLink();
-    if (ok) return sourceStatOf(st);
-    fail(job, entryError.changed(`no longer a ${job.kind === 'file' ? 'regular file' : 'symlink'}`), 0);
+    return statOf(job, src);
   } catch (err) {
-    fail(job, sourceError(err, job, src), 0);
+    results.push({ id: job.id, error: sourceError(err, job, src) });
+    return undefined;
   }
-  return undefined;
 }
 
-function sourceError(err: unknown, job: CopyJob, src: string): SerializedError {
+function statOf(job: JobRef, src: string): SourceStat {
+  const { dereference } = settings().policy;
+  const st = statSource(src, dereference);
+  const ok = job.kind === 'file' || dereference ? st.isFile() : st.isSymbolicLink();
+  if (!ok) throw new EntryFailure(entryError.changed(`no longer a ${job.kind === 'file' ? 'regular file' : 'symlink'}`));
+  return sourceStatOf(st);
+}
+
+function sourceError(err: unknown, job: JobRef, src: string): SerializedError {
   if (err instanceof EntryFailure) return err.error;
   const e = err as NodeJS.ErrnoException;
   if (e.code === 'ENOENT' && e.path === src) {
@@ -156,15 +159,9 @@ function sourceError(err: unknown, job: CopyJob, src: string): SerializedError {
 
 function countBytes(n: number): void {
   if (!current) return;
-  // Count no more than the sized bytes: the bar must never pass the total, even for a growing file.
-  const counted = Math.min(n, current.st.size - current.reported);
+  const counted = Math.min(n, current.limit - current.reported);
   current.reported += counted;
   bytes += counted;
-}
-
-function fail(job: CopyJob, error: SerializedError, bytesLeft: number): void {
-  failed.push({ id: job.id, error });
-  bytes += bytesLeft;
 }
 
 function schedule(): void {
@@ -173,29 +170,33 @@ function schedule(): void {
   setImmediate(pump);
 }
 
-/** Runs jobs for one time slice, then yields to the event loop. */
+function nextWork(): InHand | null {
+  const task = tasks.shift();
+  if (task) return { work: task, reported: 0, limit: task.t === 'copy' ? task.size : task.t === 'part' ? task.length : 0 };
+  const q = queue.shift();
+  return q ? { work: { t: 'queued', ...q }, st: q.st, reported: 0, limit: q.st.size } : null;
+}
+
+/** Runs work for one time slice, then yields to the event loop. */
 function pump(): void {
   scheduled = false;
   const sliceEnd = performance.now() + SLICE_MS;
   const delayMs = init?.delayMs ?? 0;
   for (;;) {
-    if (!current) {
-      const range = rangeQueue.shift();
-      const next = range ? rangeInHand(range) : (sharedQueue.shift() ?? queue.shift());
-      if (!next) break;
-      current = { ...next, reported: 0, range };
-    }
+    current ??= nextWork();
+    if (!current) break;
     step(current);
     if (delayMs > 0 && current) {
-      flush(false);
+      flush(current !== inHandReported);
       scheduled = true;
       setTimeout(pump, delayMs);
       return;
     }
     if (performance.now() >= sliceEnd) break;
   }
-  const idle = !current && sharedQueue.length === 0 && rangeQueue.length === 0 && queue.length === 0;
-  flush(idle);
+  const idle = !current && tasks.length === 0 && queue.length === 0;
+  // A job still in hand after a whole slice is named in a report, so a crash is attributed to it.
+  flush(current !== null && current !== inHandReported);
   if (!idle) schedule();
   else if (ending) {
     if (process.env.PCOPY_DEBUG_TIMING) reportCpu();
@@ -203,81 +204,74 @@ function pump(): void {
   }
 }
 
-/** Advances the job in hand by one step; settles it when it completes or fails. */
-function step(job: InHand): void {
-  const { srcRoot, destRoot, runTag } = settings();
-  const src = under(srcRoot, job.job.rel);
-  const dest = under(destRoot, job.job.rel);
-  if (job.range) return stepRange(job, job.range, src, under(path.dirname(dest), job.range.tmp));
+/** Advances the work in hand by one step; settles it when it completes or fails. */
+function step(h: InHand): void {
+  const { work } = h;
+  const { srcRoot, destRoot, runTag, policy } = settings();
+  const job = work.job;
+  const src = under(srcRoot, job.rel);
+  const dest = under(destRoot, job.rel);
+  const tmp = tempPathOf(dest, runTag, job.id, job.attempt);
+  const part = work.t === 'part' ? work.part : undefined;
   try {
-    let outcome: CopyOutcome | undefined;
-    if (job.job.kind === 'link' && !ctx!.policy.dereference) {
-      outcome = copySymlink(src, dest, tmpPath(dest, runTag, job.job), job.st, ctx!, job.job.fresh);
-    } else {
-      job.gen ??= copyRegularFile(src, dest, tmpPath(dest, runTag, job.job), job.st, ctx!, job.job.fresh);
-      const r = job.gen.next();
-      if (r.done) outcome = r.value as CopyOutcome;
+    let outcome: CopyOutcome | 'opened' | 'written' | undefined;
+    let st: SourceStat | undefined;
+    switch (work.t) {
+      case 'open': {
+        const opened = openSplit(src, dest, tmp, policy);
+        // Nothing to copy (the scheduler counts its bytes then), or the parts can start.
+        if (typeof opened === 'string') outcome = opened;
+        else [st, outcome] = [opened, 'opened'];
+        break;
+      }
+      case 'part':
+        h.gen ??= copyPart(src, tmp, work.offset, work.length, ctx!);
+        if (h.gen.next().done) outcome = 'written';
+        break;
+      case 'seal':
+        sealSplit(src, dest, tmp, fromWireStat(work.st), policy);
+        outcome = 'copied';
+        break;
+      default:
+        h.st ??= statOf(job, src);
+        if (job.kind === 'link' && !policy.dereference) outcome = copySymlink(src, dest, tmp, h.st, ctx!, job.fresh);
+        else {
+          h.gen ??= copyRegularFile(src, dest, tmp, h.st, ctx!, job.fresh);
+          const r = h.gen.next();
+          if (r.done) outcome = r.value as CopyOutcome;
+        }
     }
     if (outcome === undefined) return;
-    (outcome === 'copied' ? copied : outcome === 'same' ? same : kept).push(job.job.id);
-    bytes += job.st.size - job.reported;
+    results.push(st ? { id: job.id, outcome, st: toWireStat(st) } : part === undefined ? { id: job.id, outcome } : { id: job.id, part, outcome });
   } catch (err) {
-    fail(job.job, sourceError(err, job.job, src), job.st.size - job.reported);
+    const error = sourceError(err, job, src);
+    results.push(part === undefined ? { id: job.id, error } : { id: job.id, part, error });
   }
+  // A finished job accounts exactly its sized bytes.
+  bytes += h.limit - h.reported;
   current = null;
 }
 
-/** A part of a huge file, in the shape of a job in hand (its `st.size` is the part's length). */
-function rangeInHand(range: RangeJob): QueuedJob {
-  const job: CopyJob = { id: range.id, kind: 'file', rel: range.rel, attempt: 0, fresh: false };
-  const st: SourceStat = { size: range.length, mode: 0, uid: 0, gid: 0, dev: 0, ino: 0n, nlink: 1, atimeNs: 0n, mtimeNs: 0n };
-  return { job, st };
-}
-
-function stepRange(job: InHand, range: RangeJob, src: string, tmp: string): void {
-  try {
-    job.gen ??= copyRange(src, tmp, range.offset, range.length, ctx!);
-    if (!job.gen.next().done) return;
-    ranges.push([range.id, range.part]);
-    bytes += range.length - job.reported;
-  } catch (err) {
-    rangesFailed.push({ id: range.id, part: range.part, error: sourceError(err, job.job, src) });
-    bytes += range.length - job.reported;
-  }
-  current = null;
-}
-
-function tmpPath(dest: string, runTag: string, job: CopyJob): string {
-  return `${dest.slice(0, dest.lastIndexOf('/') + 1)}${tempName(runTag, job.id, job.attempt)}`;
-}
-
-/** root + '/' + rel without path.join's normalising: both are already clean (rel '' is the root itself). */
-function under(root: string, rel: string): string {
-  return rel === '' ? root : root.endsWith('/') ? root + rel : `${root}/${rel}`;
-}
-
-/** Sends what finished since the last message, if due (or when running dry). */
-function flush(idle: boolean): void {
-  const results = copied.length + same.length + kept.length + failed.length + ranges.length + rangesFailed.length;
+/** Sends what happened since the last report, if due (always when `force`, or when running dry). */
+function flush(force: boolean): void {
+  const idle = !current && tasks.length === 0 && queue.length === 0;
   const now = performance.now();
-  const due = now - lastFlush >= FLUSH_MS || results >= MAX_RESULTS_PER_MESSAGE || (idle && !idleReported);
-  if (!due || (results === 0 && bytes === 0 && !(idle && !idleReported))) return;
-  const big = current && current.st.size >= settings().bigFileBytes ? current.job.id : -1;
-  send({ type: 'progress', bytes, copied, same, kept, failed, ranges, rangesFailed, idle, current: big });
+  const due = force || now - lastFlush >= FLUSH_MS || results.length >= MAX_RESULTS_PER_REPORT || (idle && !idleReported);
+  if (!due || (!force && results.length === 0 && bytes === 0 && !(idle && !idleReported))) return;
+  const inHand: WorkerReport['inHand'] = current ? [current.work.t === 'part' ? [current.work.job.id, current.work.part] : current.work.job.id] : [];
+  send({ type: 'report', sizes, links, bytes, results, inHand, idle });
+  inHandReported = current;
   if (idle) idleReported = true;
+  sizes = [];
+  links = [];
   bytes = 0;
-  copied = [];
-  same = [];
-  kept = [];
-  ranges = [];
-  rangesFailed = [];
-  failed = [];
+  results = [];
   lastFlush = now;
 }
 
-function send(message: WorkerMessage): void {
+function send(report: WorkerReport): void {
   if (!process.connected) return abortNow();
-  process.send!(message);
+  process.send!(report);
 }
 
 /** Hidden diagnostics (PCOPY_DEBUG_TIMING): this worker's CPU time and when it finished. */
@@ -290,7 +284,7 @@ function reportCpu(): void {
   );
 }
 
-/** Stop now: the generator's `finally` removes the temp file in hand. */
+/** Stop now: the copy generator's `finally` removes the temp file in hand. */
 function abortNow(): void {
   try {
     current?.gen?.return(undefined as never);

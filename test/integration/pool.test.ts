@@ -36,7 +36,7 @@ function runPool(settings: Partial<PoolSettings> & { srcRoot: string; destRoot: 
     bigFileBytes: 8 * MiB,
     // Whole files only here: parts of huge files have tests of their own (e2e/split-file).
     splitFileBytes: Infinity,
-    rangeBytes: 32 * MiB,
+    partBytes: 32 * MiB,
     delayMs: 0,
   };
   const pool = new WorkerPool(

@@ -1,0 +1,50 @@
+/** The worker's column store of queued jobs: what goes in comes out, in order, across growth and compaction. */
+import { describe, expect, it } from 'vitest';
+import { JobQueue } from '../../src/job-queue.js';
+import type { SourceStat } from '../../src/metadata.js';
+
+function stat(i: number): SourceStat {
+  return {
+    size: i * 1000 + 7,
+    mode: 0o100644 + (i % 8),
+    uid: i % 3,
+    gid: 1000 + (i % 5),
+    dev: 2049,
+    ino: 2n ** 62n + BigInt(i),
+    nlink: 1 + (i % 3),
+    atimeNs: -1_234_567_891n * BigInt(i),
+    mtimeNs: 1_600_000_000_123_456_789n + BigInt(i),
+  };
+}
+
+describe('JobQueue', () => {
+  it('returns jobs with their stats exactly, first in first out, through growth and compaction', () => {
+    const q = new JobQueue();
+    let next = 0;
+    let expected = 0;
+    const push = (n: number): void => {
+      for (let k = 0; k < n; k++, next++) {
+        q.push({
+          job: { id: next, kind: next % 4 === 0 ? 'link' : 'file', rel: `d/${next}`, attempt: next % 2, fresh: next % 3 === 0 },
+          st: stat(next),
+        });
+      }
+    };
+    const take = (n: number): void => {
+      for (let k = 0; k < n; k++, expected++) {
+        const got = q.shift();
+        expect(got?.job).toEqual({ id: expected, kind: expected % 4 === 0 ? 'link' : 'file', rel: `d/${expected}`, attempt: expected % 2, fresh: expected % 3 === 0 });
+        expect(got?.st).toEqual(stat(expected));
+      }
+    };
+    push(1500);
+    take(1000);
+    push(3000); // compaction and growth
+    take(2000);
+    push(10);
+    expect(q.length).toBe(1510);
+    take(1510);
+    expect(q.length).toBe(0);
+    expect(q.shift()).toBeUndefined();
+  });
+});

@@ -1,0 +1,363 @@
+/**
+ * The scheduler driven by fake workers: no processes, no files. Each test plays the workers' side of
+ * the protocol (reports with sizes, results, jobs in hand, exits) and checks what the scheduler sends,
+ * forks, removes and reports.
+ */
+import { describe, expect, it } from 'vitest';
+import { MAX_OUTSTANDING, Scheduler, type SchedulerSettings } from '../../src/scheduler.js';
+import type { JobRef, ParentMessage, TaskResult, WireStat, WorkerReport } from '../../src/protocol.js';
+import type { SerializedError } from '../../src/errors.js';
+
+const MiB = 1024 * 1024;
+
+class FakePool {
+  forks: number[] = [];
+  sent: Array<[number, ParentMessage]> = [];
+  removed: JobRef[] = [];
+  sizedBytes = 0;
+  sizedFiles = 0;
+  bytes = 0;
+  done = new Map<number, string[]>();
+  failed = new Map<number, SerializedError>();
+  linked: Array<[number, string]> = [];
+  warnings: string[] = [];
+  readonly s: Scheduler;
+
+  constructor(settings: Partial<SchedulerSettings> = {}) {
+    this.s = new Scheduler(
+      { workers: 2, initialWorkers: 2, bigFileBytes: 8 * MiB, splitFileBytes: Infinity, partBytes: 32 * MiB, ...settings },
+      {
+        fork: (w) => this.forks.push(w),
+        send: (w, m) => this.sent.push([w, m]),
+        removeTemps: (jobs) => this.removed.push(...jobs),
+        sized: (b, f) => {
+          this.sizedBytes += b;
+          this.sizedFiles += f;
+        },
+        bytes: (n) => (this.bytes += n),
+        done: (id, o) => this.done.set(id, [...(this.done.get(id) ?? []), o]),
+        failed: (id, e) => {
+          expect(this.failed.has(id), `job ${id} failed twice`).toBe(false);
+          this.failed.set(id, e);
+        },
+        hardLinked: (id, key) => this.linked.push([id, key]),
+        warn: (m) => this.warnings.push(m),
+      },
+    );
+  }
+
+  /** Messages sent to worker `w` (or to all) since the last call, of one type. */
+  take<T extends ParentMessage['type']>(type: T, w?: number): Array<[number, Extract<ParentMessage, { type: T }>]> {
+    const hits = this.sent.filter(([to, m]) => m.type === type && (w === undefined || to === w)) as Array<[number, Extract<ParentMessage, { type: T }>]>;
+    this.sent = this.sent.filter((e) => !hits.includes(e as never));
+    return hits;
+  }
+
+  /** Worker `w` sizes the jobs of every `size` message it got, with `sizeOf(id)`, in one report. */
+  sizeAll(w: number, sizeOf: (id: number) => number, links: Array<[number, string]> = []): number[] {
+    const batches = this.take('size', w).map(([, m]) => m.jobs.flatMap((j) => [j.id, sizeOf(j.id)]));
+    this.report(w, { sizes: batches, links });
+    return batches.flatMap((b) => b.filter((_, i) => i % 2 === 0));
+  }
+
+  report(w: number, r: Partial<WorkerReport>): void {
+    this.s.onReport(w, { type: 'report', sizes: [], links: [], bytes: 0, results: [], inHand: [], idle: false, ...r });
+  }
+
+  results(w: number, results: TaskResult[], bytes = 0): void {
+    this.report(w, { results, bytes });
+  }
+}
+
+const copied = (...ids: number[]): TaskResult[] => ids.map((id) => ({ id, outcome: 'copied' }));
+
+function wire(size: number): WireStat {
+  return { size, mode: 0o100644, uid: 0, gid: 0, dev: 1, ino: '7', nlink: 1, atimeNs: '0', mtimeNs: '0' };
+}
+
+describe('Scheduler: batches and routing', () => {
+  it('sends jobs in growing batches to the least-loaded worker, each job to exactly one worker', () => {
+    const p = new FakePool();
+    expect(p.forks).toEqual([0, 1]);
+    for (let i = 0; i < 100; i++) p.s.add('file', `f${i}`, true);
+    p.s.finishInput();
+    const sizes = p.take('size');
+    const ids = sizes.flatMap(([, m]) => m.jobs.map((j) => j.id)).sort((a, b) => a - b);
+    expect(ids).toEqual([...Array(100).keys()]);
+    // The first batch is small so a worker starts at once; the last ones split the rest evenly.
+    expect(sizes[0]![1].jobs).toHaveLength(16);
+    expect(sizes[1]![1].jobs).toHaveLength(32);
+    const perWorker = [0, 1].map((w) => sizes.filter(([to]) => to === w).reduce((n, [, m]) => n + m.jobs.length, 0));
+    expect(Math.abs(perWorker[0]! - perWorker[1]!)).toBeLessThanOrEqual(16);
+    expect(sizes[0]![1].jobs[0]).toEqual({ id: 0, kind: 'file', rel: 'f0', attempt: 0, fresh: true });
+  });
+
+  it('routes sized jobs once: small ones stay with the worker that sized them, big ones wait for an idle worker', () => {
+    const p = new FakePool({ workers: 1, initialWorkers: 1 });
+    const big = p.s.add('file', 'big', false);
+    const small = p.s.add('file', 'small', false);
+    p.s.finishInput();
+    p.sizeAll(0, (id) => (id === big ? 20 * MiB : 100));
+    expect(p.take('route')).toEqual([[0, { type: 'route', batches: 1, away: [big] }]]);
+    expect(p.sizedBytes).toBe(20 * MiB + 100);
+    expect([p.s.state(small), p.s.worker(small)]).toEqual(['at', 0]);
+    // The worker still has the small file: it is not idle, so the big file waits.
+    expect(p.s.state(big)).toBe('big');
+    expect(p.take('tasks')).toEqual([]);
+    // Once it reports the small one done, it is idle and gets the big file, with its sized bytes.
+    p.results(0, copied(small), 100);
+    expect(p.take('tasks')).toEqual([[0, { type: 'tasks', tasks: [{ t: 'copy', job: { id: big, kind: 'file', rel: 'big', attempt: 0, fresh: false }, size: 20 * MiB }] }]]);
+    expect([p.s.state(big), p.s.worker(big)]).toEqual(['at', 0]);
+    expect(p.done.get(small)).toEqual(['copied']);
+  });
+
+  it('gives big work one piece at a time, only to idle workers, so big files spread over the pool', () => {
+    const p = new FakePool();
+    for (let i = 0; i < 4; i++) p.s.add('file', `big${i}`, false);
+    p.s.finishInput();
+    for (const w of [0, 1]) p.sizeAll(w, () => 100 * MiB);
+    const given = p.take('tasks');
+    expect(given.map(([w, m]) => [w, m.tasks.length])).toEqual([
+      [0, 1],
+      [1, 1],
+    ]);
+    // No worker gets a second big file before it reports the first one done.
+    p.report(0, { inHand: [given[0]![1].tasks[0]!.job.id] });
+    expect(p.take('tasks')).toEqual([]);
+    p.results(0, copied(given[0]![1].tasks[0]!.job.id), 100 * MiB);
+    expect(p.take('tasks').map(([w]) => w)).toEqual([0]);
+  });
+
+  it('holds jobs back when every worker has MAX_OUTSTANDING, and sends more as results come in', () => {
+    const p = new FakePool({ workers: 1, initialWorkers: 1 });
+    const n = MAX_OUTSTANDING + 1000;
+    for (let i = 0; i < n; i++) p.s.add('file', `f${i}`, true);
+    p.s.finishInput();
+    const sentIds = (): number[] => p.take('size').flatMap(([, m]) => m.jobs.map((j) => j.id));
+    const first = sentIds();
+    expect(first).toHaveLength(MAX_OUTSTANDING);
+    p.sizeAll(0, () => 1); // sizing alone frees nothing
+    expect(sentIds()).toEqual([]);
+    p.results(0, copied(...first.slice(0, 600)), 600);
+    expect(sentIds()).toHaveLength(600);
+  });
+});
+
+describe('Scheduler: huge files in parts', () => {
+  it('splits the last big file: open at an idle worker, parts to idle workers, seal by the last writer', () => {
+    const p = new FakePool({ splitFileBytes: 64 * MiB, partBytes: 32 * MiB });
+    const id = p.s.add('file', 'huge', false);
+    p.s.finishInput();
+    const size = 80 * MiB; // three parts: 32 + 32 + 16 MiB
+    const w = p.take('size')[0]![0];
+    p.report(w, { sizes: [[id, size]] });
+    const [[opener, open]] = p.take('tasks');
+    expect(open.tasks).toEqual([{ t: 'open', job: { id, kind: 'file', rel: 'huge', attempt: 0, fresh: false } }]);
+    expect(p.s.state(id)).toBe('opening');
+    p.results(opener, [{ id, outcome: 'opened', st: wire(size) }]);
+    expect(p.s.state(id)).toBe('parts');
+    const parts = p.take('tasks').map(([to, m]) => [to, m.tasks[0]]);
+    expect(parts).toEqual([
+      [0, { t: 'part', job: expect.objectContaining({ id }), part: 0, offset: 0, length: 32 * MiB }],
+      [1, { t: 'part', job: expect.objectContaining({ id }), part: 1, offset: 32 * MiB, length: 32 * MiB }],
+    ]);
+    p.results(0, [{ id, part: 0, outcome: 'written' }], 32 * MiB);
+    expect(p.take('tasks')).toEqual([[0, { type: 'tasks', tasks: [{ t: 'part', job: expect.objectContaining({ id }), part: 2, offset: 64 * MiB, length: 16 * MiB }] }]]);
+    p.results(0, [{ id, part: 2, outcome: 'written' }], 16 * MiB);
+    expect(p.take('tasks')).toEqual([]);
+    p.results(1, [{ id, part: 1, outcome: 'written' }], 32 * MiB);
+    expect(p.s.state(id)).toBe('sealing');
+    expect(p.take('tasks')).toEqual([[1, { type: 'tasks', tasks: [{ t: 'seal', job: expect.objectContaining({ id }), st: wire(size) }] }]]);
+    p.results(1, [{ id, outcome: 'copied' }]);
+    expect(p.done.get(id)).toEqual(['copied']);
+    expect(p.bytes).toBe(size);
+    expect(p.take('end').map(([to]) => to)).toEqual([0, 1]);
+  });
+
+  it('a part whose worker dies is written again once; a second death fails the file, removes its temp and completes its bytes', () => {
+    const p = new FakePool({ splitFileBytes: 64 * MiB, partBytes: 32 * MiB });
+    const id = p.s.add('file', 'huge', false);
+    p.s.finishInput();
+    const w = p.take('size')[0]![0];
+    p.report(w, { sizes: [[id, 96 * MiB]] });
+    const opener = p.take('tasks')[0]![0];
+    p.results(opener, [{ id, outcome: 'opened', st: wire(96 * MiB) }]);
+    p.take('tasks');
+    // Worker 0 dies with part 0 in hand: a new worker is forked and writes it again.
+    p.report(0, { inHand: [[id, 0]] });
+    p.s.onExit(0, 'killed by SIGKILL');
+    expect(p.warnings).toEqual(['worker 0 died (killed by SIGKILL) while copying part 1 of `huge`: writing that part again']);
+    expect(p.forks).toEqual([0, 1, 2]);
+    const again = p.take('tasks');
+    expect(again).toEqual([[2, { type: 'tasks', tasks: [expect.objectContaining({ t: 'part', part: 0 })] }]]);
+    // It dies again on the same part: the file fails once, its temp goes, the bar completes.
+    p.report(2, { inHand: [[id, 0]] });
+    p.s.onExit(2, 'killed by SIGKILL');
+    expect(p.failed.get(id)?.code).toBe('CRASHED');
+    expect(p.removed.map((j) => j.id)).toContain(id);
+    expect(p.bytes).toBe(96 * MiB);
+    expect(p.s.state(id)).toBe('failed');
+  });
+});
+
+describe('Scheduler: workers that die', () => {
+  it('retries the jobs in hand once (another temp name), queues the rest again, removes every temp they may have left', () => {
+    const p = new FakePool({ workers: 1, initialWorkers: 1 });
+    for (let i = 0; i < 5; i++) p.s.add('file', `f${i}`, false);
+    p.s.finishInput();
+    p.sizeAll(0, () => 1000);
+    p.take('route');
+    // The worker holds two jobs at once (as an asynchronous worker may) and has three more queued.
+    p.report(0, { results: copied(0), inHand: [1, 2], bytes: 1000 });
+    p.s.onExit(0, 'killed by SIGKILL');
+    expect(p.warnings).toEqual([
+      'worker 0 died (killed by SIGKILL) while copying `f1`: trying it once more',
+      'worker 0 died (killed by SIGKILL) while copying `f2`: trying it once more',
+    ]);
+    expect(p.removed.map((j) => [j.id, j.attempt]).sort()).toEqual([
+      [1, 0],
+      [2, 0],
+      [3, 0],
+      [4, 0],
+    ]);
+    expect(p.forks).toEqual([0, 1]);
+    const resent = p.take('size', 1).flatMap(([, m]) => m.jobs);
+    expect(resent.map((j) => [j.id, j.attempt]).sort()).toEqual([
+      [1, 1],
+      [2, 1],
+      [3, 0],
+      [4, 0],
+    ]);
+    // The new worker copies them: every job completes exactly once.
+    p.sizeAll(1, () => 1000);
+    p.results(1, copied(1, 2, 3, 4), 4000);
+    expect([...p.done.keys()].sort()).toEqual([0, 1, 2, 3, 4]);
+    for (const outcomes of p.done.values()) expect(outcomes).toEqual(['copied']);
+    expect(p.s.complete).toBe(true);
+  });
+
+  it('fails a job whose worker dies twice while it is in hand, and still copies the others', () => {
+    const p = new FakePool({ workers: 2, initialWorkers: 2 });
+    const poison = p.s.add('file', 'poison', false);
+    const other = p.s.add('file', 'other', false);
+    p.s.finishInput();
+    const holder = (id: number): number => p.s.worker(id);
+    const w1 = holder(poison);
+    p.report(w1, { inHand: [poison] });
+    p.s.onExit(w1, 'killed by SIGSEGV');
+    expect(p.s.attempt(poison)).toBe(1);
+    const w2 = holder(poison);
+    expect(w2).not.toBe(w1);
+    p.report(w2, { inHand: [poison] });
+    p.s.onExit(w2, 'killed by SIGSEGV');
+    expect(p.failed.get(poison)).toEqual({ code: 'CRASHED', message: 'the worker copying it died (killed by SIGSEGV), twice' });
+    const w3 = holder(other);
+    p.results(w3, copied(other));
+    expect(p.done.get(other)).toEqual(['copied']);
+    expect(p.s.complete).toBe(true);
+  });
+
+  it('gives up after more deaths in a row than the pool has workers: the rest fails with one error, no more forks', () => {
+    const p = new FakePool({ workers: 2, initialWorkers: 2 });
+    for (let i = 0; i < 300; i++) p.s.add('file', `f${i}`, false);
+    p.s.finishInput();
+    let deaths = 0;
+    let gaveUpAt = 0;
+    while (p.s.liveWorkers().length > 0 && deaths < 50) {
+      p.s.onExit(p.s.liveWorkers()[0]!, 'exit code 1'); // dies at start: nothing in hand, nothing done
+      deaths++;
+      if (!gaveUpAt && p.warnings.some((m) => /keep dying/.test(m))) gaveUpAt = deaths;
+    }
+    expect(gaveUpAt).toBe(3); // 2 workers: the third death in a row gives up
+    expect(p.warnings.filter((m) => /keep dying/.test(m))).toHaveLength(1);
+    expect(p.forks.length).toBeLessThanOrEqual(4);
+    expect(p.failed.size).toBe(300);
+    const messages = new Set([...p.failed.values()].map((e) => e.message));
+    expect([...messages]).toEqual(['not copied: workers keep dying (3 in a row with nothing completed, last exit code 1)']);
+    expect(p.warnings.at(-1)).toMatch(/workers keep dying/);
+    expect(p.s.complete).toBe(true);
+    // Jobs found later fail at once rather than fork again.
+    const late = p.s.add('file', 'late', false);
+    expect(p.failed.get(late)?.code).toBe('CRASHED');
+    expect(p.forks.length).toBeLessThanOrEqual(4);
+  });
+
+  it('a completed job between deaths resets the count', () => {
+    const p = new FakePool({ workers: 1, initialWorkers: 1 });
+    for (let i = 0; i < 10; i++) p.s.add('file', `f${i}`, false);
+    p.s.finishInput();
+    for (let round = 0; round < 5; round++) {
+      const w = p.s.liveWorkers()[0]!;
+      const ids = p.sizeAll(w, () => 1);
+      p.results(w, copied(ids[0]!));
+      p.s.onExit(w, 'exit code 1');
+    }
+    expect(p.failed.size).toBe(0);
+    expect(p.done.size).toBe(5);
+    expect(p.s.liveWorkers()).toHaveLength(1);
+  });
+});
+
+describe('Scheduler: -H, end and abort', () => {
+  it('holds files with several links for the link groups: a leader is copied by an idle worker, a follower settled', () => {
+    const p = new FakePool({ workers: 1, initialWorkers: 1 });
+    const a = p.s.add('file', 'a', false);
+    const b = p.s.add('file', 'b', false);
+    p.s.finishInput();
+    p.sizeAll(0, () => 10, [
+      [a, '1:5'],
+      [b, '1:5'],
+    ]);
+    expect(p.take('route')).toEqual([[0, { type: 'route', batches: 1, away: [a, b] }]]);
+    expect(p.linked).toEqual([
+      [a, '1:5'],
+      [b, '1:5'],
+    ]);
+    expect([p.s.state(a), p.s.state(b)]).toEqual(['held', 'held']);
+    p.s.copyAsLeader(a);
+    expect(p.take('tasks')).toEqual([[0, { type: 'tasks', tasks: [{ t: 'copy', job: expect.objectContaining({ id: a }), size: 10 }] }]]);
+    p.results(0, copied(a), 10);
+    p.s.settle(b, 'copied');
+    expect(p.done.get(b)).toEqual(['copied']);
+    expect(p.bytes).toBe(20);
+    expect(p.take('end')).toEqual([[0, { type: 'end' }]]);
+  });
+
+  it('ends each worker once every job has completed, not before', () => {
+    const p = new FakePool();
+    const id = p.s.add('link', 'l', true);
+    p.s.finishInput();
+    const w = p.s.worker(id);
+    p.sizeAll(w, () => 0);
+    expect(p.take('end')).toEqual([]);
+    expect(p.s.complete).toBe(false);
+    p.results(w, [{ id, outcome: 'same' }]);
+    expect(p.take('end').map(([to]) => to).sort()).toEqual([0, 1]);
+    expect(p.s.complete).toBe(true);
+    // A worker that exits after `end` is no crash: nothing is retried or forked.
+    p.s.onExit(0, undefined);
+    p.s.onExit(1, undefined);
+    expect(p.forks).toEqual([0, 1]);
+    expect(p.warnings).toEqual([]);
+  });
+
+  it('abort tells every worker, removes split temps, sends nothing more, and a death after it is no crash', () => {
+    const p = new FakePool({ splitFileBytes: 64 * MiB });
+    const huge = p.s.add('file', 'huge', false);
+    p.s.finishInput();
+    p.sizeAll(p.s.worker(huge), () => 100 * MiB);
+    p.take('route');
+    const opener = p.take('tasks')[0]![0];
+    p.results(opener, [{ id: huge, outcome: 'opened', st: wire(100 * MiB) }]);
+    p.take('tasks');
+    p.s.abort();
+    expect(p.take('abort').map(([w]) => w).sort()).toEqual([0, 1]);
+    expect(p.removed.map((j) => j.id)).toEqual([huge]);
+    expect(p.s.complete).toBe(true);
+    p.s.add('file', 'late', false);
+    p.s.flush();
+    p.s.onExit(0, 'killed by SIGKILL');
+    expect(p.sent).toEqual([]);
+    expect(p.forks).toEqual([0, 1]);
+  });
+});
