@@ -1,7 +1,164 @@
-/** Destination directories: `mkdir -p` with real errors, and the clean-up of dead runs' temp files. */
+/**
+ * Destination directories. The parent makes them itself as the scan meets them, so they exist
+ * before any job inside them and no two workers ever race to make one; their owner, mode and times
+ * are applied last, deepest first, after their contents (a child's creation changes its parent's
+ * mtime). Also: `mkdir -p` with real errors, and the clean-up of dead runs' temp files.
+ */
 import fs from 'node:fs';
 import path from 'node:path';
-import { TEMP_NAME_PATTERN } from './protocol.js';
+import { statSource, type CopyPolicy } from './copy-file.js';
+import { entryError, serializeError, type SerializedError } from './errors.js';
+import { fixPathMetadata, sourceStatOf, targetMode, type SourceStat } from './metadata.js';
+import type { OverwriteMode } from './options.js';
+import { TEMP_NAME_PATTERN, type CopyOutcome } from './protocol.js';
+
+const isRoot = process.getuid?.() === 0;
+
+interface DirRecord {
+  dest: string;
+  /** The metadata it gets at the end (the source's; its own for --ignore-existing). */
+  st: SourceStat;
+  /** Made by this run (with mode 0700 until the end), so its mode is always set. */
+  created: boolean;
+}
+
+export interface DestDirsSettings {
+  srcRoot: string;
+  destRoot: string;
+  policy: CopyPolicy;
+  overwrite: OverwriteMode;
+}
+
+export interface DestDirsEvents {
+  made(rel: string, outcome: CopyOutcome): void;
+  failed(rel: string, error: SerializedError): void;
+}
+
+/** The directories of one run: made as met, finished at the end. */
+export class DestDirs {
+  private readonly records: DirRecord[] = [];
+  /** Relative paths handled (made, merged or failed), for --include's parents. */
+  private readonly known = new Set<string>(['']);
+  private readonly failedDirs = new Set<string>();
+  /** Made by this run: nothing can be in the way of their entries. */
+  private readonly freshDirs = new Set<string>();
+  /** Directories made or merged (counted in a dry run too). */
+  count = 0;
+
+  constructor(
+    private readonly settings: DestDirsSettings,
+    private readonly events: DestDirsEvents,
+  ) {}
+
+  /** Makes DEST itself (and its missing parents); throws if it cannot be made. */
+  makeRoot(): void {
+    const { srcRoot, destRoot, policy } = this.settings;
+    const st = sourceStatOf(fs.statSync(srcRoot, { bigint: true }));
+    if (policy.dryRun) {
+      this.count++;
+      return;
+    }
+    const made = makeDirs(destRoot, 0o700);
+    this.enter(destRoot, st, !made);
+    if (made) this.freshDirs.add('');
+  }
+
+  /** Makes the parent of `rel` if needed: false when it could not be (the entry then fails). */
+  parentReady(rel: string): boolean {
+    const parent = parentOf(rel);
+    if (!this.known.has(parent)) this.make(parent);
+    return !this.failedDirs.has(parent);
+  }
+
+  /** An entry under a failed directory: a directory among them counts as failed too. */
+  markFailed(rel: string): void {
+    this.known.add(rel);
+    this.failedDirs.add(rel);
+  }
+
+  isFresh(rel: string): boolean {
+    return this.freshDirs.has(rel);
+  }
+
+  /**
+   * Makes DEST/rel as a real directory, owner-writable until its final mode is set at the end.
+   * Whatever is in the way and is not a directory (a file, a symlink, even a dangling one) is replaced,
+   * never followed. In a dry run it only counts.
+   */
+  make(rel: string): void {
+    if (this.known.has(rel)) return;
+    if (!this.parentReady(rel)) {
+      this.markFailed(rel);
+      return this.events.failed(rel, entryError.parentFailed());
+    }
+    this.known.add(rel);
+    const { srcRoot, destRoot, policy } = this.settings;
+    const dest = path.join(destRoot, rel);
+    const src = path.join(srcRoot, rel);
+    try {
+      const st = sourceStatOf(statSource(src, policy.dereference));
+      if (policy.dryRun) {
+        this.count++;
+        const existed = fs.lstatSync(dest, { throwIfNoEntry: false })?.isDirectory() ?? false;
+        return this.events.made(rel, existed ? 'same' : 'copied');
+      }
+      let existed = false;
+      try {
+        fs.mkdirSync(dest, 0o700);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        existed = fs.lstatSync(dest).isDirectory();
+        if (!existed) {
+          fs.unlinkSync(dest);
+          fs.mkdirSync(dest, 0o700);
+        }
+      }
+      this.enter(dest, st, existed);
+      if (!existed) this.freshDirs.add(rel);
+      this.events.made(rel, existed ? 'same' : 'copied');
+    } catch (err) {
+      this.failedDirs.add(rel);
+      const e = err as NodeJS.ErrnoException;
+      this.events.failed(rel, e.code === 'ENOENT' && e.path === src ? entryError.vanished() : serializeError(err));
+    }
+  }
+
+  /** Owner, mode and times of every directory, deepest first. */
+  finish(): void {
+    const { destRoot, policy } = this.settings;
+    for (let i = this.records.length - 1; i >= 0; i--) {
+      const { dest, st, created } = this.records[i]!;
+      try {
+        fixPathMetadata(dest, fs.lstatSync(dest, { bigint: true }), st, policy);
+        if (created && !policy.mode) fs.chmodSync(dest, targetMode(st, policy));
+      } catch (err) {
+        this.events.failed(path.relative(destRoot, dest), serializeError(err));
+      }
+    }
+  }
+
+  /** Records a directory for its final metadata; in one that existed before, removes stale temps of dead runs. */
+  private enter(dest: string, st: SourceStat, existed: boolean): void {
+    this.count++;
+    if (!existed) {
+      this.records.push({ dest, st, created: true });
+      return;
+    }
+    const have = fs.lstatSync(dest, { bigint: true });
+    // --ignore-existing never touches an existing entry: the directory gets its own mode and times back.
+    this.records.push({ dest, st: this.settings.overwrite === 'never' ? sourceStatOf(have) : st, created: false });
+    // A read-only directory left by an earlier run must take new files until its mode is set again.
+    const mode = Number(have.mode);
+    if (!isRoot && (mode & 0o700) !== 0o700) fs.chmodSync(dest, mode | 0o700);
+    removeStaleTemps(dest);
+  }
+}
+
+/** `a/b/c` → `a/b`, `a` → '' (the root): relative paths from the scan are already clean. */
+export function parentOf(rel: string): string {
+  const slash = rel.lastIndexOf('/');
+  return slash < 0 ? '' : rel.slice(0, slash);
+}
 
 /**
  * `mkdir -p` that reports the real reason: Node's recursive mkdir says ENOENT where the first missing

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { CopyOutcome } from './copy-file.js';
 import { entryError, serializeError, type SerializedError } from './errors.js';
-import { tempName } from './protocol.js';
+import { tempPathOf } from './protocol.js';
 
 /** What the groups need of the pool. */
 export interface LinkJobs {
@@ -77,7 +77,7 @@ export class HardLinkGroups {
       const have = fs.lstatSync(dest, { throwIfNoEntry: false });
       const leader = fs.lstatSync(leaderDest);
       if (have && have.ino === leader.ino && have.dev === leader.dev) return this.jobs.settle(id, 'same');
-      const tmp = path.join(path.dirname(dest), tempName(this.runTag, id, 0));
+      const tmp = tempPathOf(dest, this.runTag, id, 0);
       fs.linkSync(leaderDest, tmp);
       try {
         fs.renameSync(tmp, dest);

@@ -7,7 +7,8 @@
  * ```
  */
 export { copy } from './copy.js';
-export type { CopyEvent, CopyFailure, CopyProgress, CopyResult, CopyRunOptions, SkippedEntry } from './copy.js';
+export type { CopyRunOptions } from './copy.js';
+export type { CopyEvent, CopyFailure, CopyProgress, CopyResult, SkippedEntry } from './copy-result.js';
 export type { CopyOptions } from './options.js';
 export { ExitCode, PcopyError } from './errors.js';
 export type { SerializedError } from './errors.js';

@@ -116,19 +116,6 @@ export function parseSeconds(text: string): number {
   return n;
 }
 
-/** Flags that cannot go together, as [flag, flag] pairs that are both set. */
-export function conflictingFlags(set: Record<string, boolean>): [string, string] | undefined {
-  const pairs: Array<[string, string]> = [
-    ['--ignore-times', '--ignore-existing'],
-    ['--ignore-times', '--update'],
-    ['--ignore-existing', '--update'],
-    ['--quiet', '--verbose'],
-    ['--json', '--verbose'],
-    ['--preserve', '--no-preserve'],
-  ];
-  return pairs.find(([a, b]) => set[a] && set[b]);
-}
-
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2 };
 
 /** `4096`, `1k`, `64KiB`, `0.5m` → bytes. Binary units: a k is 1024 bytes, as in cp, dd and rsync. */

@@ -74,15 +74,16 @@ export class WorkerPool {
   }
 
   rel(id: number): string {
-    return this.scheduler.rel(id);
+    return this.scheduler.jobs.rel(id);
   }
 
   kind(id: number): JobKind {
-    return this.scheduler.kind(id);
+    return this.scheduler.jobs.kind(id);
   }
 
+  /** Bytes of a job as sized (0 if it failed before). */
   size(id: number): number {
-    return this.scheduler.size(id);
+    return this.scheduler.jobs.sizedBytes(id);
   }
 
   currentBigFile(): string | undefined {

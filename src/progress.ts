@@ -17,8 +17,6 @@ export interface Reporter {
   stop(complete: boolean): void;
 }
 
-export type ProgressMode = 'bar' | 'lines' | 'none';
-
 /** A bar on a terminal; on a non-terminal, a plain line every few seconds only if asked (`--progress`). */
 export function createReporter(stream: NodeJS.WriteStream, wanted: boolean | undefined): Reporter {
   if (wanted === false) return new LineReporter(stream, false);

@@ -1,131 +1,39 @@
 /**
- * The scheduler: the one place that knows what state every job of a run is in, and decides where it
- * goes. Pure: no processes, no file system. It is driven by the pool (jobs added, worker reports,
- * exits) and answers through a `SchedulerHost` (fork, send, remove temps, and the run's events),
- * so it can be tested with fake workers.
- *
- * A job's life (`move` is the only place a job's state changes):
+ * The scheduler: the one place that decides where every job of a run goes, and the owner of its
+ * state (a `JobBook`, whose `move` is the only transition; parts of huge files in a `SplitBook`).
+ * Pure: no processes, no file system. The pool drives it (jobs added, worker reports, exits) and it
+ * answers through a `SchedulerHost` (fork, send, remove temps, the run's events), so it is tested
+ * with fake workers.
  *
  *   queued ─size→ sizing@w ─report→ at@w (copied by the worker that sized it) ─result→ done | failed
- *                           ├──────→ big (a file of bigFileBytes or more, or a -H leader: for the next
- *                           │         idle worker) ─→ at@w' | opening@w' (a huge file, split)
+ *                           ├──────→ big (bigFileBytes or more, or a -H leader) ─idle worker→ at@w'
+ *                           │                                                  └─ or opening@w' (split)
  *                           └──────→ held (-H: waits for its link group; the caller settles it)
- *   opening@w ─opened→ parts (n parts, each queued → at a worker → written) ─last part→ sealing@w → done
+ *   opening@w ─opened→ parts (each waits → at a worker → written) ─last part→ sealing@w ─→ done
  *
- * Workers take jobs in batches (pushed while they have room) and big work one piece at a time (only
- * when idle), so big files spread over the pool. A worker says which jobs it has in hand; when it
- * dies, those are retried once (a second death fails them) and its other jobs are simply queued again.
- * After more deaths in a row than the pool has workers, with no job completed in between, the pool
- * gives up: the remaining jobs fail with one clear error instead of forking forever.
+ * Workers take jobs in batches (pushed while they have room) and big work one piece at a time, only
+ * when idle, so big files spread over the pool. A worker says which jobs it has in hand; when it dies,
+ * those are retried once (a second death fails them) and its other jobs are queued again. After more
+ * deaths in a row than the pool has workers, with no job completed in between, the pool gives up:
+ * the remaining jobs fail with one clear error instead of forking forever.
  */
 import { entryError, type SerializedError } from './errors.js';
-import type { CopyOutcome, JobKind, JobRef, ParentMessage, Task, TaskResult, WorkerReport, WireStat } from './protocol.js';
+import { JobBook, State } from './job-book.js';
+import type { CopyOutcome, JobKind, ParentMessage, TaskResult, WorkerReport } from './protocol.js';
+import { JOBS_PER_EXTRA_WORKER, MAX_BATCH, MAX_OUTSTANDING, type SchedulerHost, type SchedulerSettings } from './scheduler-settings.js';
+import { SplitBook } from './split-book.js';
 
 export type { CopyOutcome } from './protocol.js';
-
-/** What the run hears of its jobs. */
-export interface PoolEvents {
-  /** Bytes of newly sized jobs (a job sized again after a crash counts only its difference). */
-  sized(bytes: number, files: number): void;
-  bytes(n: number): void;
-  /** -H: a sized file with several links; the listener calls `copyAsLeader` or `settle`. */
-  hardLinked(id: number, key: string): void;
-  done(id: number, outcome: CopyOutcome): void;
-  failed(id: number, error: SerializedError): void;
-  warn(message: string): void;
-}
-
-/** What the scheduler asks of the pool that runs it. */
-export interface SchedulerHost extends PoolEvents {
-  /** Start worker `worker` (indices count up from 0 and are never reused). */
-  fork(worker: number): void;
-  send(worker: number, message: ParentMessage): void;
-  /** Remove these jobs' temp files, if they exist (after a crash, or a failed split). */
-  removeTemps(jobs: JobRef[]): void;
-}
-
-export interface SchedulerSettings {
-  /** Largest pool. */
-  workers: number;
-  /** Forked at once; more follow only as the work needs them. */
-  initialWorkers: number;
-  /** Files at least this big are copied one at a time by idle workers, so they spread over the pool. */
-  bigFileBytes: number;
-  /** Files at least this big may be split into parts of `partBytes` (Infinity: never). */
-  splitFileBytes: number;
-  partBytes: number;
-}
-
-/** Largest batch of jobs in one message; early batches are smaller so workers start at once. */
-export const MAX_BATCH = 512;
-/**
- * Jobs at one worker and not yet completed, at most. Up to this, workers size what they get at once
- * (the bar's totals are known early); beyond it, jobs wait here as ids, which bounds memory.
- */
-export const MAX_OUTSTANDING = 32_768;
-/** Outstanding jobs per extra worker before it is worth forking one (a fork costs ~25 ms of a core). */
-export const JOBS_PER_EXTRA_WORKER = 64;
-
-const State = {
-  queued: 0,
-  sizing: 1,
-  at: 2,
-  held: 3,
-  big: 4,
-  opening: 5,
-  parts: 6,
-  sealing: 7,
-  done: 8,
-  failed: 9,
-} as const;
-export type JobState = keyof typeof State;
-const STATE_NAMES = Object.keys(State) as JobState[];
-
-/** States in which a job is at one worker (counted in its load, interrupted by its death). */
-const AT_WORKER: ReadonlySet<number> = new Set([State.sizing, State.at, State.opening, State.sealing]);
-
-interface WorkerBook {
-  /** Jobs (and parts) at this worker, not yet completed. */
-  load: number;
-  /** What its last report said it had in hand. */
-  inHand: WorkerReport['inHand'];
-}
-
-/** A huge file in parts. */
-interface Split {
-  st: WireStat;
-  parts: number;
-  /** Per part: -2 waiting, -1 written, else the worker it is at. */
-  where: number[];
-  attempts: number[];
-  written: number;
-}
-
-const WAITING = -2;
-const WRITTEN = -1;
+export type { PoolEvents, SchedulerHost, SchedulerSettings } from './scheduler-settings.js';
 
 export class Scheduler {
-  // Jobs as columns indexed by id (dense, from 0): an object per job would be most of the parent's
-  // memory on a 200,000-file tree.
-  private readonly rels: string[] = [];
-  private readonly kinds: JobKind[] = [];
-  private readonly fresh: boolean[] = [];
-  private readonly states: number[] = [];
-  private readonly workerOf: number[] = [];
-  private readonly attempts: number[] = [];
-  /** Bytes as sized; -1 until then. */
-  private readonly sizes: number[] = [];
-
-  private readonly workers = new Map<number, WorkerBook>();
+  /** Every job's state (read it; only the scheduler moves jobs). */
+  readonly jobs: JobBook;
+  private readonly splits: SplitBook;
+  /** What each live worker's last report said it had in hand. */
+  private readonly inHand = new Map<number, WorkerReport['inHand']>();
   private nextWorker = 0;
-  private queue: number[] = [];
-  private queueHead = 0;
-  private readonly bigQueue: number[] = [];
-  /** Parts waiting for an idle worker, as [id, part]. */
-  private readonly partQueue: Array<[number, number]> = [];
-  private readonly splits = new Map<number, Split>();
   private batchSize = 16;
-  private completed = 0;
   private inputDone = false;
   private ending = false;
   private stopped = false;
@@ -136,25 +44,21 @@ export class Scheduler {
     private readonly settings: SchedulerSettings,
     private readonly host: SchedulerHost,
   ) {
+    this.jobs = new JobBook((id, result) => {
+      this.deathsInARow = 0;
+      if (typeof result === 'string') host.done(id, result);
+      else host.failed(id, result);
+    });
+    this.splits = new SplitBook(settings.partBytes);
     const initial = Math.max(1, Math.min(settings.initialWorkers, settings.workers));
-    while (this.workers.size < initial) this.fork();
+    while (this.jobs.workerCount < initial) this.fork();
   }
 
-  /** Adds a job. True when jobs wait for a batch: the pool should `flush` soon (or now). */
+  /** Adds a job; it goes out when a batch is full, or at the next `flush`. */
   add(kind: JobKind, rel: string, fresh: boolean): number {
-    const id = this.rels.length;
-    this.rels.push(rel);
-    this.kinds.push(kind);
-    this.fresh.push(fresh);
-    this.states.push(State.queued);
-    this.workerOf.push(-1);
-    this.attempts.push(0);
-    this.sizes.push(-1);
-    if (this.gaveUp) this.move(id, State.failed, -1, this.gaveUp);
-    else {
-      this.queue.push(id);
-      if (this.waiting() >= this.batchSize) this.dispatch();
-    }
+    const id = this.jobs.add(kind, rel, fresh);
+    if (this.gaveUp) this.jobs.move(id, State.failed, -1, this.gaveUp);
+    else if (this.waiting() >= this.batchSize) this.dispatch();
     return id;
   }
 
@@ -170,48 +74,21 @@ export class Scheduler {
     this.checkFinished();
   }
 
-  rel(id: number): string {
-    return this.rels[id]!;
-  }
-
-  kind(id: number): JobKind {
-    return this.kinds[id]!;
-  }
-
-  /** Bytes of a job as sized (0 if it failed before). */
-  size(id: number): number {
-    return Math.max(this.sizes[id]!, 0);
-  }
-
-  state(id: number): JobState {
-    return STATE_NAMES[this.states[id]!]!;
-  }
-
-  /** The worker a job is at, or -1. */
-  worker(id: number): number {
-    return AT_WORKER.has(this.states[id]!) ? this.workerOf[id]! : -1;
-  }
-
-  attempt(id: number): number {
-    return this.attempts[id]!;
-  }
-
-  /** Live workers' indices. */
   liveWorkers(): number[] {
-    return [...this.workers.keys()];
+    return [...this.jobs.workers()];
   }
 
-  /** Every job has completed (or the run was stopped): workers are told to end. */
+  /** Every job has completed, or the run was stopped. */
   get complete(): boolean {
-    return this.stopped || (this.inputDone && this.completed === this.rels.length);
+    return this.stopped || (this.inputDone && this.jobs.completed === this.jobs.length);
   }
 
   /** A big file some worker has in hand, for the bar. */
   currentBigFile(): string | undefined {
-    for (const book of this.workers.values()) {
-      for (const h of book.inHand) {
+    for (const held of this.inHand.values()) {
+      for (const h of held) {
         const id = typeof h === 'number' ? h : h[0];
-        if (this.sizes[id]! >= this.settings.bigFileBytes && this.states[id]! < State.done) return this.rels[id];
+        if (this.jobs.size(id) >= this.settings.bigFileBytes && !this.jobs.isCompleted(id)) return this.jobs.rel(id);
       }
     }
     return undefined;
@@ -219,18 +96,16 @@ export class Scheduler {
 
   /** -H: copy this held file after all, as the first of its link group. */
   copyAsLeader(id: number): void {
-    this.move(id, State.big, -1);
-    this.bigQueue.push(id);
+    this.jobs.move(id, State.big);
     this.giveBigWork();
   }
 
   /** Completes a held job the caller handled itself (-H: a further link of a group). */
   settle(id: number, outcome: CopyOutcome | SerializedError): void {
-    if (this.states[id]! >= State.done) return;
+    if (this.jobs.isCompleted(id)) return;
     // No worker streamed its bytes: they count as done now, so the bar still ends at its total.
-    this.host.bytes(this.size(id));
-    if (typeof outcome === 'string') this.move(id, State.done, -1, outcome);
-    else this.move(id, State.failed, -1, outcome);
+    this.host.bytes(this.jobs.sizedBytes(id));
+    this.jobs.move(id, typeof outcome === 'string' ? State.done : State.failed, -1, outcome);
     this.checkFinished();
   }
 
@@ -238,16 +113,15 @@ export class Scheduler {
   abort(): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.host.removeTemps([...this.splits.keys()].map((id) => this.jobRef(id)));
-    for (const w of this.workers.keys()) this.host.send(w, { type: 'abort' });
+    this.host.removeTemps(this.splits.ids().map((id) => this.jobs.ref(id)));
+    for (const w of this.jobs.workers()) this.host.send(w, { type: 'abort' });
   }
 
   /** A worker's report: sizes to route, results, what it has in hand. */
   onReport(w: number, report: WorkerReport): void {
-    const book = this.workers.get(w);
-    if (!book) return;
-    book.inHand = report.inHand;
-    if (report.sizes.length > 0) this.routeSized(w, report);
+    if (!this.jobs.isLive(w)) return;
+    this.inHand.set(w, report.inHand);
+    if (report.sizes.length > 0) this.route(w, report);
     if (report.bytes) this.host.bytes(report.bytes);
     for (const r of report.results) this.onResult(w, r);
     for (const [id, key] of report.links) this.host.hardLinked(id, key);
@@ -255,76 +129,37 @@ export class Scheduler {
     this.checkFinished();
   }
 
-  /**
-   * A worker exited. `how` says how it died (e.g. `killed by SIGKILL`), or is undefined when it exited
-   * because it was told to (`end`, `abort`).
-   */
+  /** A worker exited: `how` it died (e.g. `killed by SIGKILL`), or undefined when it was told to go. */
   onExit(w: number, how: string | undefined): void {
-    const book = this.workers.get(w);
-    if (!book) return;
-    this.workers.delete(w);
+    if (!this.jobs.isLive(w)) return;
+    const held = this.inHand.get(w) ?? [];
+    this.inHand.delete(w);
+    const interrupted = this.jobs.jobsAt(w);
+    this.jobs.removeWorker(w);
     if (how === undefined || this.stopped) return;
     this.deathsInARow++;
-    const inHand = new Set(book.inHand.map((h) => (typeof h === 'number' ? h : `${h[0]}:${h[1]}`)));
-    const interrupted: number[] = [];
-    for (let id = 0; id < this.states.length; id++) {
-      if (this.workerOf[id] === w && AT_WORKER.has(this.states[id]!)) interrupted.push(id);
-    }
-    // Its temp files may exist, complete or not: none may stay behind, and a retry makes a new one.
-    this.host.removeTemps(interrupted.filter((id) => this.states[id] !== State.sizing).map((id) => this.jobRef(id)));
+    // Its temp files may exist, complete or not: none may stay, and a retry makes a new one.
+    this.host.removeTemps(interrupted.filter((id) => this.jobs.state(id) !== State.sizing).map((id) => this.jobs.ref(id)));
     for (const id of interrupted) {
       // A split interrupted while opening or sealing starts again as a whole big file.
-      this.splits.delete(id);
-      if (inHand.has(id)) this.retryOrFail(id, w, how);
+      this.splits.drop(id);
+      if (held.includes(id)) this.retryOrFail(id, w, how);
       else this.requeue(id);
     }
-    for (const [id, split] of this.splits) {
-      for (let part = 0; part < split.parts && this.splits.has(id); part++) {
-        if (split.where[part] !== w) continue;
-        if (!inHand.has(`${id}:${part}`)) {
-          split.where[part] = WAITING;
-          this.partQueue.unshift([id, part]);
-        } else if (split.attempts[part]! >= 1) {
-          this.failSplit(id, entryError.crashed(how));
-        } else {
-          split.attempts[part]!++;
-          split.where[part] = WAITING;
-          this.partQueue.unshift([id, part]);
-          this.host.warn(`worker ${w} died (${how}) while copying part ${part + 1} of \`${this.rels[id]}\`: writing that part again`);
-        }
-      }
+    const parts = this.splits.interrupted(w, (id, part) => held.some((h) => typeof h !== 'number' && h[0] === id && h[1] === part));
+    for (const [id, part] of parts.retried) {
+      this.host.warn(`worker ${w} died (${how}) while copying part ${part + 1} of \`${this.jobs.rel(id)}\`: writing that part again`);
     }
+    for (const id of parts.lost) this.failSplit(id, entryError.crashed(how));
     if (this.gaveUp || this.deathsInARow > this.settings.workers) this.giveUp(how);
     this.dispatch();
     this.checkFinished();
   }
 
-  // ── transitions ─────────────────────────────────────────────────────────────────────────────────
+  // ── routing and results ──
 
-  /**
-   * The one place a job's state changes: it keeps the workers' loads and the completed count, and
-   * reports completions. `outcome` goes with `done`, `error` with `failed`.
-   */
-  private move(id: number, to: number, w: number, result?: CopyOutcome | SerializedError): void {
-    const from = this.states[id]!;
-    if (from >= State.done) return; // completed once: a late or duplicate result changes nothing
-    if (AT_WORKER.has(from)) this.loadOf(this.workerOf[id]!, -1);
-    this.states[id] = to;
-    this.workerOf[id] = AT_WORKER.has(to) ? w : -1;
-    if (AT_WORKER.has(to)) this.loadOf(w, +1);
-    if (to < State.done) return;
-    this.completed++;
-    this.deathsInARow = 0;
-    if (to === State.done) this.host.done(id, result as CopyOutcome);
-    else this.host.failed(id, result as SerializedError);
-  }
-
-  private loadOf(w: number, delta: number): void {
-    const book = this.workers.get(w);
-    if (book) book.load += delta;
-  }
-
-  private routeSized(w: number, report: WorkerReport): void {
+  /** Routes the jobs a worker sized, once: they stay with it, or go away (big, held). */
+  private route(w: number, report: WorkerReport): void {
     const linked = new Set(report.links.map(([id]) => id));
     const away: number[] = [];
     let bytes = 0;
@@ -333,18 +168,17 @@ export class Scheduler {
       for (let i = 0; i < batch.length; i += 2) {
         const id = batch[i]!;
         const size = batch[i + 1]!;
-        bytes += size - Math.max(this.sizes[id]!, 0);
-        this.sizes[id] = size;
+        bytes += size - this.jobs.sizedBytes(id);
+        this.jobs.setSize(id, size);
         files++;
         if (linked.has(id)) {
           away.push(id);
-          this.move(id, State.held, -1);
+          this.jobs.move(id, State.held);
         } else if (size >= this.settings.bigFileBytes) {
           away.push(id);
-          this.move(id, State.big, -1);
-          this.bigQueue.push(id);
+          this.jobs.move(id, State.big);
         } else {
-          this.move(id, State.at, w);
+          this.jobs.move(id, State.at, w);
         }
       }
     }
@@ -356,69 +190,51 @@ export class Scheduler {
     const { id } = r;
     if (r.part !== undefined) return this.onPartResult(w, id, r.part, r.error);
     // An opening that ends the job (nothing to copy, or failed) accounts its bytes here: no part will.
-    if (this.states[id] === State.opening && r.outcome !== 'opened') this.host.bytes(this.size(id));
+    if (this.jobs.state(id) === State.opening && r.outcome !== 'opened') this.host.bytes(this.jobs.sizedBytes(id));
     if (r.error) {
       if (this.splits.has(id)) return this.failSplit(id, r.error);
-      return this.move(id, State.failed, -1, r.error);
+      return this.jobs.move(id, State.failed, -1, r.error);
     }
-    if (r.outcome === 'opened') return this.startParts(id, r.st!);
-    if (this.states[id] === State.sealing) this.splits.delete(id);
-    this.move(id, State.done, -1, r.outcome as CopyOutcome);
-  }
-
-  private startParts(id: number, st: WireStat): void {
-    const parts = Math.max(1, Math.ceil(st.size / this.settings.partBytes));
-    this.splits.set(id, { st, parts, where: new Array<number>(parts).fill(WAITING), attempts: new Array<number>(parts).fill(0), written: 0 });
-    this.move(id, State.parts, -1);
-    for (let part = 0; part < parts; part++) this.partQueue.push([id, part]);
-    this.grow();
+    if (r.outcome === 'opened') {
+      this.splits.start(id, r.st!);
+      this.jobs.move(id, State.parts);
+      return this.grow();
+    }
+    this.splits.drop(id);
+    this.jobs.move(id, State.done, -1, r.outcome as CopyOutcome);
   }
 
   private onPartResult(w: number, id: number, part: number, error: SerializedError | undefined): void {
-    const split = this.splits.get(id);
-    if (!split || split.where[part] !== w) return;
-    this.loadOf(w, -1);
-    split.where[part] = WRITTEN;
+    const written = this.splits.written(id, part, w);
+    if (written === 'stale') return;
+    this.jobs.addLoad(w, -1);
     if (error) return this.failSplit(id, error);
-    if (++split.written < split.parts) return;
+    if (written === 'more') return;
     // Every part is in: the worker that wrote the last one checks the source and renames the temp.
-    this.move(id, State.sealing, w);
-    this.host.send(w, { type: 'tasks', tasks: [{ t: 'seal', job: this.jobRef(id), st: split.st }] });
+    this.jobs.move(id, State.sealing, w);
+    this.host.send(w, { type: 'tasks', tasks: [{ t: 'seal', job: this.jobs.ref(id), st: this.splits.st(id) }] });
   }
 
   /** A split file fails: its temp goes, its parts not yet written count as done bytes for the bar. */
   private failSplit(id: number, error: SerializedError): void {
-    const split = this.splits.get(id);
-    if (!split) return;
-    this.splits.delete(id);
-    for (let i = this.partQueue.length - 1; i >= 0; i--) if (this.partQueue[i]![0] === id) this.partQueue.splice(i, 1);
-    let unwritten = 0;
-    for (let part = 0; part < split.parts; part++) {
-      if (split.where[part]! >= 0) this.loadOf(split.where[part]!, -1);
-      if (split.where[part] !== WRITTEN) unwritten += Math.min(this.settings.partBytes, split.st.size - part * this.settings.partBytes);
-    }
+    const { unwritten, heldBy } = this.splits.drop(id);
+    for (const w of heldBy) this.jobs.addLoad(w, -1);
     if (unwritten > 0) this.host.bytes(unwritten);
-    this.host.removeTemps([this.jobRef(id)]);
-    this.move(id, State.failed, -1, error);
+    this.host.removeTemps([this.jobs.ref(id)]);
+    this.jobs.move(id, State.failed, -1, error);
   }
 
-  /** The job a dead worker had in hand: once more on another worker, or failed the second time. */
+  /** A job a dead worker had in hand: once more on another worker, or failed the second time. */
   private retryOrFail(id: number, w: number, how: string): void {
-    if (this.attempts[id]! >= 1) return this.move(id, State.failed, -1, entryError.crashed(how));
-    this.attempts[id]!++;
-    this.host.warn(`worker ${w} died (${how}) while copying \`${this.rels[id]}\`: trying it once more`);
+    if (this.jobs.attempt(id) >= 1) return this.jobs.move(id, State.failed, -1, entryError.crashed(how));
+    this.jobs.retry(id);
+    this.host.warn(`worker ${w} died (${how}) while copying \`${this.jobs.rel(id)}\`: trying it once more`);
     this.requeue(id);
   }
 
   /** Back to where a job waits for a worker: big work for an idle one, the rest to be sized again. */
   private requeue(id: number): void {
-    if (this.sizes[id]! >= this.settings.bigFileBytes) {
-      this.move(id, State.big, -1);
-      this.bigQueue.unshift(id);
-    } else {
-      this.move(id, State.queued, -1);
-      this.queue.push(id);
-    }
+    this.jobs.move(id, this.jobs.size(id) >= this.settings.bigFileBytes ? State.big : State.queued);
   }
 
   /**
@@ -430,36 +246,30 @@ export class Scheduler {
       this.gaveUp = entryError.poolDying(this.deathsInARow, how);
       this.host.warn(`workers keep dying (${this.deathsInARow} in a row, last ${how}): the entries not copied yet fail`);
     }
-    for (const id of this.splits.keys()) this.failSplit(id, this.gaveUp);
-    for (let id = 0; id < this.states.length; id++) {
-      const s = this.states[id]!;
-      if (s === State.queued || s === State.big || (AT_WORKER.has(s) && !this.workers.has(this.workerOf[id]!))) this.move(id, State.failed, -1, this.gaveUp);
-    }
-    this.queue = [];
-    this.queueHead = 0;
-    this.bigQueue.length = 0;
+    for (const id of this.splits.ids()) this.failSplit(id, this.gaveUp);
+    for (const id of this.jobs.jobsIn(State.queued, State.big)) this.jobs.move(id, State.failed, -1, this.gaveUp);
   }
 
-  // ── dispatch ────────────────────────────────────────────────────────────────────────────────────
+  // ── dispatch ──
 
   private waiting(): number {
-    return this.queue.length - this.queueHead;
+    return this.jobs.count(State.queued);
   }
 
   /** Sends waiting jobs in batches, each to the live worker with the least load, then big work. */
   private dispatch(): void {
     if (this.stopped || this.ending) return;
     this.grow();
-    while (this.waiting() > 0 && this.workers.size > 0) {
+    while (this.waiting() > 0 && this.jobs.workerCount > 0) {
       let w = -1;
       let least = Infinity;
-      for (const [index, book] of this.workers) if (book.load < least) [w, least] = [index, book.load];
+      for (const index of this.jobs.workers()) if (this.jobs.load(index) < least) [w, least] = [index, this.jobs.load(index)];
       const room = MAX_OUTSTANDING - least;
-      if (room <= 0) break; // every worker has enough; its reports will call us again
-      const perWorker = this.inputDone ? Math.ceil(this.waiting() / this.workers.size) : this.batchSize;
-      const jobs = this.takeQueued(Math.min(perWorker, MAX_BATCH, room)).map((id) => {
-        this.move(id, State.sizing, w);
-        return this.jobRef(id);
+      if (room <= 0) break; // every worker has enough; their reports call us again
+      const perWorker = this.inputDone ? Math.ceil(this.waiting() / this.jobs.workerCount) : this.batchSize;
+      const jobs = this.jobs.take('queued', Math.min(perWorker, MAX_BATCH, room)).map((id) => {
+        this.jobs.move(id, State.sizing, w);
+        return this.jobs.ref(id);
       });
       this.host.send(w, { type: 'size', jobs });
       this.batchSize = Math.min(this.batchSize * 2, MAX_BATCH);
@@ -467,40 +277,25 @@ export class Scheduler {
     this.giveBigWork();
   }
 
-  private takeQueued(n: number): number[] {
-    const ids = this.queue.slice(this.queueHead, this.queueHead + n);
-    this.queueHead += ids.length;
-    if (this.queueHead > 4096 && this.queueHead * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.queueHead);
-      this.queueHead = 0;
-    }
-    return ids;
-  }
-
-  /** Each idle worker gets one piece of big work: a part of a split file first (it holds a temp file), else a big file. */
+  /** Each idle worker gets one piece of big work: a part first (it holds a temp file), else a big file. */
   private giveBigWork(): void {
     if (this.stopped || this.ending) return;
-    for (const [w, book] of this.workers) {
-      if (book.load > 0) continue;
-      const next = this.partQueue.shift();
-      if (next) {
-        const [id, part] = next;
-        const { partBytes } = this.settings;
-        const split = this.splits.get(id)!;
-        split.where[part] = w;
-        book.load++;
-        const task: Task = { t: 'part', job: this.jobRef(id), part, offset: part * partBytes, length: Math.min(partBytes, split.st.size - part * partBytes) };
-        this.host.send(w, { type: 'tasks', tasks: [task] });
+    for (const w of this.jobs.workers()) {
+      if (this.jobs.load(w) > 0) continue;
+      const part = this.splits.take(w);
+      if (part) {
+        this.jobs.addLoad(w, +1);
+        this.host.send(w, { type: 'tasks', tasks: [{ t: 'part', job: this.jobs.ref(part.id), part: part.part, offset: part.offset, length: part.length }] });
         continue;
       }
-      const id = this.bigQueue.shift();
+      const [id] = this.jobs.take('big', 1);
       if (id === undefined) return;
       if (this.isLastBigWork(id)) {
-        this.move(id, State.opening, w);
-        this.host.send(w, { type: 'tasks', tasks: [{ t: 'open', job: this.jobRef(id) }] });
+        this.jobs.move(id, State.opening, w);
+        this.host.send(w, { type: 'tasks', tasks: [{ t: 'open', job: this.jobs.ref(id) }] });
       } else {
-        this.move(id, State.at, w);
-        this.host.send(w, { type: 'tasks', tasks: [{ t: 'copy', job: this.jobRef(id), size: this.sizes[id]! }] });
+        this.jobs.move(id, State.at, w);
+        this.host.send(w, { type: 'tasks', tasks: [{ t: 'copy', job: this.jobs.ref(id), size: this.jobs.size(id) }] });
       }
     }
   }
@@ -512,38 +307,34 @@ export class Scheduler {
    */
   private isLastBigWork(id: number): boolean {
     return (
-      this.sizes[id]! >= this.settings.splitFileBytes &&
+      this.jobs.size(id) >= this.settings.splitFileBytes &&
       this.settings.workers > 1 &&
-      this.attempts[id] === 0 &&
+      this.jobs.attempt(id) === 0 &&
       this.inputDone &&
       this.waiting() === 0 &&
-      this.bigQueue.length === 0 &&
-      this.splits.size === 0
+      this.jobs.count(State.big) === 1 && // this one
+      this.splits.count === 0
     );
   }
 
   /** Forks more workers only when the outstanding work is big enough to keep them busy. */
   private grow(): void {
     if (this.gaveUp || this.stopped || this.ending) return;
-    let outstanding = this.waiting() + (this.bigQueue.length + this.partQueue.length) * JOBS_PER_EXTRA_WORKER;
-    for (const book of this.workers.values()) outstanding += book.load;
+    let outstanding = this.waiting() + (this.jobs.count(State.big) + this.splits.waiting) * JOBS_PER_EXTRA_WORKER;
+    for (const w of this.jobs.workers()) outstanding += this.jobs.load(w);
     const wanted = Math.min(this.settings.workers, 1 + Math.floor(outstanding / JOBS_PER_EXTRA_WORKER));
-    while (this.workers.size < wanted) this.fork();
+    while (this.jobs.workerCount < wanted) this.fork();
   }
 
   private fork(): void {
     const w = this.nextWorker++;
-    this.workers.set(w, { load: 0, inHand: [] });
+    this.jobs.addWorker(w);
     this.host.fork(w);
   }
 
   private checkFinished(): void {
-    if (this.stopped || this.ending || !this.inputDone || this.completed < this.rels.length) return;
+    if (this.stopped || this.ending || !this.inputDone || this.jobs.completed < this.jobs.length) return;
     this.ending = true;
-    for (const w of this.workers.keys()) this.host.send(w, { type: 'end' });
-  }
-
-  private jobRef(id: number): JobRef {
-    return { id, kind: this.kinds[id]!, rel: this.rels[id]!, attempt: this.attempts[id]!, fresh: this.fresh[id]! };
+    for (const w of this.jobs.workers()) this.host.send(w, { type: 'end' });
   }
 }

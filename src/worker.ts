@@ -15,6 +15,7 @@
  * all make the worker remove its temp file and exit at once.
  */
 import { performance } from 'node:perf_hooks';
+import { reportWorkerCpu } from './diagnostics.js';
 import { copyRegularFile, copySymlink, EntryFailure, statSource, type CopyContext } from './copy-file.js';
 import { entryError, serializeError, type SerializedError } from './errors.js';
 import { JobQueue, type QueuedJob } from './job-queue.js';
@@ -199,7 +200,7 @@ function pump(): void {
   flush(current !== null && current !== inHandReported);
   if (!idle) schedule();
   else if (ending) {
-    if (process.env.PCOPY_DEBUG_TIMING) reportCpu();
+    reportWorkerCpu();
     process.disconnect();
   }
 }
@@ -272,16 +273,6 @@ function flush(force: boolean): void {
 function send(report: WorkerReport): void {
   if (!process.connected) return abortNow();
   process.send!(report);
-}
-
-/** Hidden diagnostics (PCOPY_DEBUG_TIMING): this worker's CPU time and when it finished. */
-function reportCpu(): void {
-  const { user, system } = process.cpuUsage();
-  const { rss, heapUsed } = process.memoryUsage();
-  process.stderr.write(
-    `pcopy worker ${process.pid}: cpu user ${(user / 1000).toFixed(0)} ms, system ${(system / 1000).toFixed(0)} ms, lived ${performance.now().toFixed(0)} ms, ` +
-      `max rss ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (now ${rss >> 20}, heap used ${heapUsed >> 20})\n`,
-  );
 }
 
 /** Stop now: the copy generator's `finally` removes the temp file in hand. */

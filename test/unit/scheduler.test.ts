@@ -4,7 +4,8 @@
  * forks, removes and reports.
  */
 import { describe, expect, it } from 'vitest';
-import { MAX_OUTSTANDING, Scheduler, type SchedulerSettings } from '../../src/scheduler.js';
+import { Scheduler } from '../../src/scheduler.js';
+import { MAX_OUTSTANDING, type SchedulerSettings } from '../../src/scheduler-settings.js';
 import type { JobRef, ParentMessage, TaskResult, WireStat, WorkerReport } from '../../src/protocol.js';
 import type { SerializedError } from '../../src/errors.js';
 
@@ -100,14 +101,14 @@ describe('Scheduler: batches and routing', () => {
     p.sizeAll(0, (id) => (id === big ? 20 * MiB : 100));
     expect(p.take('route')).toEqual([[0, { type: 'route', batches: 1, away: [big] }]]);
     expect(p.sizedBytes).toBe(20 * MiB + 100);
-    expect([p.s.state(small), p.s.worker(small)]).toEqual(['at', 0]);
+    expect([p.s.jobs.stateName(small), p.s.jobs.worker(small)]).toEqual(['at', 0]);
     // The worker still has the small file: it is not idle, so the big file waits.
-    expect(p.s.state(big)).toBe('big');
+    expect(p.s.jobs.stateName(big)).toBe('big');
     expect(p.take('tasks')).toEqual([]);
     // Once it reports the small one done, it is idle and gets the big file, with its sized bytes.
     p.results(0, copied(small), 100);
     expect(p.take('tasks')).toEqual([[0, { type: 'tasks', tasks: [{ t: 'copy', job: { id: big, kind: 'file', rel: 'big', attempt: 0, fresh: false }, size: 20 * MiB }] }]]);
-    expect([p.s.state(big), p.s.worker(big)]).toEqual(['at', 0]);
+    expect([p.s.jobs.stateName(big), p.s.jobs.worker(big)]).toEqual(['at', 0]);
     expect(p.done.get(small)).toEqual(['copied']);
   });
 
@@ -151,11 +152,11 @@ describe('Scheduler: huge files in parts', () => {
     const size = 80 * MiB; // three parts: 32 + 32 + 16 MiB
     const w = p.take('size')[0]![0];
     p.report(w, { sizes: [[id, size]] });
-    const [[opener, open]] = p.take('tasks');
+    const [opener, open] = p.take('tasks')[0]!;
     expect(open.tasks).toEqual([{ t: 'open', job: { id, kind: 'file', rel: 'huge', attempt: 0, fresh: false } }]);
-    expect(p.s.state(id)).toBe('opening');
+    expect(p.s.jobs.stateName(id)).toBe('opening');
     p.results(opener, [{ id, outcome: 'opened', st: wire(size) }]);
-    expect(p.s.state(id)).toBe('parts');
+    expect(p.s.jobs.stateName(id)).toBe('parts');
     const parts = p.take('tasks').map(([to, m]) => [to, m.tasks[0]]);
     expect(parts).toEqual([
       [0, { t: 'part', job: expect.objectContaining({ id }), part: 0, offset: 0, length: 32 * MiB }],
@@ -166,7 +167,7 @@ describe('Scheduler: huge files in parts', () => {
     p.results(0, [{ id, part: 2, outcome: 'written' }], 16 * MiB);
     expect(p.take('tasks')).toEqual([]);
     p.results(1, [{ id, part: 1, outcome: 'written' }], 32 * MiB);
-    expect(p.s.state(id)).toBe('sealing');
+    expect(p.s.jobs.stateName(id)).toBe('sealing');
     expect(p.take('tasks')).toEqual([[1, { type: 'tasks', tasks: [{ t: 'seal', job: expect.objectContaining({ id }), st: wire(size) }] }]]);
     p.results(1, [{ id, outcome: 'copied' }]);
     expect(p.done.get(id)).toEqual(['copied']);
@@ -196,7 +197,7 @@ describe('Scheduler: huge files in parts', () => {
     expect(p.failed.get(id)?.code).toBe('CRASHED');
     expect(p.removed.map((j) => j.id)).toContain(id);
     expect(p.bytes).toBe(96 * MiB);
-    expect(p.s.state(id)).toBe('failed');
+    expect(p.s.jobs.stateName(id)).toBe('failed');
   });
 });
 
@@ -241,11 +242,11 @@ describe('Scheduler: workers that die', () => {
     const poison = p.s.add('file', 'poison', false);
     const other = p.s.add('file', 'other', false);
     p.s.finishInput();
-    const holder = (id: number): number => p.s.worker(id);
+    const holder = (id: number): number => p.s.jobs.worker(id);
     const w1 = holder(poison);
     p.report(w1, { inHand: [poison] });
     p.s.onExit(w1, 'killed by SIGSEGV');
-    expect(p.s.attempt(poison)).toBe(1);
+    expect(p.s.jobs.attempt(poison)).toBe(1);
     const w2 = holder(poison);
     expect(w2).not.toBe(w1);
     p.report(w2, { inHand: [poison] });
@@ -313,7 +314,7 @@ describe('Scheduler: -H, end and abort', () => {
       [a, '1:5'],
       [b, '1:5'],
     ]);
-    expect([p.s.state(a), p.s.state(b)]).toEqual(['held', 'held']);
+    expect([p.s.jobs.stateName(a), p.s.jobs.stateName(b)]).toEqual(['held', 'held']);
     p.s.copyAsLeader(a);
     expect(p.take('tasks')).toEqual([[0, { type: 'tasks', tasks: [{ t: 'copy', job: expect.objectContaining({ id: a }), size: 10 }] }]]);
     p.results(0, copied(a), 10);
@@ -327,7 +328,7 @@ describe('Scheduler: -H, end and abort', () => {
     const p = new FakePool();
     const id = p.s.add('link', 'l', true);
     p.s.finishInput();
-    const w = p.s.worker(id);
+    const w = p.s.jobs.worker(id);
     p.sizeAll(w, () => 0);
     expect(p.take('end')).toEqual([]);
     expect(p.s.complete).toBe(false);
@@ -345,7 +346,7 @@ describe('Scheduler: -H, end and abort', () => {
     const p = new FakePool({ splitFileBytes: 64 * MiB });
     const huge = p.s.add('file', 'huge', false);
     p.s.finishInput();
-    p.sizeAll(p.s.worker(huge), () => 100 * MiB);
+    p.sizeAll(p.s.jobs.worker(huge), () => 100 * MiB);
     p.take('route');
     const opener = p.take('tasks')[0]![0];
     p.results(opener, [{ id: huge, outcome: 'opened', st: wire(100 * MiB) }]);

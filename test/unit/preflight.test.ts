@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PcopyError } from '../../src/errors.js';
-import { isInside, resolveTarget } from '../../src/plan.js';
+import { isInside, resolveTarget } from '../../src/preflight.js';
 import { listing, tempPerTest } from '../helpers/extra.js';
 
 const tmp = tempPerTest('pcopy-plan-');

@@ -1,0 +1,44 @@
+/**
+ * Hidden diagnostics and test hooks, set through the environment (never CLI options):
+ * - PCOPY_DEBUG_TIMING: phase times and CPU of the parent and of each worker, on stderr, for the
+ *   benchmark notes;
+ * - PCOPY_TEST_DELAY_MS: workers pause after each chunk, so tests can interrupt a copy mid-file.
+ */
+import { performance } from 'node:perf_hooks';
+
+const timing = Boolean(process.env.PCOPY_DEBUG_TIMING);
+
+/** Test-only pause after each chunk, in ms (0: none). */
+export function testDelayMs(): number {
+  return Number(process.env.PCOPY_TEST_DELAY_MS) || 0;
+}
+
+/** Phase marks of a run; printed with the parent's CPU time by `report` when timing is on. */
+export class PhaseMarks {
+  private readonly marks: Array<[string, number]> = [['run starts', performance.now()]];
+
+  mark(what: string): void {
+    if (timing) this.marks.push([what, performance.now()]);
+  }
+
+  report(): void {
+    if (!timing) return;
+    const { user, system } = process.cpuUsage();
+    const maxRss = (process.resourceUsage().maxRSS / 1024).toFixed(0);
+    process.stderr.write(
+      `pcopy timing (ms since process start): ${this.marks.map(([what, t]) => `${what} ${t.toFixed(0)}`).join(', ')}; ` +
+        `parent cpu user ${(user / 1000).toFixed(0)} ms, system ${(system / 1000).toFixed(0)} ms, max rss ${maxRss} MiB\n`,
+    );
+  }
+}
+
+/** A worker's CPU time, life and memory, when timing is on. */
+export function reportWorkerCpu(): void {
+  if (!timing) return;
+  const { user, system } = process.cpuUsage();
+  const { rss, heapUsed } = process.memoryUsage();
+  process.stderr.write(
+    `pcopy worker ${process.pid}: cpu user ${(user / 1000).toFixed(0)} ms, system ${(system / 1000).toFixed(0)} ms, lived ${performance.now().toFixed(0)} ms, ` +
+      `max rss ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (now ${rss >> 20}, heap used ${heapUsed >> 20})\n`,
+  );
+}

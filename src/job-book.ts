@@ -1,0 +1,210 @@
+/**
+ * The state of every job of a run, and the one function that changes it (`move`). Jobs are kept as
+ * columns indexed by id (dense, from 0): an object per job would be most of the parent's memory on a
+ * 200,000-file tree. The book also keeps each live worker's load (jobs and parts at it, not yet
+ * completed), which `move` maintains for jobs. Pure: the scheduler decides, the book records.
+ */
+import type { SerializedError } from './errors.js';
+import type { CopyOutcome, JobKind, JobRef } from './protocol.js';
+
+/**
+ * queued: waits to be sent for sizing · sizing: its worker lstats it · at: its worker copies it (or a
+ * task of it) · held: -H, waits for its link group · big: waits for an idle worker · opening / parts /
+ * sealing: a huge file in parts · done / failed: completed (final).
+ */
+export const State = {
+  queued: 0,
+  sizing: 1,
+  at: 2,
+  held: 3,
+  big: 4,
+  opening: 5,
+  parts: 6,
+  sealing: 7,
+  done: 8,
+  failed: 9,
+} as const;
+export type JobState = keyof typeof State;
+export type StateCode = (typeof State)[JobState];
+const NAMES = Object.keys(State) as JobState[];
+
+/** States in which a job is at one worker: counted in its load, interrupted by its death. */
+const AT_WORKER: ReadonlySet<number> = new Set([State.sizing, State.at, State.opening, State.sealing]);
+
+export class JobBook {
+  private readonly rels: string[] = [];
+  private readonly kinds: JobKind[] = [];
+  private readonly fresh: boolean[] = [];
+  private readonly states: StateCode[] = [];
+  private readonly workerOf: number[] = [];
+  private readonly attempts: number[] = [];
+  /** Bytes as sized; -1 until then. */
+  private readonly sizes: number[] = [];
+  private readonly loads = new Map<number, number>();
+  /** Jobs in each state. */
+  private readonly counts: number[] = Object.values(State).map(() => 0);
+  /** Jobs waiting in `queued` and in `big`, in the order they got there (see `take`). */
+  private readonly waiting: Record<'queued' | 'big', { ids: number[]; head: number }> = { queued: { ids: [], head: 0 }, big: { ids: [], head: 0 } };
+  /** Jobs done or failed. */
+  completed = 0;
+
+  /** `completed` hears each job's completion exactly once. */
+  constructor(private readonly onCompleted: (id: number, result: CopyOutcome | SerializedError) => void) {}
+
+  get length(): number {
+    return this.rels.length;
+  }
+
+  add(kind: JobKind, rel: string, fresh: boolean): number {
+    this.rels.push(rel);
+    this.kinds.push(kind);
+    this.fresh.push(fresh);
+    this.states.push(State.queued);
+    this.workerOf.push(-1);
+    this.attempts.push(0);
+    this.sizes.push(-1);
+    const id = this.rels.length - 1;
+    this.counts[State.queued]!++;
+    this.waiting.queued.ids.push(id);
+    return id;
+  }
+
+  /**
+   * The one transition: `w` is the worker for states at a worker; `result` the outcome for `done`,
+   * the error for `failed`. A completed job never moves again (a late or duplicate result changes nothing).
+   */
+  move(id: number, to: StateCode, w = -1, result?: CopyOutcome | SerializedError): void {
+    const from = this.states[id]!;
+    if (from >= State.done) return;
+    if (AT_WORKER.has(from)) this.addLoad(this.workerOf[id]!, -1);
+    this.counts[from]!--;
+    this.counts[to]!++;
+    if (to === State.queued) this.waiting.queued.ids.push(id);
+    if (to === State.big) this.waiting.big.ids.push(id);
+    this.states[id] = to;
+    this.workerOf[id] = AT_WORKER.has(to) ? w : -1;
+    if (AT_WORKER.has(to)) this.addLoad(w, +1);
+    if (to < State.done) return;
+    this.completed++;
+    this.onCompleted(id, result!);
+  }
+
+  /** How many jobs are in a state. */
+  count(state: StateCode): number {
+    return this.counts[state]!;
+  }
+
+  /** Up to `n` jobs waiting in `queued` (or `big`), first come first served; they leave that state next. */
+  take(state: 'queued' | 'big', n: number): number[] {
+    const q = this.waiting[state];
+    const ids: number[] = [];
+    // A job that left the state since it was put in line (failed when the pool gave up) is passed over.
+    while (ids.length < n && q.head < q.ids.length) {
+      const id = q.ids[q.head++]!;
+      if (this.states[id] === State[state]) ids.push(id);
+    }
+    if (q.head > 4096 && q.head * 2 > q.ids.length) {
+      q.ids = q.ids.slice(q.head);
+      q.head = 0;
+    }
+    return ids;
+  }
+
+  state(id: number): StateCode {
+    return this.states[id]!;
+  }
+
+  stateName(id: number): JobState {
+    return NAMES[this.states[id]!]!;
+  }
+
+  isCompleted(id: number): boolean {
+    return this.states[id]! >= State.done;
+  }
+
+  /** The worker a job is at, or -1. */
+  worker(id: number): number {
+    return AT_WORKER.has(this.states[id]!) ? this.workerOf[id]! : -1;
+  }
+
+  /** Jobs at worker `w` (for when it dies). */
+  jobsAt(w: number): number[] {
+    const ids: number[] = [];
+    for (let id = 0; id < this.states.length; id++) if (this.workerOf[id] === w && AT_WORKER.has(this.states[id]!)) ids.push(id);
+    return ids;
+  }
+
+  /** Jobs in one of these states. */
+  jobsIn(...states: StateCode[]): number[] {
+    const ids: number[] = [];
+    for (let id = 0; id < this.states.length; id++) if (states.includes(this.states[id]!)) ids.push(id);
+    return ids;
+  }
+
+  rel(id: number): string {
+    return this.rels[id]!;
+  }
+
+  kind(id: number): JobKind {
+    return this.kinds[id]!;
+  }
+
+  /** -1 until sized. */
+  size(id: number): number {
+    return this.sizes[id]!;
+  }
+
+  /** Bytes as sized, 0 before (or if it failed before). */
+  sizedBytes(id: number): number {
+    return Math.max(this.sizes[id]!, 0);
+  }
+
+  setSize(id: number, bytes: number): void {
+    this.sizes[id] = bytes;
+  }
+
+  attempt(id: number): number {
+    return this.attempts[id]!;
+  }
+
+  /** A retry after a worker died writes to another temp name. */
+  retry(id: number): void {
+    this.attempts[id]!++;
+  }
+
+  ref(id: number): JobRef {
+    return { id, kind: this.kinds[id]!, rel: this.rels[id]!, attempt: this.attempts[id]!, fresh: this.fresh[id]! };
+  }
+
+  // ── workers ──
+
+  addWorker(w: number): void {
+    this.loads.set(w, 0);
+  }
+
+  removeWorker(w: number): void {
+    this.loads.delete(w);
+  }
+
+  workers(): IterableIterator<number> {
+    return this.loads.keys();
+  }
+
+  get workerCount(): number {
+    return this.loads.size;
+  }
+
+  isLive(w: number): boolean {
+    return this.loads.has(w);
+  }
+
+  /** Jobs and parts at worker `w`, not yet completed. */
+  load(w: number): number {
+    return this.loads.get(w) ?? 0;
+  }
+
+  addLoad(w: number, delta: number): void {
+    const load = this.loads.get(w);
+    if (load !== undefined) this.loads.set(w, load + delta);
+  }
+}

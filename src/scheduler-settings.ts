@@ -1,0 +1,46 @@
+/** What the scheduler is given: its settings and limits, and the host (the pool) it answers through. */
+import type { SerializedError } from './errors.js';
+import type { CopyOutcome, JobRef, ParentMessage } from './protocol.js';
+
+/** What the run hears of its jobs. */
+export interface PoolEvents {
+  /** Bytes of newly sized jobs (a job sized again after a crash counts only its difference). */
+  sized(bytes: number, files: number): void;
+  bytes(n: number): void;
+  /** -H: a sized file with several links; the listener calls `copyAsLeader` or `settle`. */
+  hardLinked(id: number, key: string): void;
+  done(id: number, outcome: CopyOutcome): void;
+  failed(id: number, error: SerializedError): void;
+  warn(message: string): void;
+}
+
+/** What the scheduler asks of the pool that runs it. */
+export interface SchedulerHost extends PoolEvents {
+  /** Start worker `worker` (indices count up from 0 and are never reused). */
+  fork(worker: number): void;
+  send(worker: number, message: ParentMessage): void;
+  /** Remove these jobs' temp files, if they exist (after a crash, a failed split, an abort). */
+  removeTemps(jobs: JobRef[]): void;
+}
+
+export interface SchedulerSettings {
+  /** Largest pool. */
+  workers: number;
+  /** Forked at once; more follow only as the work needs them. */
+  initialWorkers: number;
+  /** Files at least this big are copied one at a time by idle workers, so they spread over the pool. */
+  bigFileBytes: number;
+  /** Files at least this big may be split into parts of `partBytes` (Infinity: never). */
+  splitFileBytes: number;
+  partBytes: number;
+}
+
+/** Largest batch of jobs in one message; early batches are smaller so workers start at once. */
+export const MAX_BATCH = 512;
+/**
+ * Jobs at one worker and not yet completed, at most. Up to this, workers size what they get at once
+ * (the bar's totals are known early); beyond it, jobs wait here as ids, which bounds memory.
+ */
+export const MAX_OUTSTANDING = 32_768;
+/** Outstanding jobs per extra worker before it is worth forking one (a fork costs ~25 ms of a core). */
+export const JOBS_PER_EXTRA_WORKER = 64;
