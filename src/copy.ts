@@ -9,7 +9,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { copyPolicy, type CopyOutcome, type CopyPolicy } from './copy-file.js';
 import { DESTINATION_FATAL_CODES, entryError, serializeError, type SerializedError } from './errors.js';
-import { fixPathMetadata, sourceStatOf, targetMode, type SourceStat } from './metadata.js';
+import { fixPathMetadata, sourceStatOf, takesOwnGroup, targetMode, type SourceStat } from './metadata.js';
 import { resolveOptions, type CopyOptions } from './options.js';
 import { resolveTarget, type CopyTarget } from './plan.js';
 import { WorkerPool } from './pool.js';
@@ -259,7 +259,7 @@ class CopyRun {
       } else {
         const made = makeDirs(this.destRoot, 0o700);
         this.enterDir(this.destRoot, rootStat, !made);
-        if (made) this.freshDirs.add('');
+        if (made && takesOwnGroup(this.destRoot)) this.freshDirs.add('');
       }
     } catch (err) {
       // DEST itself cannot be made: every entry would fail the same way, so fail once.
@@ -349,7 +349,7 @@ class CopyRun {
         }
       }
       this.enterDir(dest, st, existed);
-      if (!existed) this.freshDirs.add(rel);
+      if (!existed && takesOwnGroup(dest)) this.freshDirs.add(rel);
       this.emit({ type: 'entry-done', path: rel, kind: 'dir', outcome: existed ? 'same' : 'copied' });
     } catch (err) {
       this.failedDirs.add(rel);
@@ -421,8 +421,9 @@ class CopyRun {
     for (let i = this.dirs.length - 1; i >= 0; i--) {
       const { dest, st, created } = this.dirs[i]!;
       try {
-        fixPathMetadata(dest, fs.lstatSync(dest, { bigint: true }), st, this.policy);
-        if (created && !this.policy.mode) fs.chmodSync(dest, targetMode(st, this.policy));
+        const have = fs.lstatSync(dest, { bigint: true });
+        fixPathMetadata(dest, have, st, this.policy);
+        if (created && !this.policy.mode) fs.chmodSync(dest, targetMode(st, this.policy, Number(have.mode)));
       } catch (err) {
         this.fail(path.relative(this.destRoot, dest), serializeError(err), false);
       }
