@@ -141,6 +141,13 @@ function buildProgram(): Command {
 export async function main(argv: string[]): Promise<void> {
   ignoreClosedPipes();
   const program = buildProgram();
+  if (argv.length <= 2) {
+    // No arguments at all: say what the command takes and where to learn more, not commander's
+    // bare "missing required argument" (cp: "missing file operand" + "Try 'cp --help'").
+    process.stderr.write(`Usage: pcopy ${program.usage()}\n${program.description()}\nRun \`pcopy --help\` for the options and examples.\n`);
+    process.exitCode = ExitCode.usage;
+    return;
+  }
   let options: Partial<CopyOptions>;
   let cli: CliOptions;
   try {

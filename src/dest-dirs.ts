@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { statSource, type CopyPolicy } from './copy-file.js';
 import { entryError, serializeError, type SerializedError } from './errors.js';
-import { fixPathMetadata, sourceStatOf, targetMode, type SourceStat } from './metadata.js';
+import { fixPathMetadata, sourceStatOf, takesOwnGroup, targetMode, type SourceStat } from './metadata.js';
 import type { OverwriteMode } from './options.js';
 import { TEMP_NAME_PATTERN, type CopyOutcome } from './protocol.js';
 
@@ -40,7 +40,7 @@ export class DestDirs {
   /** Relative paths handled (made, merged or failed), for --include's parents. */
   private readonly known = new Set<string>(['']);
   private readonly failedDirs = new Set<string>();
-  /** Made by this run: nothing can be in the way of their entries. */
+  /** Made by this run, with our group: nothing can be in the way of their entries, which are born with our ids. */
   private readonly freshDirs = new Set<string>();
   /** Directories made or merged (counted in a dry run too). */
   count = 0;
@@ -60,7 +60,7 @@ export class DestDirs {
     }
     const made = makeDirs(destRoot, 0o700);
     this.enter(destRoot, st, !made);
-    if (made) this.freshDirs.add('');
+    if (made && takesOwnGroup(destRoot)) this.freshDirs.add('');
   }
 
   /** Makes the parent of `rel` if needed: false when it could not be (the entry then fails). */
@@ -114,7 +114,7 @@ export class DestDirs {
         }
       }
       this.enter(dest, st, existed);
-      if (!existed) this.freshDirs.add(rel);
+      if (!existed && takesOwnGroup(dest)) this.freshDirs.add(rel);
       this.events.made(rel, existed ? 'same' : 'copied');
     } catch (err) {
       this.failedDirs.add(rel);
@@ -129,8 +129,9 @@ export class DestDirs {
     for (let i = this.records.length - 1; i >= 0; i--) {
       const { dest, st, created } = this.records[i]!;
       try {
-        fixPathMetadata(dest, fs.lstatSync(dest, { bigint: true }), st, policy);
-        if (created && !policy.mode) fs.chmodSync(dest, targetMode(st, policy));
+        const have = fs.lstatSync(dest, { bigint: true });
+        fixPathMetadata(dest, have, st, policy);
+        if (created && !policy.mode) fs.chmodSync(dest, targetMode(st, policy, Number(have.mode)));
       } catch (err) {
         this.events.failed(path.relative(destRoot, dest), serializeError(err));
       }

@@ -39,11 +39,27 @@ export interface MetadataPolicy {
   owner: boolean;
   /** The user's umask, for modes that are not preserved (as cp without -p). */
   umask: number;
+  /** Modification times this many microseconds apart count as equal (--modify-window); 0 if absent. */
+  modifyWindowUs?: number;
 }
 
-/** The permission bits a new entry gets: the source's, or the source's less the umask. */
-export function targetMode(st: SourceStat, policy: MetadataPolicy): number {
-  return policy.mode ? st.mode & 0o7777 : st.mode & 0o777 & ~policy.umask;
+/**
+ * The permission bits a new entry gets: the source's, or the source's less the umask. `bornMode`:
+ * the mode a directory made by this run was born with; when modes are not preserved it keeps the
+ * setgid bit it inherited from a setgid parent, as mkdir(2) gave it (`cp -r` and `rsync -r` do too).
+ */
+export function targetMode(st: SourceStat, policy: MetadataPolicy, bornMode = 0): number {
+  return policy.mode ? st.mode & 0o7777 : (st.mode & 0o777 & ~policy.umask) | (bornMode & 0o2000);
+}
+
+/**
+ * Whether entries created in `dir` (just made by this process) get this process's group, as a new
+ * directory's own entries normally do. Not when it took another group from a setgid parent (or a
+ * `grpid` mount): then its files need the owner fix-up like any other (as root, `cp -a` and
+ * `rsync -a` give them the source's group, not the directory's).
+ */
+export function takesOwnGroup(dir: string): boolean {
+  return fs.lstatSync(dir).gid === process.getegid?.();
 }
 
 /** Whole microseconds, rounded down (also before 1970). */
@@ -78,6 +94,9 @@ export function applyFdMetadata(fd: number, st: SourceStat, policy: MetadataPoli
 /**
  * Corrects the metadata of an existing destination entry where it differs from the source, touching
  * nothing that already matches. Never follows a symlink (`lchown`, `lutimes`; links have no mode of their own).
+ * Times count as different only by the mtime (within the modify window): an atime moves whenever
+ * anything reads the source, and rewriting both on every rerun would change every ctime, as rsync
+ * never does. The atime is set with the mtime, and when an entry is written.
  */
 export function fixPathMetadata(path: string, have: fs.BigIntStats, want: SourceStat, policy: MetadataPolicy): void {
   const isLink = have.isSymbolicLink();
@@ -87,7 +106,8 @@ export function fixPathMetadata(path: string, have: fs.BigIntStats, want: Source
   if (!isLink && (policy.mode || ownerDiffers) && (ownerDiffers || (Number(have.mode) & 0o7777) !== mode)) {
     fs.chmodSync(path, mode);
   }
-  if (policy.times && (micros(have.mtimeNs) !== micros(want.mtimeNs) || micros(have.atimeNs) !== micros(want.atimeNs))) {
+  const mtimeDiff = micros(have.mtimeNs) - micros(want.mtimeNs);
+  if (policy.times && (mtimeDiff < 0n ? -mtimeDiff : mtimeDiff) > BigInt(policy.modifyWindowUs ?? 0)) {
     const setTimes = isLink ? fs.lutimesSync : fs.utimesSync;
     setTimes(path, utimeSeconds(want.atimeNs), utimeSeconds(want.mtimeNs));
   }

@@ -50,7 +50,9 @@ export function formatSummary(r: CopyResult): string {
     count(r.symlinks, 'symlink'),
     r.dryRun
       ? `${formatBytes(r.bytesCopied)} to write of ${formatBytes(r.bytes)}`
-      : `${formatBytes(r.bytes)} in ${formatDuration(r.elapsedMs)} (${formatRate(r.bytes, r.elapsedMs)})`,
+      : `${formatBytes(r.bytesCopied)} in ${formatDuration(r.elapsedMs)} (${formatRate(r.bytesCopied, r.elapsedMs)})`,
+    // A resume's rate is what it wrote; what it found already in place is said apart.
+    ...(!r.dryRun && r.bytes > r.bytesCopied ? [`${formatBytes(r.bytes - r.bytesCopied)} already there`] : []),
     `${groupDigits(r.failures.length)} failed`,
     `${groupDigits(r.skipped.length)} skipped`,
   ];

@@ -77,7 +77,7 @@ describe('formatRate', () => {
 describe('formatSummary', () => {
   it('is one line with every count', () => {
     const line = formatSummary(
-      result({ filesCopied: 3, filesSame: 2, dirs: 1, symlinks: 0, bytes: 1536, bytesCopied: 1024, elapsedMs: 2000 }),
+      result({ filesCopied: 3, filesSame: 2, dirs: 1, symlinks: 0, bytes: 1536, bytesCopied: 1536, elapsedMs: 2000 }),
     );
     expect(line).toMatch(
       /^pcopy: 3 files copied, 2 unchanged, 1 directory, 0 symlinks, 1\.5 KiB in 2\.00 s \(768 B\/s\), 0 failed, 0 skipped$/,
@@ -93,6 +93,7 @@ describe('formatSummary', () => {
         dirs: 1_000,
         symlinks: 1,
         bytes: 3 * GiB,
+        bytesCopied: 3 * GiB,
         elapsedMs: 75_000,
         failures: [{ path: 'x', error: { code: 'EIO', message: 'i/o error' } }],
         skipped: [{ path: 'f', reason: 'fifo' }],
@@ -100,6 +101,28 @@ describe('formatSummary', () => {
     );
     expect(line).toMatch(
       /^pcopy: 1 file copied, 12,345 unchanged, 1,000 directories, 1 symlink, 3\.0 GiB in 1m15s \(41\.0 MiB\/s\), 1 failed, 1 skipped$/,
+    );
+  });
+
+  it('gives the rate of what was written and says apart what was already there (a resume)', () => {
+    // Issue 10: a resume said "4.3 GiB in 4.65 s (951 MiB/s)" though most of it was skipped.
+    const line = formatSummary(
+      result({ filesCopied: 12, filesSame: 3_000, dirs: 40, bytes: 4.3 * GiB, bytesCopied: 120 * MiB, elapsedMs: 4650 }),
+    );
+    expect(line).toBe(
+      'pcopy: 12 files copied, 3,000 unchanged, 40 directories, 0 symlinks, 120.0 MiB in 4.65 s (25.8 MiB/s), 4.2 GiB already there, 0 failed, 0 skipped',
+    );
+  });
+
+  it('says a rerun that found everything in place wrote nothing', () => {
+    expect(formatSummary(result({ filesSame: 5, bytes: 10 * KiB, bytesCopied: 0, elapsedMs: 300 }))).toContain(
+      ', 0 B in 0.30 s (0 B/s), 10.0 KiB already there, ',
+    );
+  });
+
+  it('keeps a dry run as bytes to write of the total', () => {
+    expect(formatSummary(result({ dryRun: true, filesCopied: 1, filesSame: 1, bytes: 2 * KiB, bytesCopied: KiB }))).toBe(
+      'pcopy: dry run, nothing written: 1 file would be copied, 1 unchanged, 0 directories, 0 symlinks, 1.0 KiB to write of 2.0 KiB, 0 failed, 0 skipped',
     );
   });
 
