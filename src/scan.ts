@@ -5,15 +5,19 @@
  * wrapped to record each failure and carry on. Types come from the directory entries (no stat here:
  * with `stats: true` one odd name or vanished file empties its whole directory's listing).
  *
- * The same wrapper guards the walk when it follows symlinks (-L): a directory whose device and inode
- * equal one of its ancestors' (a loop) or DEST's (a link into the copy) is not descended into, and
- * with -x neither is a directory on another file system.
+ * The same wrapper applies --exclude and --include (see patterns.ts) before fast-glob sees a name: an
+ * excluded entry is dropped from its directory's listing, and a directory below which nothing can be
+ * taken is not read, so fast-glob gets only `**` and matches nothing itself. It also guards the walk
+ * when it follows symlinks (-L): a directory whose device and inode equal one of its ancestors' (a
+ * loop) or DEST's (a link into the copy) is not descended into, and with -x neither is a directory on
+ * another file system.
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type fastGlob from 'fast-glob';
 import { entryError, serializeError, type SerializedError } from './errors.js';
+import { makePathFilter } from './patterns.js';
 
 export type EntryType = 'dir' | 'file' | 'link' | 'fifo' | 'socket' | 'char-device' | 'block-device' | 'unknown';
 
@@ -27,7 +31,7 @@ export interface ScanEntry {
 }
 
 export interface ScanOptions {
-  /** fast-glob patterns (see `toGlob`); empty means everything. */
+  /** --include patterns (see patterns.ts); empty means everything not excluded. */
   include: string[];
   exclude: string[];
   followLinks: boolean;
@@ -44,38 +48,30 @@ export interface ScanHandlers {
   notDescended(rel: string, reason: NotDescendedReason): void;
 }
 
-/**
- * A user's pattern as a fast-glob pattern relative to SRC, the way rsync users expect it: a pattern
- * without a slash matches a name at any depth (`*.log` → `**\/*.log`); one with a slash, or starting
- * with `/`, is anchored at SRC (`/build` and `build/out` match only there); a trailing slash is dropped.
- */
-export function toGlob(pattern: string): string {
-  let p = pattern.trim();
-  const anchored = p.startsWith('/');
-  p = p.replace(/^\/+/, '').replace(/\/+$/, '');
-  return anchored || p.includes('/') ? p : `**/${p}`;
-}
-
 /** Walks `root` (a directory). Resolves when the walk ends or the signal aborts it. */
 export function scanSource(root: string, handlers: ScanHandlers, options: ScanOptions): Promise<void> {
   const reported = new Set<string>();
   const guard = makeGuard(root, handlers, options);
+  const filter = makePathFilter(options.include, options.exclude);
   /**
+   * What fast-glob may see of a directory's listing: no excluded entry, and no name with a line break.
    * fast-glob matches paths with regular expressions whose `.` does not match a line break, so it
-   * silently drops every name with one (and never walks into such a directory). Those entries are
-   * taken out of its listing here and walked by us instead. No pattern can match them, so with
-   * --include they are not copied.
+   * would silently drop every such name (and never walk into such a directory): those are walked by
+   * us instead, with the same filter.
    */
-  const withoutLineBreaks = (dir: string, entries: fs.Dirent[]): fs.Dirent[] => {
-    if (!entries.some((d) => LINE_BREAK.test(d.name))) return entries;
-    if (options.include.length === 0) {
-      for (const d of entries) if (LINE_BREAK.test(d.name)) walkBypassed(path.relative(root, path.join(dir, d.name)), d);
-    }
-    return entries.filter((d) => !LINE_BREAK.test(d.name));
+  const visible = (dirRel: string, entries: fs.Dirent[]): fs.Dirent[] => {
+    if (filter.all && !entries.some((d) => LINE_BREAK.test(d.name))) return entries;
+    return entries.filter((d) => {
+      const rel = path.join(dirRel, d.name);
+      if (!filter.all && filter.excluded(rel)) return false;
+      if (!LINE_BREAK.test(d.name)) return true;
+      walkBypassed(rel, d);
+      return false;
+    });
   };
   const walkBypassed = (rel: string, d: fs.Dirent): void => {
-    handlers.entry({ rel, type: typeOf(d) });
-    if (!d.isDirectory()) return;
+    if (filter.selected(rel)) handlers.entry({ rel, type: typeOf(d) });
+    if (!d.isDirectory() || filter.nothingBelow(rel)) return;
     let children: fs.Dirent[];
     try {
       children = fs.readdirSync(path.join(root, rel), { withFileTypes: true });
@@ -83,18 +79,23 @@ export function scanSource(root: string, handlers: ScanHandlers, options: ScanOp
       handlers.error(rel, serializeError(err));
       return;
     }
-    for (const child of children) walkBypassed(path.join(rel, child.name), child);
+    for (const child of children) {
+      const childRel = path.join(rel, child.name);
+      if (!filter.excluded(childRel)) walkBypassed(childRel, child);
+    }
   };
   const readdir = ((dir: string, opts: unknown, callback: (err: Error | null, entries: fs.Dirent[]) => void) => {
+    const rel = path.relative(root, dir);
+    // Not even read: an unreadable directory whose contents are all excluded is no error.
+    if (filter.nothingBelow(rel)) return callback(null, []);
     const list = (): void =>
       fs.readdir(dir, opts as { withFileTypes: true }, (err, entries) => {
         if (err) {
-          const rel = path.relative(root, dir);
           if (!reported.has(rel)) handlers.error(rel, err.code === 'ENOENT' ? entryError.vanished() : serializeError(err));
           callback(null, []);
           return;
         }
-        callback(null, withoutLineBreaks(dir, entries));
+        callback(null, visible(rel, entries));
       });
     if (!guard) return list();
     guard(dir, (descend) => (descend ? list() : callback(null, [])));
@@ -102,15 +103,13 @@ export function scanSource(root: string, handlers: ScanHandlers, options: ScanOp
 
   // Loaded here rather than at start-up, so the workers are forked ~20 ms sooner.
   const fg = createRequire(import.meta.url)('fast-glob') as typeof fastGlob;
-  const patterns = options.include.length > 0 ? options.include.map(toGlob) : ['**'];
-  const stream = fg.stream(patterns, {
+  const stream = fg.stream(['**'], {
     cwd: root,
     dot: true,
     onlyFiles: false,
     followSymbolicLinks: options.followLinks,
     objectMode: true,
     unique: false,
-    ignore: options.exclude.map(toGlob),
     fs: { readdir },
   }) as unknown as NodeJS.ReadableStream & { destroy(): void };
 
@@ -124,6 +123,7 @@ export function scanSource(root: string, handlers: ScanHandlers, options: ScanOp
     signal?.addEventListener('abort', onAbort, { once: true });
     stream.on('data', (e: fastGlob.Entry) => {
       const rel = e.path;
+      if (!filter.selected(rel)) return;
       // A name that is not valid UTF-8 reaches us with U+FFFD in it and cannot be opened by that name.
       if (e.name.includes('\uFFFD') && !fs.lstatSync(path.join(root, rel), { throwIfNoEntry: false })) {
         reported.add(rel);

@@ -5,11 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import type { CopyProgress, CopyResult } from '../../src/copy.js';
 import { parsePreserve, PRESERVE_ALL, PRESERVE_NONE } from '../../src/options.js';
+import { toGlobs } from '../../src/patterns.js';
 import { ProgressText } from '../../src/progress.js';
-import { toGlob } from '../../src/scan.js';
 import { formatEntry, formatSummary } from '../../src/summary.js';
 
-describe('toGlob', () => {
+describe('toGlobs', () => {
   it.each([
     ['*.log', '**/*.log'],
     ['node_modules', '**/node_modules'],
@@ -20,7 +20,7 @@ describe('toGlob', () => {
     ['docs/old/', 'docs/old'],
     ['  *.tmp  ', '**/*.tmp'],
   ])('%j → %j', (pattern, glob) => {
-    expect(toGlob(pattern)).toBe(glob);
+    expect(toGlobs(pattern)).toEqual([glob]);
   });
 });
 

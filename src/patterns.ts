@@ -1,0 +1,134 @@
+/**
+ * The --exclude / --include pattern language, and the one matcher both walks use (fast-glob's, and
+ * our own for names fast-glob cannot see). The walk asks it before it lists or reads anything, so an
+ * excluded directory is never read, whatever wildcard excluded it (fast-glob's own `ignore` only
+ * prunes directories whose last segment is literal, so `.*` or `node_mod*` used to be walked and
+ * copied in full).
+ *
+ * The rules are the README's (no slash: any depth; a slash or a leading `/`: anchored at SRC; a
+ * trailing slash dropped; exclude wins; --include selects matches plus the directories holding them),
+ * and where the README is silent they are what `rsync -a --exclude` does with the same spelling,
+ * checked against rsync 3.x:
+ * - `*` and `?` stay inside one name; `**` crosses `/`, also inside a name (`foo**too` matches
+ *   `foo/x/too` and `footoo`);
+ * - `dir/**` matches what is below `dir`, not `dir` itself (which is kept, empty);
+ * - `dir/***` matches `dir` and everything below it;
+ * - `a/**\/b` needs at least one directory between `a` and `b`: it does not match `a/b`, nor does
+ *   `/**\/b` match a top-level `b` (rsync's manual says so); `**\/b` does match `b` at the top.
+ * Patterns are handed to picomatch (fast-glob's own matcher), so braces and extglobs (`*.{js,ts}`,
+ * `!(x)`) work too; those are fast-glob extras that rsync does not have.
+ */
+import { createRequire } from 'node:module';
+
+type Matcher = (input: string) => boolean;
+type Picomatch = (glob: string | string[], options: object) => Matcher;
+
+/** dotfiles like any name; a leading `!` is a character, not negation; `[!a]` is `[^a]` as in rsync; `.` also matches line breaks. */
+const PICOMATCH_OPTIONS = { dot: true, nonegate: true, posix: true, flags: 's' };
+
+/** Decides, for a path relative to SRC (`/`-separated), whether the walk takes it. */
+export interface PathFilter {
+  /** No patterns at all: everything is taken, so the walk need not ask. */
+  readonly all: boolean;
+  /** Not copied; a directory is not read at all. */
+  excluded(rel: string): boolean;
+  /** Copied, given that it is not excluded: true unless --include is given and none matches. */
+  selected(rel: string): boolean;
+  /** Nothing below the directory `rel` can be taken, so it need not be read (it may itself be). */
+  nothingBelow(rel: string): boolean;
+}
+
+/**
+ * A user's pattern as picomatch patterns relative to SRC (one or more; none for an empty pattern):
+ * anchoring per the README, `**` per rsync (see the module comment).
+ */
+export function toGlobs(pattern: string): string[] {
+  let p = pattern.trim();
+  const anchored = p.startsWith('/');
+  p = p.replace(/^\/+/, '').replace(/\/+$/, '');
+  if (p === '') return [];
+  const floating = !anchored && !p.includes('/');
+  // rsync: a trailing `/***` matches the directory and everything in it.
+  const bases = p.endsWith('/***') ? [p.slice(0, -4), `${p.slice(0, -4)}/**`] : [p];
+  const out: string[] = [];
+  for (const base of bases) {
+    const segments = base.replace(/\*{3,}/g, '**').split('/');
+    let alternatives = [''];
+    segments.forEach((segment, i) => {
+      const options = segmentGlobs(segment, i, segments.length, anchored);
+      alternatives = alternatives.flatMap((a) => options.map((o) => (i === 0 ? o : `${a}/${o}`)));
+    });
+    for (const a of alternatives) out.push(floating && a !== '**' ? `**/${a}` : a);
+  }
+  return out;
+}
+
+/**
+ * One segment of a pattern in picomatch terms. picomatch's `**` is a globstar only as a whole segment
+ * and then matches zero or more directories; rsync's `**` is "any characters, slashes included".
+ */
+function segmentGlobs(segment: string, index: number, count: number, anchored: boolean): string[] {
+  if (segment === '**') {
+    if (count === 1) return ['**'];
+    if (index === count - 1) return ['**/*']; // `dir/**`: one or more levels below, never `dir`
+    if (index === 0 && !anchored) return ['**']; // `**/b` also matches a top-level `b`
+    return ['*/**']; // `a/**/b` and `/**/b`: at least one directory in between
+  }
+  if (!segment.includes('**')) return [segment];
+  // `**` inside a name: either stays in this name (`*`) or spans one or more slashes.
+  let options = [''];
+  segment.split('**').forEach((part, i) => {
+    options = i === 0 ? [part] : options.flatMap((o) => [`${o}*${part}`, `${o}*/**/*${part}`]);
+  });
+  return options;
+}
+
+/** Builds the filter for a run's patterns (`include` empty: everything not excluded is selected). */
+export function makePathFilter(include: readonly string[], exclude: readonly string[]): PathFilter {
+  const excludeGlobs = exclude.flatMap(toGlobs);
+  const includeGlobs = include.flatMap(toGlobs);
+  const hasInclude = include.length > 0;
+  if (excludeGlobs.length === 0 && !hasInclude) {
+    return { all: true, excluded: () => false, selected: () => true, nothingBelow: () => false };
+  }
+  const picomatch = createRequire(import.meta.url)('picomatch') as Picomatch;
+  const compile = (globs: string[]): Matcher => (globs.length > 0 ? picomatch(globs, PICOMATCH_OPTIONS) : () => false);
+  const isExcluded = compile(excludeGlobs);
+  const isIncluded = compile(includeGlobs);
+  // `dir/*` and `dir/**` exclude everything in a matching directory: it need not be read at all.
+  const contentsExcluded = compile(
+    excludeGlobs.flatMap((g) => {
+      const prefix = g.endsWith('/**/*') ? g.slice(0, -5) : g.endsWith('/*') ? g.slice(0, -2) : '';
+      return prefix !== '' && prefix !== '**' ? [prefix] : [];
+    }),
+  );
+  const includeShapes = includeGlobs.map((g) => shapeOf(g, picomatch));
+  return {
+    all: false,
+    excluded: isExcluded,
+    selected: (rel) => !hasInclude || isIncluded(rel),
+    nothingBelow: (rel) =>
+      rel !== '' && (contentsExcluded(rel) || (hasInclude && !includeShapes.some((s) => mayMatchBelow(s, rel.split('/'))))),
+  };
+}
+
+/** A glob cut into per-segment matchers (`'**'` for a globstar), or undefined when it cannot be cut. */
+type Shape = Array<Matcher | '**'> | undefined;
+
+function shapeOf(glob: string, picomatch: Picomatch): Shape {
+  // Braces and extglobs may hold a `/` of their own: such a pattern may match below anything.
+  if (/[{}()]/.test(glob)) return undefined;
+  return glob.split('/').map((s) => (s === '**' ? '**' : picomatch(s, PICOMATCH_OPTIONS)));
+}
+
+/** Whether some path below the directory `dir` (its segments) can match the glob (fast-glob's partial match). */
+function mayMatchBelow(shape: Shape, dir: string[]): boolean {
+  if (!shape) return true;
+  for (let i = 0; i < dir.length; i++) {
+    const s = shape[i];
+    if (s === undefined) return false;
+    if (s === '**') return true;
+    if (!s(dir[i]!)) return false;
+  }
+  return shape.length > dir.length;
+}
