@@ -8,6 +8,7 @@
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
 import { entryError, type SerializedError } from './errors.js';
 import { applyFdMetadata, fixPathMetadata, micros, targetMode, utimeSeconds, type MetadataPolicy, type SourceStat } from './metadata.js';
 import type { CopyOptions, OverwriteMode } from './options.js';
@@ -71,6 +72,8 @@ export interface CopyContext {
   gid: number;
   /** Called with the bytes written after each chunk. */
   onBytes(n: number): void;
+  /** Told how long the source's first read took (ms): how long the device made the copy wait. */
+  onFirstRead?(ms: number): void;
 }
 
 /** The source entry's stat: lstat, or stat with -L (where a source path may be a symlink to follow). */
@@ -144,7 +147,9 @@ export function* copyRegularFile(
     let total = 0;
     let sinceYield = 0;
     while (total < st.size) {
+      const started = total === 0 && ctx.onFirstRead ? performance.now() : 0;
       const n = fs.readSync(fdIn, buffer, 0, buffer.length, null);
+      if (started) ctx.onFirstRead!(performance.now() - started);
       if (n === 0) break;
       writeAll(fdOut, buffer, n);
       total += n;

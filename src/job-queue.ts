@@ -24,8 +24,18 @@ export class JobQueue {
   private static readonly N = 8;
   private static readonly B = 3;
 
+  /** Jobs shifted out so far: the queue's n-th job ever pushed is at `n - shifted` from the front. */
+  shifted = 0;
+
   get length(): number {
     return this.end - this.start;
+  }
+
+  /** Path and size of the job `offset` places from the front (for reading ahead). */
+  peek(offset: number): { rel: string; size: number } | undefined {
+    if (offset < 0 || offset >= this.end - this.start) return undefined;
+    const i = this.start + offset;
+    return { rel: this.rels[i]!, size: this.numbers[i * JobQueue.N + 2]! };
   }
 
   push({ job, st }: QueuedJob): void {
@@ -40,6 +50,7 @@ export class JobQueue {
   shift(): QueuedJob | undefined {
     if (this.start === this.end) return undefined;
     const i = this.start++;
+    this.shifted++;
     const n = this.numbers.subarray(i * JobQueue.N, (i + 1) * JobQueue.N);
     const b = this.bigs.subarray(i * JobQueue.B, (i + 1) * JobQueue.B);
     const flags = n[1]! % 8;

@@ -6,6 +6,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import type { ParentMessage, WorkerInit, WorkerReport } from './protocol.js';
+import { READ_AHEAD_DEPTH } from './read-ahead.js';
 
 const WORKER_FILE = new URL('./worker.js', import.meta.url);
 /**
@@ -14,6 +15,11 @@ const WORKER_FILE = new URL('./worker.js', import.meta.url);
  * Nothing of the parent's own flags is passed on.
  */
 const WORKER_EXEC_ARGV = ['--max-semi-space-size=2'];
+/**
+ * Threads for a worker's read-ahead (see read-ahead.ts): each holds one request to the device, and a
+ * disk serves a few dozen at once far faster than one by one. They start only if a worker reads ahead.
+ */
+const THREADS = String(READ_AHEAD_DEPTH);
 /** How long an aborted worker gets to clean up before it is killed. */
 const ABORT_GRACE_MS = 3000;
 
@@ -30,7 +36,11 @@ export class WorkerHandle {
   readonly exited: Promise<void>;
 
   constructor(init: WorkerInit, events: WorkerHandleEvents) {
-    this.child = fork(WORKER_FILE, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: WORKER_EXEC_ARGV });
+    this.child = fork(WORKER_FILE, [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: WORKER_EXEC_ARGV,
+      env: { ...process.env, UV_THREADPOOL_SIZE: THREADS },
+    });
     this.child.on('message', (m: WorkerReport) => events.report(m));
     this.child.on('error', () => {}); // a failed send shows up as 'exit' too
     this.exited = new Promise((resolve) => {

@@ -16,11 +16,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import { reportWorkerCpu } from './diagnostics.js';
-import { copyRegularFile, copySymlink, EntryFailure, statSource, type CopyContext } from './copy-file.js';
+import { copyRegularFile, copySymlink, EntryFailure, sourceOpenFlags, statSource, type CopyContext } from './copy-file.js';
 import { entryError, serializeError, type SerializedError } from './errors.js';
 import { JobQueue, type QueuedJob } from './job-queue.js';
 import { fromWireStat, sourceStatOf, toWireStat, type SourceStat } from './metadata.js';
 import { tempPathOf, under, type CopyOutcome, type JobRef, type ParentMessage, type Task, type TaskResult, type WorkerInit, type WorkerReport } from './protocol.js';
+import { ReadAhead } from './read-ahead.js';
 import { copyPart, openSplit, sealSplit } from './split-file.js';
 
 const SLICE_MS = 20;
@@ -32,6 +33,8 @@ type Work = ({ t: 'queued' } & QueuedJob) | Task;
 
 interface InHand {
   work: Work;
+  /** A queued job's place in the queue's order (for read-ahead), else -1. */
+  n: number;
   st?: SourceStat;
   gen?: Generator<void, CopyOutcome | void>;
   /** Bytes counted for it so far, and at most: the bar never passes the total, even for a growing file. */
@@ -41,6 +44,7 @@ interface InHand {
 
 let init: WorkerInit | undefined;
 let ctx: CopyContext | undefined;
+let readAhead: ReadAhead | undefined;
 /** Sized batches waiting for their `route`, oldest first. */
 const sized: QueuedJob[][] = [];
 const queue = new JobQueue();
@@ -68,7 +72,9 @@ process.on('message', (message: ParentMessage) => {
         gid: process.getegid?.() ?? -1,
         yieldEveryChunk: message.delayMs > 0,
         onBytes: countBytes,
+        onFirstRead: (ms) => readAhead!.observe(current?.n ?? -1, ms),
       };
+      readAhead = new ReadAhead(queue, (rel) => under(message.srcRoot, rel), sourceOpenFlags(message.policy.dereference), schedule);
       return;
     case 'size':
       sizeJobs(message.jobs);
@@ -126,6 +132,7 @@ function sizeJobs(jobs: JobRef[]): void {
 /** The scheduler routed the oldest sized batches: copy them here, but for those taken away. */
 function takeRoute(batches: number, away: Set<number>): void {
   for (let i = 0; i < batches; i++) for (const q of sized.shift() ?? []) if (!away.has(q.job.id)) queue.push(q);
+  readAhead!.fill();
 }
 
 /** The entry's stat, checked to still be what the scan found; undefined after recording why not. */
@@ -171,21 +178,32 @@ function schedule(): void {
   setImmediate(pump);
 }
 
-function nextWork(): InHand | null {
+/** The next work: tasks first, then the queue; 'wait' while the next queued file is being read ahead. */
+function nextWork(): InHand | null | 'wait' {
   const task = tasks.shift();
-  if (task) return { work: task, reported: 0, limit: task.t === 'copy' ? task.size : task.t === 'part' ? task.length : 0 };
+  if (task) return { work: task, n: -1, reported: 0, limit: task.t === 'copy' ? task.size : task.t === 'part' ? task.length : 0 };
+  if (queue.length > 0 && readAhead!.isPending(queue.shifted)) return 'wait';
+  const n = queue.shifted;
   const q = queue.shift();
-  return q ? { work: { t: 'queued', ...q }, st: q.st, reported: 0, limit: q.st.size } : null;
+  return q ? { work: { t: 'queued', ...q }, n, st: q.st, reported: 0, limit: q.st.size } : null;
 }
 
-/** Runs work for one time slice, then yields to the event loop. */
+/**
+ * Runs work for one time slice, then yields to the event loop. While reading ahead, it yields after
+ * every file, so the read-ahead's completions are taken in at once and the device stays busy.
+ */
 function pump(): void {
   scheduled = false;
   const sliceEnd = performance.now() + SLICE_MS;
   const delayMs = init?.delayMs ?? 0;
+  let waiting = false;
   for (;;) {
-    current ??= nextWork();
-    if (!current) break;
+    if (!current) {
+      const next = nextWork();
+      if (next === 'wait') waiting = true; // read-ahead wakes us
+      if (next === null || next === 'wait') break;
+      current = next;
+    }
     step(current);
     if (delayMs > 0 && current) {
       flush(current !== inHandReported);
@@ -193,13 +211,14 @@ function pump(): void {
       setTimeout(pump, delayMs);
       return;
     }
-    if (performance.now() >= sliceEnd) break;
+    if (performance.now() >= sliceEnd || (current === null && readAhead!.isActive)) break;
   }
-  const idle = !current && tasks.length === 0 && queue.length === 0;
+  readAhead!.fill();
+  const idle = !current && !waiting && tasks.length === 0 && queue.length === 0;
   // A job still in hand after a whole slice is named in a report, so a crash is attributed to it.
   flush(current !== null && current !== inHandReported);
-  if (!idle) schedule();
-  else if (ending) {
+  if (!idle && !waiting) schedule();
+  else if (idle && ending) {
     reportWorkerCpu();
     process.disconnect();
   }

@@ -1,0 +1,126 @@
+/**
+ * Read-ahead for a worker's queue. A worker copies one file at a time with synchronous calls: where
+ * the data is in memory (a warm cache, tmpfs) that is the cheapest way, but where it must come from
+ * a device (a cold cache on a disk, a network file system) one reader keeps the device at a queue
+ * depth of one, and a disk reads many files at once about three times faster than one by one.
+ *
+ * So the worker times each copy's first read of a file: from memory it takes microseconds, from a
+ * device a good part of a millisecond. When the typical first read says "device", the worker also
+ * reads the next files of its queue ahead, asynchronously, on libuv's thread pool (many requests in
+ * flight), and the copy takes a file only once its read-ahead is in: it then finds the bytes in the
+ * page cache. Now and then a few files are left to the copy alone, to check: when their first reads
+ * come from memory after all, read-ahead stops. Nothing is decided from the file system or the path.
+ */
+import fs from 'node:fs';
+import type { JobQueue } from './job-queue.js';
+
+/** A first read of a file slower than this (ms) came from the device, not from memory. */
+const DEVICE_MS = 0.05;
+/** First reads watched to decide (their median): on its own, then again in each probe. */
+const WATCH = 16;
+/** After this many files read ahead, the next WATCH files are left to the copy alone, to check. */
+const PROBE_EVERY = 1024;
+/** Files read ahead at once, per worker (the worker's thread pool is as big: see worker-handle.ts). */
+export const READ_AHEAD_DEPTH = 24;
+/** How far ahead of the copy, in files, at most. */
+const MAX_AHEAD = 512;
+/** Bytes read ahead per file: the beginning is what costs a seek; the kernel's own read-ahead follows. */
+const FILE_BYTES = 1024 * 1024;
+const READ_BYTES = 128 * 1024;
+
+export class ReadAhead {
+  private active = false;
+  /** Index (in the queue's order of jobs ever pushed) of the next job to read ahead. */
+  private next = 0;
+  private readonly pending = new Set<number>();
+  private readonly buffers: Buffer[] = [];
+  private readonly waits: number[] = [];
+  private sinceProbe = 0;
+  /** Jobs [probeFrom, probeTo) are not read ahead: their copies' first reads tell if the device is still slow. */
+  private probeFrom = -1;
+  private probeTo = -1;
+
+  /** `wake` is called when the read-ahead the copy waits for is in. */
+  constructor(
+    private readonly queue: JobQueue,
+    private readonly pathOf: (rel: string) => string,
+    private readonly openFlags: number,
+    private readonly wake: () => void,
+  ) {}
+
+  get isActive(): boolean {
+    return this.active;
+  }
+
+  /** True while job `n` (the next to copy) is being read ahead: the copy should wait for it. */
+  isPending(n: number): boolean {
+    return this.pending.has(n);
+  }
+
+  /** The copy of job `n` (-1: not from the queue) waited `ms` for its first read. */
+  observe(n: number, ms: number): void {
+    const alone = !this.active || n >= this.next || (n >= this.probeFrom && n < this.probeTo);
+    if (!alone) return;
+    this.waits.push(ms);
+    if (this.waits.length > WATCH) this.waits.shift();
+    if (!this.active) {
+      if (this.waits.length === WATCH && median(this.waits) > DEVICE_MS) {
+        this.active = true;
+        if (process.env.RA_DEBUG) process.stderr.write(`ra on at ${n} median ${median(this.waits)}\n`);
+        this.waits.length = 0;
+        this.fill();
+      }
+    } else if (n === this.probeTo - 1) {
+      // The probe is over: the device no longer makes the copy wait (the data is cached after all).
+      if (process.env.RA_DEBUG) process.stderr.write(`probe at ${n} median ${median(this.waits)}\n`);
+      if (median(this.waits) <= DEVICE_MS) this.active = false;
+      this.waits.length = 0;
+    }
+  }
+
+  /** Starts reading ahead as far as allowed. */
+  fill(): void {
+    if (!this.active) return;
+    const front = this.queue.shifted;
+    if (this.next < front) this.next = front;
+    while (this.pending.size < READ_AHEAD_DEPTH && this.next - front < MAX_AHEAD) {
+      const job = this.queue.peek(this.next - front);
+      if (!job) return;
+      const n = this.next++;
+      if (++this.sinceProbe >= PROBE_EVERY) {
+        this.sinceProbe = 0;
+        this.probeFrom = this.next;
+        this.probeTo = this.next += WATCH;
+        this.waits.length = 0;
+      }
+      if (job.size > 0) this.read(n, this.pathOf(job.rel), Math.min(job.size, FILE_BYTES));
+    }
+  }
+
+  private read(n: number, path: string, bytes: number): void {
+    this.pending.add(n);
+    const buffer = this.buffers.pop() ?? Buffer.allocUnsafe(READ_BYTES);
+    const finish = (fd?: number): void => {
+      if (fd !== undefined) fs.close(fd, () => {});
+      this.buffers.push(buffer);
+      this.pending.delete(n);
+      if (n === this.queue.shifted) this.wake();
+      this.fill();
+    };
+    fs.open(path, this.openFlags, (err, fd) => {
+      if (err) return finish();
+      const step = (position: number): void => {
+        fs.read(fd, buffer, 0, Math.min(READ_BYTES, bytes - position), position, (e, got) => {
+          if (e || got === 0 || position + got >= bytes) return finish(fd);
+          step(position + got);
+        });
+      };
+      step(0);
+    });
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[sorted.length >> 1]!;
+}
