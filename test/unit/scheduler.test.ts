@@ -73,7 +73,7 @@ class FakePool {
 const copied = (...ids: number[]): TaskResult[] => ids.map((id) => ({ id, outcome: 'copied' }));
 
 function wire(size: number): WireStat {
-  return { size, mode: 0o100644, uid: 0, gid: 0, dev: 1, ino: '7', nlink: 1, atimeNs: '0', mtimeNs: '0' };
+  return { size, blocks: Math.ceil(size / 512), mode: 0o100644, uid: 0, gid: 0, dev: 1, ino: '7', nlink: 1, atimeNs: '0', mtimeNs: '0' };
 }
 
 describe('Scheduler: batches and routing', () => {
