@@ -142,6 +142,17 @@ describe('Scheduler: batches and routing', () => {
     p.results(0, copied(...first.slice(0, 600)), 600);
     expect(sentIds()).toHaveLength(600);
   });
+
+  it('bytes read past a size of 0 (/proc files) grow the job, the total and the done bytes, before the result', () => {
+    const p = new FakePool({ workers: 1, initialWorkers: 1 });
+    const proc = p.s.add('file', 'ostype', true);
+    p.s.finishInput();
+    p.sizeAll(0, () => 0);
+    expect(p.sizedBytes).toBe(0);
+    p.report(0, { grown: [[proc, 6]], results: copied(proc) });
+    expect([p.sizedBytes, p.bytes, p.s.jobs.sizedBytes(proc)]).toEqual([6, 6, 6]);
+    expect(p.done.get(proc)).toEqual(['copied']);
+  });
 });
 
 describe('Scheduler: huge files in parts', () => {
