@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { entryError, type SerializedError } from './errors.js';
-import { applyFdMetadata, fixPathMetadata, micros, targetMode, utimeSeconds, type MetadataPolicy, type SourceStat } from './metadata.js';
+import { applyFdMetadata, fixPathMetadata, isSparse, micros, targetMode, utimeSeconds, type MetadataPolicy, type SourceStat } from './metadata.js';
 import type { CopyOptions, OverwriteMode } from './options.js';
 import type { CopyOutcome } from './protocol.js';
 
@@ -23,6 +23,13 @@ export function sourceOpenFlags(dereference: boolean): number {
 }
 /** Yield to the worker's loop at least this often while streaming one file. */
 export const YIELD_EVERY_BYTES = 1024 * 1024;
+/**
+ * The unit of a hole: a sparse source's chunks are written but for their all-zero blocks of this
+ * size (aligned to the file offset), as `cp --sparse=auto` looks for zeros block by block. Smaller
+ * than a chunk, so data scattered one block per chunk does not fill the holes between it.
+ */
+export const HOLE_BYTES = 4096;
+const ZEROS = Buffer.alloc(HOLE_BYTES);
 
 /** A per-entry failure that is pcopy's own finding rather than an OS error. */
 export class EntryFailure extends Error {
@@ -70,10 +77,12 @@ export interface CopyContext {
   /** The worker's effective uid and gid: a fresh file already has them. */
   uid: number;
   gid: number;
-  /** Called with the bytes written after each chunk. */
+  /** Called with the bytes written after each chunk (holes left out count as written). */
   onBytes(n: number): void;
   /** Told how long the source's first read took (ms): how long the device made the copy wait. */
   onFirstRead?(ms: number): void;
+  /** Called with bytes read past a size of 0 (a /proc or /sys file): they add to the bar's total too. */
+  onGrown(n: number): void;
 }
 
 /** The source entry's stat: lstat, or stat with -L (where a source path may be a symlink to follow). */
@@ -84,12 +93,13 @@ export function statSource(src: string, dereference: boolean): fs.BigIntStats {
 /**
  * Throws `CHANGED` if the source is no longer the file `st` describes: replaced (another inode, or
  * not a file), resized, or modified. By path, not by an open descriptor: a file renamed over the
- * source is a change too.
+ * source is a change too. A file of size 0 may have read as data (/proc, /sys): that stands when
+ * it still has size 0, the same inode and the same mtime.
  */
 export function checkUnchanged(src: string, st: SourceStat, dereference: boolean, bytesRead = st.size): void {
   const end = statSource(src, dereference);
   if (!end.isFile() || end.ino !== st.ino) throw new EntryFailure(entryError.changed('replaced'));
-  if (end.size !== BigInt(st.size) || bytesRead !== st.size) throw new EntryFailure(entryError.changed(`size ${st.size} → ${end.size}`));
+  if (end.size !== BigInt(st.size) || (bytesRead !== st.size && st.size !== 0)) throw new EntryFailure(entryError.changed(`size ${st.size} → ${end.size}`));
   if (end.mtimeNs !== st.mtimeNs) throw new EntryFailure(entryError.changed('modified'));
 }
 
@@ -144,22 +154,29 @@ export function* copyRegularFile(
     fdOut = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, targetMode(st, policy) & 0o777);
     created = true;
     const { buffer } = ctx;
+    const sparse = isSparse(st);
+    // A size of 0 may still read as data (/proc, /sys): read to the end then, as cp does.
+    const toEnd = st.size === 0;
     let total = 0;
     let sinceYield = 0;
-    while (total < st.size) {
+    while (toEnd || total < st.size) {
       const started = total === 0 && ctx.onFirstRead ? performance.now() : 0;
       const n = fs.readSync(fdIn, buffer, 0, buffer.length, null);
       if (started) ctx.onFirstRead!(performance.now() - started);
       if (n === 0) break;
-      writeAll(fdOut, buffer, n);
+      if (sparse) writeSkippingZeros(fdOut, buffer, n, total);
+      else writeAll(fdOut, buffer, n);
       total += n;
-      ctx.onBytes(n);
+      if (toEnd) ctx.onGrown(n);
+      else ctx.onBytes(n);
       sinceYield += n;
       if (ctx.yieldEveryChunk || sinceYield >= YIELD_EVERY_BYTES) {
         sinceYield = 0;
         yield;
       }
     }
+    // Holes at the end were never written: the length comes from here.
+    if (sparse) fs.ftruncateSync(fdOut, total);
     checkUnchanged(src, st, policy.dereference, total);
     if (policy.verify) yield* verifyCopy(fdIn, tmp, ctx);
     applyFdMetadata(fdOut, st, policy, !fresh || st.uid !== ctx.uid || st.gid !== ctx.gid, !fresh);
@@ -252,6 +269,32 @@ export function renameOver(tmp: string, dest: string): void {
 function writeAll(fd: number, buffer: Buffer, length: number): void {
   let offset = 0;
   while (offset < length) offset += fs.writeSync(fd, buffer, offset, length - offset);
+}
+
+/** Writes `buffer[start, end)` at file offset `position`, all of it (positional: the file offset stays). */
+function writeAllAt(fd: number, buffer: Buffer, start: number, end: number, position: number): void {
+  let offset = start;
+  while (offset < end) offset += fs.writeSync(fd, buffer, offset, end - offset, position + offset - start);
+}
+
+/**
+ * Writes `buffer[0, length)` at file offset `position`, leaving out its all-zero blocks (aligned to
+ * `HOLE_BYTES` in the file) so they stay holes; the caller sets the file's length at the end. Runs of
+ * data blocks go out in one write. Only for sparse sources: a dense file is written as it is.
+ */
+export function writeSkippingZeros(fd: number, buffer: Buffer, length: number, position: number): void {
+  let run = -1; // start of the pending run of data blocks, or -1
+  let i = 0;
+  while (i < length) {
+    const end = Math.min(length, i + HOLE_BYTES - ((position + i) % HOLE_BYTES));
+    // Allocation-free: compares buffer[i, end) with as many zeros.
+    if (buffer.compare(ZEROS, 0, end - i, i, end) === 0) {
+      if (run >= 0) writeAllAt(fd, buffer, run, i, position + run);
+      run = -1;
+    } else if (run < 0) run = i;
+    i = end;
+  }
+  if (run >= 0) writeAllAt(fd, buffer, run, length, position + run);
 }
 
 export function removeQuietly(path: string): void {

@@ -19,9 +19,9 @@ export class JobQueue {
   private start = 0;
   private end = 0;
   private rels: string[] = [];
-  private numbers = new Float64Array(0); // per job: id, flags|attempt, size, mode, uid, gid, dev, nlink
+  private numbers = new Float64Array(0); // per job: id, flags|attempt, size, mode, uid, gid, dev, nlink, blocks
   private bigs = new BigInt64Array(0); // per job: ino, atimeNs, mtimeNs
-  private static readonly N = 8;
+  private static readonly N = 9;
   private static readonly B = 3;
 
   /** Jobs shifted out so far: the queue's n-th job ever pushed is at `n - shifted` from the front. */
@@ -43,7 +43,7 @@ export class JobQueue {
     const i = this.end++;
     const flags = (job.kind === 'link' ? LINK : 0) | (job.fresh ? FRESH : 0);
     this.rels[i] = job.rel;
-    this.numbers.set([job.id, flags + job.attempt * 8, st.size, st.mode, st.uid, st.gid, st.dev, st.nlink], i * JobQueue.N);
+    this.numbers.set([job.id, flags + job.attempt * 8, st.size, st.mode, st.uid, st.gid, st.dev, st.nlink, st.blocks], i * JobQueue.N);
     this.bigs.set([st.ino, st.atimeNs, st.mtimeNs], i * JobQueue.B);
   }
 
@@ -57,7 +57,7 @@ export class JobQueue {
     const kind: JobKind = flags & LINK ? 'link' : 'file';
     const job: JobRef = { id: n[0]!, kind, rel: this.rels[i]!, attempt: Math.floor(n[1]! / 8), fresh: (flags & FRESH) !== 0 };
     this.rels[i] = '';
-    const st: SourceStat = { size: n[2]!, mode: n[3]!, uid: n[4]!, gid: n[5]!, dev: n[6]!, nlink: n[7]!, ino: BigInt.asUintN(64, b[0]!), atimeNs: b[1]!, mtimeNs: b[2]! };
+    const st: SourceStat = { size: n[2]!, blocks: n[8]!, mode: n[3]!, uid: n[4]!, gid: n[5]!, dev: n[6]!, nlink: n[7]!, ino: BigInt.asUintN(64, b[0]!), atimeNs: b[1]!, mtimeNs: b[2]! };
     if (this.start === this.end) this.start = this.end = 0;
     return { job, st };
   }

@@ -8,6 +8,8 @@ import type { WireStat } from './protocol.js';
 /** The source facts a copy needs, taken from one bigint lstat. */
 export interface SourceStat {
   size: number;
+  /** 512-byte blocks allocated: fewer than the size needs means the file has holes (see `isSparse`). */
+  blocks: number;
   mode: number;
   uid: number;
   gid: number;
@@ -21,6 +23,7 @@ export interface SourceStat {
 export function sourceStatOf(st: fs.BigIntStats): SourceStat {
   return {
     size: Number(st.size),
+    blocks: Number(st.blocks),
     mode: Number(st.mode),
     uid: Number(st.uid),
     gid: Number(st.gid),
@@ -30,6 +33,14 @@ export function sourceStatOf(st: fs.BigIntStats): SourceStat {
     atimeNs: st.atimeNs,
     mtimeNs: st.mtimeNs,
   };
+}
+
+/**
+ * The file has holes: fewer blocks allocated than its size needs (the test of `cp --sparse=auto`).
+ * Only then does a copy look for zeros to leave out; a dense file of zeros is written as it is.
+ */
+export function isSparse(st: { size: number; blocks: number }): boolean {
+  return st.blocks * 512 < st.size;
 }
 
 /** Which metadata to apply; `owner` is already false unless running as root. */

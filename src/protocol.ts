@@ -30,6 +30,7 @@ export interface JobRef {
 /** The source's stat as it crosses the process boundary (bigints as decimal strings). */
 export interface WireStat {
   size: number;
+  blocks: number;
   mode: number;
   uid: number;
   gid: number;
@@ -105,6 +106,11 @@ export interface WorkerReport {
   links: Array<[id: number, key: string]>;
   /** Bytes done since the last report (streamed, plus the rest of each finished file). */
   bytes: number;
+  /**
+   * Bytes read past a size of 0 (/proc and /sys files) since the last report, as [id, bytes]: done
+   * bytes that are new to the total and to the job's size. Absent when there are none.
+   */
+  grown?: Array<[id: number, bytes: number]>;
   results: TaskResult[];
   /** Jobs in hand right now (a part as [id, part]): what a crash of this worker interrupts. */
   inHand: Array<number | [id: number, part: number]>;

@@ -122,6 +122,12 @@ export class Scheduler {
     if (!this.jobs.isLive(w)) return;
     this.inHand.set(w, report.inHand);
     if (report.sizes.length > 0) this.route(w, report);
+    // Read past a size of 0: the job's size and the total grow first, so the bar never passes it.
+    for (const [id, n] of report.grown ?? []) {
+      this.jobs.setSize(id, this.jobs.sizedBytes(id) + n);
+      this.host.sized(n, 0);
+      this.host.bytes(n);
+    }
     if (report.bytes) this.host.bytes(report.bytes);
     for (const r of report.results) this.onResult(w, r);
     for (const [id, key] of report.links) this.host.hardLinked(id, key);

@@ -2,16 +2,17 @@
  * Huge files in parts, copied by several workers at once, so one file does not keep one core busy
  * while the others idle. Three worker tasks, under the same atomic rule as any other file:
  * - `openSplit`: the worker that sized the file checks the destination (quick check, --update …) and
- *   makes the temp file;
- * - `copyPart`: any worker fills one part with positional reads and writes;
+ *   makes the temp file (with its full length when the source has holes);
+ * - `copyPart`: any worker fills one part with positional reads and writes (leaving out all-zero
+ *   blocks when the source has holes, so they stay holes);
  * - `sealSplit`: once every part is in, one worker checks the source did not change, sets the
  *   metadata and renames the temp file to the final name.
  * Whoever fails removes nothing shared: the scheduler removes a failed split's temp file.
  */
 import fs from 'node:fs';
-import { checkUnchanged, EntryFailure, existingOutcome, matchesQuickCheck, renameOver, sourceOpenFlags, statSource, YIELD_EVERY_BYTES, type CopyContext, type CopyPolicy } from './copy-file.js';
+import { checkUnchanged, EntryFailure, existingOutcome, matchesQuickCheck, renameOver, sourceOpenFlags, statSource, writeSkippingZeros, YIELD_EVERY_BYTES, type CopyContext, type CopyPolicy } from './copy-file.js';
 import { entryError } from './errors.js';
-import { sourceStatOf, targetMode, utimeSeconds, type SourceStat } from './metadata.js';
+import { isSparse, sourceStatOf, targetMode, utimeSeconds, type SourceStat } from './metadata.js';
 import type { CopyOutcome } from './protocol.js';
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
@@ -23,7 +24,13 @@ export function openSplit(src: string, dest: string, tmp: string, policy: CopyPo
   const outcome = existingOutcome(dest, st, policy, (have) => matchesQuickCheck(have, st, policy.modifyWindowUs));
   if (outcome) return outcome;
   if (policy.dryRun) return 'copied';
-  fs.closeSync(fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600));
+  const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+  try {
+    // Parts leave a sparse source's holes unwritten, a last one too: the length is set here, once.
+    if (isSparse(st)) fs.ftruncateSync(fd, st.size);
+  } finally {
+    fs.closeSync(fd);
+  }
   return st;
 }
 
@@ -34,13 +41,18 @@ export function* copyPart(src: string, tmp: string, offset: number, length: numb
     const fdOut = fs.openSync(tmp, O_WRONLY | O_NOFOLLOW);
     try {
       const { buffer } = ctx;
+      // One fstat per part (tens of MiB): the part task carries no stat, and this is the same file.
+      const sparse = isSparse(fs.fstatSync(fdIn));
       let done = 0;
       let sinceYield = 0;
       while (done < length) {
         const n = fs.readSync(fdIn, buffer, 0, Math.min(buffer.length, length - done), offset + done);
         if (n === 0) throw new EntryFailure(entryError.changed('shrunk'));
-        let written = 0;
-        while (written < n) written += fs.writeSync(fdOut, buffer, written, n - written, offset + done + written);
+        if (sparse) writeSkippingZeros(fdOut, buffer, n, offset + done);
+        else {
+          let written = 0;
+          while (written < n) written += fs.writeSync(fdOut, buffer, written, n - written, offset + done + written);
+        }
         done += n;
         ctx.onBytes(n);
         sinceYield += n;

@@ -58,6 +58,7 @@ let idleReported = false;
 let sizes: number[][] = [];
 let links: Array<[number, string]> = [];
 let bytes = 0;
+let grown: Array<[id: number, bytes: number]> = [];
 let results: TaskResult[] = [];
 let lastFlush = performance.now();
 
@@ -73,6 +74,7 @@ process.on('message', (message: ParentMessage) => {
         yieldEveryChunk: message.delayMs > 0,
         onBytes: countBytes,
         onFirstRead: (ms) => readAhead!.observe(current?.n ?? -1, ms),
+        onGrown: countGrown,
       };
       readAhead = new ReadAhead(queue, (rel) => under(message.srcRoot, rel), sourceOpenFlags(message.policy.dereference), schedule);
       return;
@@ -170,6 +172,15 @@ function countBytes(n: number): void {
   const counted = Math.min(n, current.limit - current.reported);
   current.reported += counted;
   bytes += counted;
+}
+
+/** Bytes read past a size of 0 (/proc, /sys): reported per job, as they add to its size. */
+function countGrown(n: number): void {
+  if (!current) return;
+  const id = current.work.job.id;
+  const last = grown[grown.length - 1];
+  if (last?.[0] === id) last[1] += n;
+  else grown.push([id, n]);
 }
 
 function schedule(): void {
@@ -277,14 +288,15 @@ function flush(force: boolean): void {
   const idle = !current && tasks.length === 0 && queue.length === 0;
   const now = performance.now();
   const due = force || now - lastFlush >= FLUSH_MS || results.length >= MAX_RESULTS_PER_REPORT || (idle && !idleReported);
-  if (!due || (!force && results.length === 0 && bytes === 0 && !(idle && !idleReported))) return;
+  if (!due || (!force && results.length === 0 && bytes === 0 && grown.length === 0 && !(idle && !idleReported))) return;
   const inHand: WorkerReport['inHand'] = current ? [current.work.t === 'part' ? [current.work.job.id, current.work.part] : current.work.job.id] : [];
-  send({ type: 'report', sizes, links, bytes, results, inHand, idle });
+  send({ type: 'report', sizes, links, bytes, ...(grown.length > 0 && { grown }), results, inHand, idle });
   inHandReported = current;
   if (idle) idleReported = true;
   sizes = [];
   links = [];
   bytes = 0;
+  grown = [];
   results = [];
   lastFlush = now;
 }

@@ -26,6 +26,7 @@ function context(chunkSize: number, yieldEveryChunk = false): Ctx {
     gid: process.getegid?.() ?? -1,
     chunks,
     onBytes: (n: number) => chunks.push(n),
+    onGrown: (n: number) => chunks.push(n),
   } as Ctx;
 }
 

@@ -6,6 +6,8 @@ import type { SourceStat } from '../../src/metadata.js';
 function stat(i: number): SourceStat {
   return {
     size: i * 1000 + 7,
+    // Sparse for odd i: fewer blocks than the size needs.
+    blocks: i % 2 ? i : i * 2 + 8,
     mode: 0o100644 + (i % 8),
     uid: i % 3,
     gid: 1000 + (i % 5),

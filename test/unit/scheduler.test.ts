@@ -73,7 +73,7 @@ class FakePool {
 const copied = (...ids: number[]): TaskResult[] => ids.map((id) => ({ id, outcome: 'copied' }));
 
 function wire(size: number): WireStat {
-  return { size, mode: 0o100644, uid: 0, gid: 0, dev: 1, ino: '7', nlink: 1, atimeNs: '0', mtimeNs: '0' };
+  return { size, blocks: Math.ceil(size / 512), mode: 0o100644, uid: 0, gid: 0, dev: 1, ino: '7', nlink: 1, atimeNs: '0', mtimeNs: '0' };
 }
 
 describe('Scheduler: batches and routing', () => {
@@ -141,6 +141,17 @@ describe('Scheduler: batches and routing', () => {
     expect(sentIds()).toEqual([]);
     p.results(0, copied(...first.slice(0, 600)), 600);
     expect(sentIds()).toHaveLength(600);
+  });
+
+  it('bytes read past a size of 0 (/proc files) grow the job, the total and the done bytes, before the result', () => {
+    const p = new FakePool({ workers: 1, initialWorkers: 1 });
+    const proc = p.s.add('file', 'ostype', true);
+    p.s.finishInput();
+    p.sizeAll(0, () => 0);
+    expect(p.sizedBytes).toBe(0);
+    p.report(0, { grown: [[proc, 6]], results: copied(proc) });
+    expect([p.sizedBytes, p.bytes, p.s.jobs.sizedBytes(proc)]).toEqual([6, 6, 6]);
+    expect(p.done.get(proc)).toEqual(['copied']);
   });
 });
 
