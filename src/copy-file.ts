@@ -7,12 +7,16 @@
  * can answer an abort in the middle of a multi-GiB file.
  */
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
-import { entryError, type SerializedError } from './errors.js';
+import { EntryFailure, entryError } from './errors.js';
 import { applyFdMetadata, fixPathMetadata, isSparse, micros, targetMode, utimeSeconds, type MetadataPolicy, type SourceStat } from './metadata.js';
 import type { CopyOptions, OverwriteMode } from './options.js';
 import type { CopyOutcome } from './protocol.js';
+import { verifyCopy } from './verify.js';
+import { writeAll, writeSkippingZeros, YIELD_EVERY_BYTES } from './write-chunks.js';
+
+export { EntryFailure } from './errors.js';
+export { YIELD_EVERY_BYTES } from './write-chunks.js';
 
 export type { CopyOutcome } from './protocol.js';
 
@@ -21,23 +25,6 @@ const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = fs.const
 export function sourceOpenFlags(dereference: boolean): number {
   return O_RDONLY | O_NONBLOCK | (dereference ? 0 : O_NOFOLLOW);
 }
-/** Yield to the worker's loop at least this often while streaming one file. */
-export const YIELD_EVERY_BYTES = 1024 * 1024;
-/**
- * The unit of a hole: a sparse source's chunks are written but for their all-zero blocks of this
- * size (aligned to the file offset), as `cp --sparse=auto` looks for zeros block by block. Smaller
- * than a chunk, so data scattered one block per chunk does not fill the holes between it.
- */
-export const HOLE_BYTES = 4096;
-const ZEROS = Buffer.alloc(HOLE_BYTES);
-
-/** A per-entry failure that is pcopy's own finding rather than an OS error. */
-export class EntryFailure extends Error {
-  constructor(readonly error: SerializedError) {
-    super(error.message);
-  }
-}
-
 /** How entries are copied: the same for every job of a run. */
 export interface CopyPolicy extends MetadataPolicy {
   overwrite: OverwriteMode;
@@ -193,40 +180,6 @@ export function* copyRegularFile(
   }
 }
 
-/** --verify: hash the source again and the temp copy, before the copy gets its final name. */
-function* verifyCopy(fdIn: number, tmp: string, ctx: CopyContext): Generator<void, void> {
-  const fdCopy = fs.openSync(tmp, O_RDONLY | O_NOFOLLOW);
-  try {
-    const a = yield* hashFd(fdIn, ctx.buffer);
-    const b = yield* hashFd(fdCopy, ctx.buffer);
-    if (a !== b) throw new EntryFailure(entryError.verifyFailed());
-  } finally {
-    fs.closeSync(fdCopy);
-  }
-}
-
-/** node:crypto is loaded only for --verify: every worker start pays for what it imports. */
-const require = createRequire(import.meta.url);
-
-function* hashFd(fd: number, buffer: Buffer): Generator<void, string> {
-  const { createHash } = require('node:crypto') as typeof import('node:crypto');
-  const hash = createHash('sha256');
-  let position = 0;
-  let sinceYield = 0;
-  for (;;) {
-    const n = fs.readSync(fd, buffer, 0, buffer.length, position);
-    if (n === 0) break;
-    hash.update(buffer.subarray(0, n));
-    position += n;
-    sinceYield += n;
-    if (sinceYield >= YIELD_EVERY_BYTES) {
-      sinceYield = 0;
-      yield;
-    }
-  }
-  return hash.digest('hex');
-}
-
 /** Recreates a symlink with exactly the same target bytes (never followed), via a temp link and rename. */
 export function copySymlink(src: string, dest: string, tmp: string, st: SourceStat, ctx: CopyContext, fresh = false): CopyOutcome {
   const { policy } = ctx;
@@ -264,37 +217,6 @@ export function renameOver(tmp: string, dest: string): void {
     }
     fs.renameSync(tmp, dest);
   }
-}
-
-function writeAll(fd: number, buffer: Buffer, length: number): void {
-  let offset = 0;
-  while (offset < length) offset += fs.writeSync(fd, buffer, offset, length - offset);
-}
-
-/** Writes `buffer[start, end)` at file offset `position`, all of it (positional: the file offset stays). */
-function writeAllAt(fd: number, buffer: Buffer, start: number, end: number, position: number): void {
-  let offset = start;
-  while (offset < end) offset += fs.writeSync(fd, buffer, offset, end - offset, position + offset - start);
-}
-
-/**
- * Writes `buffer[0, length)` at file offset `position`, leaving out its all-zero blocks (aligned to
- * `HOLE_BYTES` in the file) so they stay holes; the caller sets the file's length at the end. Runs of
- * data blocks go out in one write. Only for sparse sources: a dense file is written as it is.
- */
-export function writeSkippingZeros(fd: number, buffer: Buffer, length: number, position: number): void {
-  let run = -1; // start of the pending run of data blocks, or -1
-  let i = 0;
-  while (i < length) {
-    const end = Math.min(length, i + HOLE_BYTES - ((position + i) % HOLE_BYTES));
-    // Allocation-free: compares buffer[i, end) with as many zeros.
-    if (buffer.compare(ZEROS, 0, end - i, i, end) === 0) {
-      if (run >= 0) writeAllAt(fd, buffer, run, i, position + run);
-      run = -1;
-    } else if (run < 0) run = i;
-    i = end;
-  }
-  if (run >= 0) writeAllAt(fd, buffer, run, length, position + run);
 }
 
 export function removeQuietly(path: string): void {

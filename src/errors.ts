@@ -36,6 +36,13 @@ export interface SerializedError {
   syscall?: string;
 }
 
+/** A per-entry failure that is pcopy's own finding rather than an OS error. */
+export class EntryFailure extends Error {
+  constructor(readonly error: SerializedError) {
+    super(error.message);
+  }
+}
+
 /** Turns anything thrown into a `SerializedError` (Node's messages carry the path; we keep only the reason). */
 export function serializeError(err: unknown): SerializedError {
   if (err && typeof err === 'object') {

@@ -10,8 +10,9 @@
  * Whoever fails removes nothing shared: the scheduler removes a failed split's temp file.
  */
 import fs from 'node:fs';
-import { checkUnchanged, EntryFailure, existingOutcome, matchesQuickCheck, renameOver, sourceOpenFlags, statSource, writeSkippingZeros, YIELD_EVERY_BYTES, type CopyContext, type CopyPolicy } from './copy-file.js';
+import { checkUnchanged, EntryFailure, existingOutcome, matchesQuickCheck, renameOver, sourceOpenFlags, statSource, YIELD_EVERY_BYTES, type CopyContext, type CopyPolicy } from './copy-file.js';
 import { entryError } from './errors.js';
+import { writeSkippingZeros } from './write-chunks.js';
 import { isSparse, sourceStatOf, targetMode, utimeSeconds, type SourceStat } from './metadata.js';
 import type { CopyOutcome } from './protocol.js';
 
