@@ -9,8 +9,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { diffTrees, findTemps, snapshot } from '../helpers/tree.js';
-import { canDropCaps, expectPartialCopyIntact, failedCount, failureLines, listFiles, NO_CAPS, run, startPcopy, waitFor, withinOrKill, writeFile, unavailable, REASON, clip, srcDestPerTest } from '../helpers/faults.js';
+import { diffTrees, expectPartialCopyIntact, findTemps, listEntries, snapshot, srcDestPerTest, writeFile } from '../helpers/tree.js';
+import { runPcopy, startPcopy, waitFor, withinOrKill } from '../helpers/run.js';
+import { clip, failedCount, failureLines, lines } from '../helpers/output.js';
+import { canDropCaps, NO_CAPS, REASON, unavailable } from '../helpers/host.js';
 
 let src: string;
 let dest: string;
@@ -31,7 +33,7 @@ describe('B1 dotfiles, dot-directories and empty directories', () => {
     fs.chmodSync(path.join(src, 'empty/nested'), 0o750);
     fs.utimesSync(path.join(src, 'empty'), 1_500_000_000, 1_500_000_000);
 
-    const r = await run([src, dest]);
+    const r = await runPcopy([src, dest]);
     expect(r.code, clip(r.stderr)).toBe(0);
     expect(r.stderr).toBe('');
     expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
@@ -61,7 +63,7 @@ describe('B2 symlinks are recreated, never followed or dropped', () => {
     };
     for (const [name, target] of Object.entries(links)) fs.symlinkSync(target, path.join(src, name));
 
-    const r = await run([src, dest]);
+    const r = await runPcopy([src, dest]);
     expect(r.code, clip(r.stderr)).toBe(0);
     for (const [name, target] of Object.entries(links)) {
       const d = path.join(dest, name);
@@ -87,7 +89,7 @@ describe('B3 symlink loops', () => {
     fs.symlinkSync('../sub', path.join(src, 'sub/again'));
     fs.symlinkSync(src, path.join(src, 'sub/abs-root'));
 
-    const r = await run([src, dest], { timeoutMs: 30_000 });
+    const r = await runPcopy([src, dest], { timeoutMs: 30_000 });
     expect(r.code, clip(r.stderr)).toBe(0);
     expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
     for (const [rel, target] of [
@@ -127,7 +129,7 @@ describe('B4 FIFOs, sockets and devices', () => {
     let writerExited = false;
     writer.on('exit', () => (writerExited = true));
     try {
-      const r = await run([src, dest], { timeoutMs: 30_000 });
+      const r = await runPcopy([src, dest], { timeoutMs: 30_000 });
       expect(r.code, clip(r.stderr)).toBe(0);
       for (const [rel, kind] of [
         ['fifo', /FIFO/],
@@ -167,7 +169,7 @@ describe('B5 a file name that is not valid UTF-8', () => {
     writeFile(path.join(src, 'sub/good-2'), 70_000);
     writeFile(path.join(src, 'zzz-after'), 1);
 
-    const r = await run([src, dest]);
+    const r = await runPcopy([src, dest]);
     const why = r.stderr;
     // Siblings always arrive, byte-identical.
     for (const rel of ['good-1', 'sub/good-2', 'zzz-after']) {
@@ -210,8 +212,8 @@ describe('B6 an entry that vanishes between the scan and its copy', () => {
     writeFile(path.join(src, 'sub/keep'), 100);
     const running = startPcopy(['-j', '1', '--chunk-size', '1k', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '25' } });
     // Once the first file has arrived, the scan is long over: delete every file not started yet.
-    await waitFor(() => fs.existsSync(dest) && listFiles(dest).some((f) => originals.has(f)), 'the first copied file', { running });
-    const arrived = new Set(listFiles(dest));
+    await waitFor(() => fs.existsSync(dest) && listEntries(dest, { files: true }).some((f) => originals.has(f)), 'the first copied file', { running });
+    const arrived = new Set(listEntries(dest, { files: true }));
     const victims = [...originals.keys()].filter((n) => !arrived.has(n));
     for (const v of victims) fs.unlinkSync(path.join(src, v));
     const r = await withinOrKill(running.done, 45_000, running, 'pcopy with vanishing files');
@@ -249,7 +251,7 @@ describe('B7 an unreadable directory', () => {
     writeFile(path.join(src, 'zz-after'), 1);
     fs.chmodSync(path.join(src, 'locked'), 0o000);
 
-    const r = await run([src, dest], { prefix: NO_CAPS });
+    const r = await runPcopy([src, dest], { prefix: NO_CAPS });
     expect(r.code, clip(r.stderr)).toBe(1);
     const lines = failureLines(r.stderr);
     expect(lines, clip(r.stderr)).toHaveLength(1);

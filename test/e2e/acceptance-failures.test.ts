@@ -7,8 +7,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findTemps } from '../helpers/tree.js';
-import { canDropCaps, canUnshareMount, expectPartialCopyIntact, failedCount, failureLines, listFiles, NO_CAPS, run, startPcopy, waitFor, withinOrKill, writeFile, unavailable, REASON, clip, srcDestPerTest } from '../helpers/faults.js';
+import { expectPartialCopyIntact, findTemps, listEntries, read, srcDestPerTest, writeFile } from '../helpers/tree.js';
+import { runPcopy, startPcopy, waitFor, withinOrKill } from '../helpers/run.js';
+import { clip, failedCount, failureLines } from '../helpers/output.js';
+import { canDropCaps, canUnshareMount, NO_CAPS, REASON, unavailable } from '../helpers/host.js';
 
 let work: string;
 let src: string;
@@ -36,7 +38,7 @@ describe('C1 an unreadable file', () => {
     fs.chmodSync(path.join(src, 'secret'), 0o000);
     fs.chmodSync(path.join(src, 'sub/secret-2'), 0o200);
 
-    const r = await run([src, dest], { prefix: NO_CAPS });
+    const r = await runPcopy([src, dest], { prefix: NO_CAPS });
     expect(r.code, clip(r.stderr)).toBe(1);
     for (const rel of ['secret', 'sub/secret-2']) {
       const line = lineFor(r.stderr, rel);
@@ -63,7 +65,7 @@ describe('C2 an unwritable destination directory', () => {
     fs.mkdirSync(path.join(dest, 'locked'), { recursive: true });
     fs.chmodSync(path.join(dest, 'locked'), 0o555);
 
-    const r = await run([src, dest], { prefix: NO_CAPS });
+    const r = await runPcopy([src, dest], { prefix: NO_CAPS });
     expect(r.code, clip(r.stderr)).toBe(1);
     for (const rel of ['locked/a', 'locked/b', 'locked/deeper']) {
       const line = lineFor(r.stderr, rel);
@@ -81,7 +83,7 @@ describe('C2 an unwritable destination directory', () => {
 describe('C3 a read-only destination file system', () => {
   /** Runs pcopy with `roDir` bind-mounted read-only over itself, in a private mount namespace. */
   const runOnReadOnly = (roDir: string, args: string[]) =>
-    run(args, {
+    runPcopy(args, {
       prefix: ['unshare', '-m', 'sh', '-c', 'mount --bind "$RO" "$RO" && mount -o remount,bind,ro "$RO" && exec "$0" "$@"'],
       extraEnv: { RO: roDir },
       timeoutMs: 30_000,
@@ -123,7 +125,7 @@ describe('C3 a read-only destination file system', () => {
 function runOnTmpfs(mountOptions: string, out: string, args: string[]) {
   fs.mkdirSync(dest, { recursive: true });
   fs.mkdirSync(out, { recursive: true });
-  return run(args, {
+  return runPcopy(args, {
     prefix: [
       'unshare',
       '-m',
@@ -223,7 +225,7 @@ describe('C6 a source file that changes during its copy', () => {
     }
     expect(findTemps(dest)).toEqual([]);
     expect(fs.readFileSync(path.join(dest, 'other'))).toEqual(fs.readFileSync(path.join(src, 'other')));
-    expect(listFiles(dest)).not.toContain('changing.new');
+    expect(listEntries(dest, { files: true })).not.toContain('changing.new');
     expectFailuresCounted(r);
   });
 });

@@ -11,8 +11,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { diffTrees, findTemps, snapshot } from '../helpers/tree.js';
-import { BIN, canDropCaps, clip, crashLines, deadPid, expectPartialCopyIntact, failureLines, hasCommand, isAlive, isTempName, lines, listFiles, makeManyFiles, NO_CAPS, procId, run, runShell, shq, startPcopy, waitFor, watchTree, withinOrKill, workersOf, writeFile, unavailable, REASON, type ProcId, type Running, srcDestPerTest } from '../helpers/faults.js';
+import { diffTrees, expectPartialCopyIntact, findTemps, isTempName, listEntries, makeManyFiles, makeTree, snapshot, srcDestPerTest, writeFile } from '../helpers/tree.js';
+import { BIN, q, type Running, runPcopy, runShell, startPcopy, waitFor, withinOrKill } from '../helpers/run.js';
+import { deadPid, isAlive, procId, type ProcId, watchTree, workersOf } from '../helpers/proc.js';
+import { clip, crashLines, failureLines, lines } from '../helpers/output.js';
+import { canDropCaps, hasCommand, NO_CAPS, REASON, unavailable } from '../helpers/host.js';
 
 let work: string;
 let src: string;
@@ -44,7 +47,7 @@ function expectAllGone(procs: Iterable<ProcId>, what: string): void {
 
 /** The copy can be completed by running the same command again. */
 async function expectRerunCompletes(): Promise<void> {
-  const again = await run([src, dest]);
+  const again = await runPcopy([src, dest]);
   expect(again.code, clip(again.stderr)).toBe(0);
   expect(findTemps(dest)).toEqual([]);
   expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
@@ -134,7 +137,7 @@ describe('F1 interrupted mid-file', () => {
     makeSlowTree();
     // util-linux script(1) runs the command on a new pseudo-terminal and copies our stdin to it:
     // a \x03 written there is turned into SIGINT for the foreground process group by the tty driver.
-    const cmd = `exec ${shq(process.execPath)} ${shq(BIN)} --chunk-size 1k ${shq(src)} ${shq(dest)}`;
+    const cmd = `exec ${q(process.execPath)} ${q(BIN)} --chunk-size 1k ${q(src)} ${q(dest)}`;
     const child = spawn('script', ['-qefc', cmd, '/dev/null'], {
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
@@ -199,7 +202,7 @@ describe('F2 the parent killed with SIGKILL', () => {
     for (const f of [staleTop, staleSub, live]) fs.writeFileSync(f, 'partial');
     const leftByKilledRun = findTemps(dest).filter((t) => ![staleTop, staleSub, live].includes(t));
 
-    const again = await run([src, dest]);
+    const again = await runPcopy([src, dest]);
     expect(again.code, clip(again.stderr)).toBe(0);
     expect(fs.existsSync(staleTop), 'stale temp of a dead run removed').toBe(false);
     expect(fs.existsSync(staleSub), 'stale temp of a dead run removed (subdirectory)').toBe(false);
@@ -215,7 +218,7 @@ describe('F2 the parent killed with SIGKILL', () => {
     makeSlowTree();
     const slow = startPcopy(['--chunk-size', '1k', src, dest], { extraEnv: SLOW });
     const temp = await midFile(slow);
-    const fast = await run([src, dest]);
+    const fast = await runPcopy([src, dest]);
     expect(fast.code, clip(fast.stderr)).toBe(0);
     const slowStillRunning = procId(slow.pid) !== undefined && isAlive(procId(slow.pid)!);
     if (slowStillRunning) expect(fs.existsSync(temp), `the live run's temp ${temp} was removed`).toBe(true);
@@ -239,7 +242,7 @@ describe('F3 a worker killed mid-job', () => {
     return waitFor(
       () => {
         if (!fs.existsSync(dest)) return undefined;
-        const names = listFiles(dest);
+        const names = listEntries(dest, { files: true });
         if (names.filter((n) => !isTempName(n)).length < finished) return undefined;
         if (!findTemps(dest).some((t) => (fs.statSync(t, { throwIfNoEntry: false })?.size ?? 0) >= 2048)) return undefined;
         return workersOf(running.pid).find((w) => !notIn.some((n) => n.pid === w.pid));
@@ -269,11 +272,11 @@ describe('F3 a worker killed mid-job', () => {
     const files = makeFiles();
     const running = startPcopy(['-j', '1', '--chunk-size', '1k', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '10' } });
     const first = await workerMidFile(running, 2);
-    const before = new Set(listFiles(dest).filter((n) => !isTempName(n)));
+    const before = new Set(listEntries(dest, { files: true }).filter((n) => !isTempName(n)));
     process.kill(first.pid, 'SIGKILL');
     // The retry goes first to the new worker: kill that one too while it is on the same file.
     const second = await workerMidFile(running, 2, [first]);
-    const during = new Set(listFiles(dest).filter((n) => !isTempName(n)));
+    const during = new Set(listEntries(dest, { files: true }).filter((n) => !isTempName(n)));
     process.kill(second.pid, 'SIGKILL');
     const r = await withinOrKill(running.done, 45_000, running, 'pcopy after two workers were killed');
 
@@ -293,7 +296,7 @@ describe('F3 a worker killed mid-job', () => {
 describe('F4 a low file-descriptor limit', () => {
   it.skipIf(unavailable(!hasCommand('prlimit'), REASON.prlimit))('prlimit --nofile=64 with 20,000 files: completes, no EMFILE', async () => {
     makeManyFiles(src, 20_000, 200);
-    const r = await run([src, dest], { prefix: ['prlimit', '--nofile=64:64', '--'], timeoutMs: 120_000 });
+    const r = await runPcopy([src, dest], { prefix: ['prlimit', '--nofile=64:64', '--'], timeoutMs: 120_000 });
     expect(r.stderr).not.toMatch(/EMFILE|ENFILE|too many open files/i);
     expect(r.code, clip(r.stderr)).toBe(0);
     expect(r.stdout).toMatch(/20,000 files copied/);
@@ -308,7 +311,7 @@ describe('F5 stdout and stderr are not terminals', () => {
     writeFile(path.join(src, 'locked'), 10);
     fs.chmodSync(path.join(src, 'locked'), 0o000);
     spawnSync('mkfifo', [path.join(src, 'fifo')]);
-    const r = await run([src, dest], { prefix: NO_CAPS });
+    const r = await runPcopy([src, dest], { prefix: NO_CAPS });
     expect(r.code, clip(r.stderr)).toBe(1);
     for (const [name, text] of [
       ['stdout', r.stdout],
@@ -340,12 +343,7 @@ describe('F6 stdout closed early', () => {
     const errFile = path.join(work, 'stderr.txt');
     const rcFile = path.join(work, 'rc.txt');
     const r = await runShell(`{ "$NODE" "$BIN" "$SRC" "$DEST" 2>"$ERR"; echo $? >"$RC"; } | ${reader}`, {
-      NODE: process.execPath,
-      BIN,
-      SRC: src,
-      DEST: dest,
-      ERR: errFile,
-      RC: rcFile,
+      extraEnv: { NODE: process.execPath, BIN, SRC: src, DEST: dest, ERR: errFile, RC: rcFile },
     });
     expect(r.code).toBe(0);
     const stderr = fs.readFileSync(errFile, 'utf8');
@@ -361,11 +359,7 @@ describe('F6 stdout closed early', () => {
     for (let i = 0; i < 300; i++) spawnSync('mkfifo', [path.join(src, `d${i % 10}`, `fifo-${i}`)]);
     const rcFile = path.join(work, 'rc.txt');
     await runShell(`{ "$NODE" "$BIN" "$SRC" "$DEST" 2>&1 >/dev/null; echo $? >"$RC"; } | head -c 1 >/dev/null`, {
-      NODE: process.execPath,
-      BIN,
-      SRC: src,
-      DEST: dest,
-      RC: rcFile,
+      extraEnv: { NODE: process.execPath, BIN, SRC: src, DEST: dest, RC: rcFile },
     });
     expect(fs.readFileSync(rcFile, 'utf8').trim()).toBe('0');
     expect(findTemps(dest)).toEqual([]);

@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempPerTest } from '../helpers/extra.js';
-import { diffTrees, findTemps, runPcopy, snapshot } from '../helpers/tree.js';
+import { diffTrees, findTemps, snapshot, tempPerTest } from '../helpers/tree.js';
+import { runPcopy } from '../helpers/run.js';
 
 const work = tempPerTest('pcopy-limits-');
 

@@ -5,8 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cleanup, diffTrees, snapshot, tempDir } from '../helpers/tree.js';
-import { killStarted, lines, run, writeFile } from '../helpers/faults.js';
+import { cleanup, diffTrees, snapshot, tempDir, writeFile } from '../helpers/tree.js';
+import { killStarted, runPcopy } from '../helpers/run.js';
+import { lines } from '../helpers/output.js';
 
 let work: string;
 
@@ -32,7 +33,7 @@ afterEach(() => {
 /** Runs pcopy in `work` and checks: exit 2, exactly one line on stderr, nothing on stdout, nothing changed. */
 async function expectRefused(args: string[], fragment?: RegExp): Promise<string> {
   const before = snapshot(work, { withRoot: true });
-  const r = await run(args, { cwd: work, timeoutMs: 20_000 });
+  const r = await runPcopy(args, { cwd: work, timeoutMs: 20_000 });
   const after = snapshot(work, { withRoot: true });
   const why = `pcopy ${args.join(' ')}\nstderr: ${r.stderr}\nstdout: ${r.stdout}`;
   expect(r.code, why).toBe(2);
@@ -91,7 +92,7 @@ describe('A3 names that merely share a prefix are fine', () => {
   it('pcopy a ab: copies', async () => {
     writeFile(path.join(work, 'a/x'), 100);
     writeFile(path.join(work, 'a/deep/y'), 70_000);
-    const r = await run(['a', 'ab'], { cwd: work });
+    const r = await runPcopy(['a', 'ab'], { cwd: work });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     expect(diffTrees(snapshot(path.join(work, 'a')), snapshot(path.join(work, 'ab')))).toEqual([]);
@@ -100,19 +101,19 @@ describe('A3 names that merely share a prefix are fine', () => {
   it('pcopy aa aaa/x: copies (aaa missing, then aaa existing)', async () => {
     writeFile(path.join(work, 'aa/file'), 2048);
     writeFile(path.join(work, 'aa/.dot'), 1);
-    const r1 = await run(['aa', 'aaa/x'], { cwd: work });
+    const r1 = await runPcopy(['aa', 'aaa/x'], { cwd: work });
     expect(r1.code, r1.stderr).toBe(0);
     expect(diffTrees(snapshot(path.join(work, 'aa')), snapshot(path.join(work, 'aaa/x')))).toEqual([]);
-    const r2 = await run(['aa', 'aaa/y'], { cwd: work });
+    const r2 = await runPcopy(['aa', 'aaa/y'], { cwd: work });
     expect(r2.code, r2.stderr).toBe(0);
     expect(diffTrees(snapshot(path.join(work, 'aa')), snapshot(path.join(work, 'aaa/y')))).toEqual([]);
   });
 
   it('pcopy s/sub s-sub and pcopy s s.bak: copies (siblings sharing a prefix)', async () => {
-    const r1 = await run(['s/sub', 's-sub'], { cwd: work });
+    const r1 = await runPcopy(['s/sub', 's-sub'], { cwd: work });
     expect(r1.code, r1.stderr).toBe(0);
     expect(diffTrees(snapshot(path.join(work, 's/sub')), snapshot(path.join(work, 's-sub')))).toEqual([]);
-    const r2 = await run(['s', 's.bak'], { cwd: work });
+    const r2 = await runPcopy(['s', 's.bak'], { cwd: work });
     expect(r2.code, r2.stderr).toBe(0);
     expect(diffTrees(snapshot(path.join(work, 's')), snapshot(path.join(work, 's.bak')))).toEqual([]);
   });
@@ -151,7 +152,7 @@ describe('A4 bad arguments: refused', () => {
   );
 
   it.each(['1k', '1024', '64k', '65536', '64KiB'])('--chunk-size %j at the edges of 1–64 KiB is accepted', async (size) => {
-    const r = await run(['--chunk-size', size, 's', 'd'], { cwd: work });
+    const r = await runPcopy(['--chunk-size', size, 's', 'd'], { cwd: work });
     expect(r.code, r.stderr).toBe(0);
     expect(diffTrees(snapshot(path.join(work, 's')), snapshot(path.join(work, 'd')))).toEqual([]);
   });

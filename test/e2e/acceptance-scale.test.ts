@@ -10,8 +10,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { diffTrees, findTemps, makeTree, snapshot } from '../helpers/tree.js';
-import { clip, makeManyFiles, run, startPcopy, watchTree, withinOrKill, writeFile, srcDestPerTest } from '../helpers/faults.js';
+import { diffTrees, findTemps, makeManyFiles, makeTree, snapshot, srcDestPerTest, writeFile } from '../helpers/tree.js';
+import { runPcopy, startPcopy, withinOrKill } from '../helpers/run.js';
+import { watchTree } from '../helpers/proc.js';
+import { clip } from '../helpers/output.js';
 
 let work: string;
 let src: string;
@@ -26,11 +28,11 @@ describe('G1 byte-exact at every chunk edge', () => {
     const sizes = new Set<number>();
     for (const c of [KiB, 64 * KiB]) for (const s of [0, 1, c - 1, c, c + 1, 2 * c - 1, 2 * c, 2 * c + 1]) sizes.add(s);
     for (const s of sizes) writeFile(path.join(src, `size-${s}`), s);
-    for (const s of [KiB - 1, KiB + 1, 64 * KiB]) writeFile(path.join(src, 'nested', `size-${s}`), s, `nested-${s}`);
+    for (const s of [KiB - 1, KiB + 1, 64 * KiB]) writeFile(path.join(src, 'nested', `size-${s}`), s, { seed: `nested-${s}` });
 
     for (const chunk of [['--chunk-size', '1k'], ['--chunk-size', '64k'], []]) {
       const out = path.join(work, `dest${chunk.join('') || '-default'}`);
-      const r = await run([...chunk, src, out]);
+      const r = await runPcopy([...chunk, src, out]);
       expect(r.code, clip(r.stderr)).toBe(0);
       expect(diffTrees(snapshot(src), snapshot(out)), `chunk ${chunk.join(' ') || 'default'}`).toEqual([]);
       for (const s of sizes) expect(fs.statSync(path.join(out, `size-${s}`)).size).toBe(s);
@@ -103,7 +105,7 @@ describe('G1 byte-exact at every chunk edge', () => {
 describe('G2 a rerun over a complete copy', () => {
   it('rewrites nothing (same inodes, sizes, mtimes and modes) and exits 0', async () => {
     makeTree('random', src, 5);
-    const first = await run([src, dest]);
+    const first = await runPcopy([src, dest]);
     expect(first.code, clip(first.stderr)).toBe(0);
     expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
     // Not ctime: the source's atime moves when it is read, and pcopy keeps atimes in step (utimes).
@@ -118,7 +120,7 @@ describe('G2 a rerun over a complete copy', () => {
       return out;
     };
     const before = stamp();
-    const second = await run([src, dest]);
+    const second = await runPcopy([src, dest]);
     expect(second.code, clip(second.stderr)).toBe(0);
     expect(second.stdout).toMatch(/\b0 files copied/);
     const after = stamp();
@@ -171,12 +173,12 @@ describe('G4 a deep tree', () => {
     for (let i = 0; i < 200; i++) {
       dir = path.join(dir, `level-${String(i).padStart(3, '0')}`);
       fs.mkdirSync(dir);
-      writeFile(path.join(dir, 'f'), i * 13, `deep-${i}`);
+      writeFile(path.join(dir, 'f'), i * 13, { seed: `deep-${i}` });
       fs.symlinkSync('f', path.join(dir, 'l'));
     }
     writeFile(path.join(dir, 'bottom'), 100 * KiB);
     expect(dir.length).toBeGreaterThan(2000);
-    const r = await run([src, dest]);
+    const r = await runPcopy([src, dest]);
     expect(r.code, clip(r.stderr)).toBe(0);
     expect(r.stdout).toMatch(/201 files copied/);
     expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
@@ -190,7 +192,7 @@ describe('G5 seeded random trees', () => {
     [3, ['-j', '1']],
   ])('seed %i, options %j: trees equal afterwards', async (seed, options) => {
     makeTree('random', src, seed);
-    const r = await run([...options, src, dest]);
+    const r = await runPcopy([...options, src, dest]);
     expect(r.code, clip(r.stderr)).toBe(0);
     expect(findTemps(dest)).toEqual([]);
     expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);

@@ -5,8 +5,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, runPcopy, type RunResult } from '../helpers/tree.js';
-import { listing, tempPerTest, writeRandom } from '../helpers/extra.js';
+import { listEntries, tempPerTest, writeFile } from '../helpers/tree.js';
+import { ROOT, runPcopy, type RunResult } from '../helpers/run.js';
 
 const tmp = tempPerTest('pcopy-e2e-cli-');
 
@@ -17,8 +17,8 @@ function pcopy(args: string[]): Promise<RunResult> {
 /** tmp/src with a few entries; a file next to it; a symlink to it. */
 function setup(): void {
   const src = path.join(tmp(), 'src');
-  writeRandom(path.join(src, 'sub', 'a.bin'), 3000);
-  writeRandom(path.join(src, 'b.bin'), 10);
+  writeFile(path.join(src, 'sub', 'a.bin'), 3000);
+  writeFile(path.join(src, 'b.bin'), 10);
   fs.symlinkSync('b.bin', path.join(src, 'link'));
   fs.writeFileSync(path.join(tmp(), 'afile'), 'a file\n');
   fs.symlinkSync('src', path.join(tmp(), 'srclink'));
@@ -46,7 +46,7 @@ describe('refusals: exit 2, one line on stderr, nothing created', () => {
     ['too many arguments', ['src', 'dest', 'extra'], /argument/],
   ])('%s', async (_name, args, pattern) => {
     setup();
-    const before = listing(tmp());
+    const before = listEntries(tmp());
     const r = await pcopy(args);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
@@ -54,7 +54,7 @@ describe('refusals: exit 2, one line on stderr, nothing created', () => {
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(r.stderr.trimEnd()).toMatch(pattern);
     expect(r.stderr).not.toContain('\x1b');
-    expect(listing(tmp())).toEqual(before);
+    expect(listEntries(tmp())).toEqual(before);
   });
 
   it('refuses a file onto itself, leaving it intact', async () => {

@@ -5,8 +5,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { diffTrees, findTemps, inodes, makeTree, runPcopy, snapshot, type RunResult } from '../helpers/tree.js';
-import { hashFile, ino, mtimeUs, regularFiles, sha256, tempPerTest, writeRandom } from '../helpers/extra.js';
+import { diffTrees, findTemps, hashFile, ino, inodes, listEntries, makeTree, mtimeUs, sha256, snapshot, tempPerTest, writeFile } from '../helpers/tree.js';
+import { runPcopy, type RunResult } from '../helpers/run.js';
 
 const tmp = tempPerTest('pcopy-e2e-copy-');
 const isRoot = process.getuid?.() === 0;
@@ -29,7 +29,7 @@ function randomTree(): string {
   const src = path.join(tmp(), 'src');
   makeTree('random', src);
   if (isRoot) {
-    regularFiles(src).forEach((rel, i) => {
+    listEntries(src, { files: true }).forEach((rel, i) => {
       if (i % 7 === 0) fs.chownSync(path.join(src, rel), 1000 + i, 2000 + i);
     });
     fs.lchownSync(path.join(src, 'link-dangling'), 4321, 8765);
@@ -57,7 +57,7 @@ describe('copying a tree', () => {
     expectOk(r);
     expectSameTree(src, dest);
     expect(findTemps(dest)).toEqual([]);
-    const files = regularFiles(src).length;
+    const files = listEntries(src, { files: true }).length;
     expect(r.stdout).toMatch(new RegExp(`^pcopy: ${files} files copied, 0 unchanged, `));
   });
 
@@ -130,7 +130,7 @@ describe('copying a tree', () => {
     const snap = snapshot(dest, { withRoot: true });
     const r = await pcopy(['src', 'dest']);
     expectOk(r);
-    const files = regularFiles(src).length;
+    const files = listEntries(src, { files: true }).length;
     expect(r.stdout).toMatch(new RegExp(`^pcopy: 0 files copied, ${files} unchanged, `));
     expect(inodes(dest)).toEqual(before);
     expect(diffTrees(snap, snapshot(dest, { withRoot: true }))).toEqual([]);
@@ -139,8 +139,8 @@ describe('copying a tree', () => {
 
   it('a trailing slash on SRC changes nothing', async () => {
     const src = path.join(tmp(), 'src');
-    writeRandom(path.join(src, 'a', 'b.bin'), 5000, 0o600);
-    writeRandom(path.join(src, 'c.bin'), 70_000);
+    writeFile(path.join(src, 'a', 'b.bin'), 5000, { mode: 0o600 });
+    writeFile(path.join(src, 'c.bin'), 70_000);
     expectOk(await pcopy(['src/', 'dest']));
     expectSameTree(src, path.join(tmp(), 'dest'));
     expect(fs.existsSync(path.join(tmp(), 'dest', 'src'))).toBe(false);
@@ -148,7 +148,7 @@ describe('copying a tree', () => {
 
   it('follows SRC given as a symlink to a directory', async () => {
     const src = path.join(tmp(), 'real-src');
-    writeRandom(path.join(src, 'inner', 'f.bin'), 3000);
+    writeFile(path.join(src, 'inner', 'f.bin'), 3000);
     fs.symlinkSync('inner/f.bin', path.join(src, 'link'));
     fs.chmodSync(src, 0o711);
     touchNs(src, '1222333444.555666');
@@ -163,7 +163,7 @@ describe('copying a tree', () => {
 describe('merging into an existing DEST', () => {
   function srcWithFile(rel: string, size = 4000): { src: string; data: Buffer } {
     const src = path.join(tmp(), 'src');
-    const data = writeRandom(path.join(src, rel), size, 0o640);
+    const data = writeFile(path.join(src, rel), size, { mode: 0o640 });
     fs.utimesSync(path.join(src, rel), 1_400_000_000, 1_500_000_000.25);
     return { src, data };
   }
@@ -207,9 +207,9 @@ describe('merging into an existing DEST', () => {
   });
 
   it.each([
-    ['a different size', (f: string) => writeRandom(f, 10)],
+    ['a different size', (f: string) => writeFile(f, 10)],
     ['the same size and another mtime', (f: string) => {
-      writeRandom(f, 4000);
+      writeFile(f, 4000);
       fs.utimesSync(f, 1_000, 1_000);
     }],
   ])('replaces a stale file with %s', async (_how, stale) => {
@@ -226,7 +226,7 @@ describe('merging into an existing DEST', () => {
 
   it('reports a non-empty directory where SRC has a file (exit 1), keeps it, and copies the rest', async () => {
     const { src } = srcWithFile('clash');
-    writeRandom(path.join(src, 'other.bin'), 100);
+    writeFile(path.join(src, 'other.bin'), 100);
     const dest = path.join(tmp(), 'dest');
     fs.mkdirSync(path.join(dest, 'clash'), { recursive: true });
     fs.writeFileSync(path.join(dest, 'clash', 'keep.txt'), 'keep\n');
@@ -275,7 +275,7 @@ describe('merging into an existing DEST', () => {
 describe('copying one file', () => {
   function srcFile(): { file: string; data: Buffer } {
     const file = path.join(tmp(), 'src', 'one.bin');
-    const data = writeRandom(file, 100_000, 0o604);
+    const data = writeFile(file, 100_000, { mode: 0o604 });
     touchNs(file, '1333333333.444444555');
     return { file, data };
   }

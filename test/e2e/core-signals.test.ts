@@ -4,63 +4,45 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { diffTrees, findTemps, runPcopy, snapshot } from '../helpers/tree.js';
-import {
-  groupMembers,
-  hashFile,
-  killGroup,
-  regularFiles,
-  sizeOr,
-  spawnPcopy,
-  tempPerTest,
-  waitFor,
-  writeRandom,
-  type Spawned,
-} from '../helpers/extra.js';
+import { describe, expect, it } from 'vitest';
+import { diffTrees, findTemps, hashFile, listEntries, sizeOr, snapshot, tempPerTest, writeFile } from '../helpers/tree.js';
+import { type Running, runPcopy, startPcopy, waitFor } from '../helpers/run.js';
+import { groupMembers } from '../helpers/proc.js';
 
 const tmp = tempPerTest('pcopy-e2e-sig-');
 const MiB = 1024 * 1024;
-let running: Spawned | undefined;
-
-afterEach(() => {
-  killGroup(running?.child);
-  running = undefined;
-});
 
 /** A few 2–4 MiB files and some small ones. */
 function makeSrc(): string {
   const src = path.join(tmp(), 'src');
-  for (let i = 0; i < 4; i++) writeRandom(path.join(src, 'big', `f${i}.bin`), 2 * MiB + i * 700_000, 0o640);
-  for (let i = 0; i < 30; i++) writeRandom(path.join(src, 'small', `d${i % 3}`, `s${i}`), 100 + i * 37);
+  for (let i = 0; i < 4; i++) writeFile(path.join(src, 'big', `f${i}.bin`), 2 * MiB + i * 700_000, { mode: 0o640 });
+  for (let i = 0; i < 30; i++) writeFile(path.join(src, 'small', `d${i % 3}`, `s${i}`), 100 + i * 37);
   fs.symlinkSync('big/f0.bin', path.join(src, 'link'));
   return src;
 }
 
-function startSlowCopy(): Spawned {
-  running = spawnPcopy(['--chunk-size', '1k', 'src', 'dest'], {
+function startSlowCopy(): Running {
+  return startPcopy(['--chunk-size', '1k', 'src', 'dest'], {
     cwd: tmp(),
     detached: true,
-    env: { ...process.env, PCOPY_TEST_DELAY_MS: '20' },
+    extraEnv: { PCOPY_TEST_DELAY_MS: '20' },
   });
-  return running;
 }
 
 /** Waits until temp files under dest hold at least `bytes`. */
 async function bytesLanded(dest: string, bytes: number): Promise<void> {
   await waitFor(
     () => fs.existsSync(dest) && findTemps(dest).reduce((n, t) => n + Math.max(0, sizeOr(t)), 0) >= bytes,
-    30_000,
-    10,
     'bytes to land in temp files',
+    { timeoutMs: 30_000, intervalMs: 10 },
   );
 }
 
 /** After an interrupt: no temps, every file there is complete and identical, nothing foreign. */
 function expectCleanPartialCopy(src: string, dest: string): void {
   expect(findTemps(dest)).toEqual([]);
-  const srcFiles = new Set(regularFiles(src));
-  for (const rel of regularFiles(dest)) {
+  const srcFiles = new Set(listEntries(src, { files: true }));
+  for (const rel of listEntries(dest, { files: true })) {
     expect(srcFiles.has(rel), `unexpected file ${rel}`).toBe(true);
     expect(hashFile(path.join(dest, rel)), rel).toBe(hashFile(path.join(src, rel)));
   }
@@ -81,7 +63,7 @@ describe('interrupting a copy', () => {
     expect(r.stdout).toMatch(/^pcopy: interrupted: /);
     expect(r.stdout.split('\n')).toHaveLength(2);
     expectCleanPartialCopy(src, dest);
-    expect(regularFiles(dest)).not.toContain('big/f3.bin'); // it really was interrupted
+    expect(listEntries(dest, { files: true })).not.toContain('big/f3.bin'); // it really was interrupted
     expect(groupMembers(pid)).toEqual([]);
 
     const again = await runPcopy(['src', 'dest'], { cwd: tmp() });
@@ -121,7 +103,7 @@ describe('interrupting a copy', () => {
     const r = await run.done;
     expect(r.code).toBe(130);
     // Workers may outlive the parent by a moment: wait for the group to empty, then look.
-    await waitFor(() => groupMembers(pid).length === 0, 20_000, 10, 'the workers to exit');
+    await waitFor(() => groupMembers(pid).length === 0, 'the workers to exit', { timeoutMs: 20_000, intervalMs: 10 });
     expectCleanPartialCopy(src, dest);
   });
 });

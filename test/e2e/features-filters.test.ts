@@ -6,12 +6,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import fg from 'fast-glob';
 import { describe, expect, it } from 'vitest';
-import { runPcopy, type RunResult } from '../helpers/tree.js';
-import { hashFile, tempPerTest } from '../helpers/extra.js';
-import { build, entriesBelow, filesBelow, read } from '../helpers/features.js';
+import { build, hashFile, listEntries, read, tempPerTest } from '../helpers/tree.js';
+import { runPcopy, type RunResult } from '../helpers/run.js';
+import { NO_CAPS } from '../helpers/host.js';
 
 const tmp = tempPerTest('pcopy-feat-filter-');
-const NO_CAPS = ['setpriv', '--inh-caps=-all', '--bounding-set=-all', '--'];
 
 function pcopy(args: string[], prefix: string[] = []): Promise<RunResult> {
   return runPcopy(args, { cwd: tmp(), prefix });
@@ -48,7 +47,7 @@ describe('--exclude', () => {
     const dest = path.join(tmp(), 'dest');
     const r = await pcopy(['--exclude', 'node_modules', '--exclude', '*.log', src, dest]);
     expectOk(r);
-    expect(entriesBelow(dest)).toEqual([
+    expect(listEntries(dest, { marks: true })).toEqual([
       '.env',
       'README.md',
       'lib/',
@@ -71,7 +70,7 @@ describe('--exclude', () => {
     projectTree();
     const r = await pcopy(['--exclude=node_modules', '--include=*.txt', '--include=*.md', 'src', 'out/dest']);
     expectOk(r);
-    expect(filesBelow(path.join(tmp(), 'out', 'dest'))).toEqual([
+    expect(listEntries(path.join(tmp(), 'out', 'dest'), { files: true })).toEqual([
       'README.md',
       'lib/deep/deeper/keep.txt',
       'lib/sub/x.txt',
@@ -87,7 +86,7 @@ describe('--exclude', () => {
     const dest = path.join(tmp(), 'dest');
     const r = await pcopy(['--exclude', '/top.txt', '--exclude', 'sub/x.txt', '--exclude', 'node_modules/', src, dest]);
     expectOk(r);
-    const files = filesBelow(dest);
+    const files = listEntries(dest, { files: true });
     expect(files).not.toContain('top.txt');
     expect(files).toContain('sub/top.txt');
     expect(files).not.toContain('sub/x.txt');
@@ -124,9 +123,9 @@ describe('--include', () => {
     const dest = path.join(tmp(), 'dest');
     const r = await pcopy(['--include', '*.txt', '--exclude', 'secret.txt', '--exclude', 'drafts', src, dest]);
     expectOk(r);
-    expect(filesBelow(dest)).toEqual(['lib/deep/deeper/keep.txt', 'lib/sub/x.txt', 'sub/top.txt', 'sub/x.txt', 'sub/y.txt', 'top.txt']);
+    expect(listEntries(dest, { files: true })).toEqual(['lib/deep/deeper/keep.txt', 'lib/sub/x.txt', 'sub/top.txt', 'sub/x.txt', 'sub/y.txt', 'top.txt']);
     // Only the directories on the way to a match (no node_modules, no drafts).
-    expect(entriesBelow(dest).filter((e) => e.endsWith('/'))).toEqual(['lib/', 'lib/deep/', 'lib/deep/deeper/', 'lib/sub/', 'sub/']);
+    expect(listEntries(dest, { marks: true }).filter((e) => e.endsWith('/'))).toEqual(['lib/', 'lib/deep/', 'lib/deep/deeper/', 'lib/sub/', 'sub/']);
   });
 
   it("--include '*.js' --exclude vendor copies exactly the files fast-glob selects, with their parent directories", async () => {
@@ -154,7 +153,7 @@ describe('--include', () => {
     expectOk(r);
     const expected = fg.sync(['**/*.js'], { cwd: src, dot: true, ignore: ['**/vendor'], onlyFiles: true }).sort();
     expect(expected.length).toBeGreaterThan(5);
-    expect(filesBelow(dest)).toEqual(expected);
+    expect(listEntries(dest, { files: true })).toEqual(expected);
     for (const rel of expected) {
       expect(hashFile(path.join(dest, rel))).toBe(hashFile(path.join(src, rel)));
       for (let dir = path.dirname(rel); dir !== '.'; dir = path.dirname(dir)) {
@@ -177,7 +176,7 @@ describe('--exclude-from', () => {
     const dest = path.join(tmp(), 'dest');
     const r = await pcopy(['--exclude-from', list, '--exclude', 'node_modules', src, dest]);
     expectOk(r);
-    expect(filesBelow(dest)).toEqual(['#keep.txt', '.env', 'lib/deep/deeper/keep.txt', 'lib/main.js', 'lib/sub/x.txt', 'sub/top.txt', 'sub/x.txt', 'sub/y.txt', 'top.txt']);
+    expect(listEntries(dest, { files: true })).toEqual(['#keep.txt', '.env', 'lib/deep/deeper/keep.txt', 'lib/main.js', 'lib/sub/x.txt', 'sub/top.txt', 'sub/x.txt', 'sub/y.txt', 'top.txt']);
   });
 
   it('a missing --exclude-from file is a usage error (exit 2) and nothing is created', async () => {

@@ -5,9 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findTemps, runPcopy, type RunResult } from '../helpers/tree.js';
-import { tempPerTest } from '../helpers/extra.js';
-import { build, entriesBelow, pcopyCommand, q, read, sh, statOf } from '../helpers/features.js';
+import { build, findTemps, listEntries, read, statOf, tempPerTest } from '../helpers/tree.js';
+import { pcopyCommand, q, runPcopy, type RunResult, runShell } from '../helpers/run.js';
 
 const tmp = tempPerTest('pcopy-feat-links-');
 
@@ -22,7 +21,7 @@ function expectOk(r: RunResult): void {
 
 /** Depth of the deepest entry below `root` (links not followed). */
 function maxDepth(root: string): number {
-  return Math.max(0, ...entriesBelow(root).map((e) => e.replace(/\/$/, '').split('/').length));
+  return Math.max(0, ...listEntries(root, { marks: true }).map((e) => e.replace(/\/$/, '').split('/').length));
 }
 
 describe('-L, --dereference', () => {
@@ -55,7 +54,7 @@ describe('-L, --dereference', () => {
     for (const rel of ['dir-link', 'dir-link/deep', 'data-link']) expect(fs.lstatSync(path.join(dest, rel)).isDirectory(), rel).toBe(true);
     // The target's metadata, not the link's.
     expect(fs.lstatSync(path.join(dest, 'abs-file-link')).mode & 0o7777).toBe(0o640);
-    expect(entriesBelow(dest).filter((e) => e.endsWith('@'))).toEqual([]);
+    expect(listEntries(dest, { marks: true }).filter((e) => e.endsWith('@'))).toEqual([]);
     expect(r.stdout).toMatch(/^pcopy: 7 files copied, /);
   });
 
@@ -91,7 +90,7 @@ describe('-L, --dereference', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/Cannot copy `[^`]*src\/a` to `[^`]*dest\/a`: ELOOP/);
     expect(r.stderr).toMatch(/Cannot copy `[^`]*src\/b` to `[^`]*dest\/b`: ELOOP/);
-    expect(entriesBelow(dest)).toEqual(['ok.txt', 'sub/', 'sub/deep.txt']);
+    expect(listEntries(dest, { marks: true })).toEqual(['ok.txt', 'sub/', 'sub/deep.txt']);
   });
 
   it('a link pointing into DEST does not make the copy grow (run twice)', async () => {
@@ -104,11 +103,11 @@ describe('-L, --dereference', () => {
     const r1 = await pcopy(['-L', src, dest]);
     expect(r1.code).toBe(0);
     expect(r1.stderr).toMatch(/Skipped `[^`]*src\/to-dest`: it is the destination/);
-    const after1 = entriesBelow(dest);
+    const after1 = listEntries(dest, { marks: true });
     expect(after1).toEqual(['a.txt', 'already.txt', 'sub/', 'sub/b.txt', 'to-dest/']);
     const r2 = await pcopy(['-L', src, dest]);
     expect(r2.code).toBe(0);
-    expect(entriesBelow(dest)).toEqual(after1);
+    expect(listEntries(dest, { marks: true })).toEqual(after1);
     expect(fs.readdirSync(path.join(dest, 'to-dest'))).toEqual([]);
   });
 
@@ -123,7 +122,7 @@ describe('-L, --dereference', () => {
     const errors = r.stderr.trimEnd().split('\n');
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/Cannot copy `[^`]*src\/sub\/dangling` to `[^`]*dest\/sub\/dangling`: ENOENT/);
-    expect(entriesBelow(dest)).toEqual(['a.txt', 'good-link', 'sub/', 'sub/b.txt']);
+    expect(listEntries(dest, { marks: true })).toEqual(['a.txt', 'good-link', 'sub/', 'sub/b.txt']);
     expect(read(path.join(dest, 'good-link'))).toBe('a\n');
     expect(r.stdout).toMatch(/1 failed/);
     expect(findTemps(dest)).toEqual([]);
@@ -141,7 +140,7 @@ describe('-x, --one-file-system', () => {
       `echo deeper > ${q(path.join(mnt, 'deep', 'd.txt'))}`,
       `exec ${pcopyCommand(args)}`,
     ].join(' && ');
-    return sh(`unshare -m sh -c ${q(script)}`, { cwd: tmp() });
+    return runShell(`unshare -m sh -c ${q(script)}`, { cwd: tmp() });
   }
 
   function sourceTree(): string {
@@ -156,7 +155,7 @@ describe('-x, --one-file-system', () => {
     const r = await inNamespace(src, ['-x', src, dest]);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/Skipped `[^`]*src\/mnt`: on another file system/);
-    expect(entriesBelow(dest)).toEqual(['keep/', 'keep/k.txt', 'mnt/', 'top.txt']);
+    expect(listEntries(dest, { marks: true })).toEqual(['keep/', 'keep/k.txt', 'mnt/', 'top.txt']);
     expect(r.stdout).toMatch(/1 skipped$/m);
   });
 
@@ -166,7 +165,7 @@ describe('-x, --one-file-system', () => {
     const r = await inNamespace(src, [src, dest]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(entriesBelow(dest)).toEqual(['keep/', 'keep/k.txt', 'mnt/', 'mnt/deep/', 'mnt/deep/d.txt', 'mnt/inner.txt', 'top.txt']);
+    expect(listEntries(dest, { marks: true })).toEqual(['keep/', 'keep/k.txt', 'mnt/', 'mnt/deep/', 'mnt/deep/d.txt', 'mnt/inner.txt', 'top.txt']);
     expect(read(path.join(dest, 'mnt', 'deep', 'd.txt'))).toBe('deeper\n');
     // The mount was private to the namespace: the real SRC/mnt is still empty.
     expect(fs.readdirSync(path.join(src, 'mnt'))).toEqual([]);

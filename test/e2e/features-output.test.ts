@@ -6,12 +6,12 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inodes, runPcopy, snapshot, type RunResult } from '../helpers/tree.js';
-import { listing, tempPerTest } from '../helpers/extra.js';
-import { build, ESC, lines, read, touch } from '../helpers/features.js';
+import { build, ino, inodes, listEntries, read, snapshot, tempPerTest, touch } from '../helpers/tree.js';
+import { runPcopy, type RunResult } from '../helpers/run.js';
+import { ESC, lines } from '../helpers/output.js';
+import { NO_CAPS } from '../helpers/host.js';
 
 const tmp = tempPerTest('pcopy-feat-out-');
-const NO_CAPS = ['setpriv', '--inh-caps=-all', '--bounding-set=-all', '--'];
 const T0 = 1_600_000_000;
 
 function pcopy(args: string[], prefix: string[] = []): Promise<RunResult> {
@@ -60,7 +60,7 @@ describe('-n, --dry-run', () => {
     fs.writeFileSync(path.join(src, 'new.txt'), 'new\n');
     const snap = snapshot(dest, { withRoot: true });
     const ino = inodes(dest);
-    const names = listing(dest);
+    const names = listEntries(dest);
 
     const r = await pcopy(['--dry-run', src, dest]);
     expect(r.stderr).toBe('');
@@ -72,7 +72,7 @@ describe('-n, --dry-run', () => {
     expect(out.at(-1)).toBe(
       'pcopy: dry run, nothing written: 2 files would be copied, 2 unchanged, 3 directories, 1 symlink, 18 B to write of 24 B, 0 failed, 0 skipped',
     );
-    expect(listing(dest)).toEqual(names);
+    expect(listEntries(dest)).toEqual(names);
     expect(inodes(dest)).toEqual(ino);
     expect(snapshot(dest, { withRoot: true })).toEqual(snap);
     expect(read(path.join(dest, 'a.txt'))).toBe('alpha\n');

@@ -5,9 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { diffTrees, inodes, runPcopy, snapshot, type RunResult } from '../helpers/tree.js';
-import { tempPerTest } from '../helpers/extra.js';
-import { build, read, statOf, touch } from '../helpers/features.js';
+import { build, diffTrees, ino, inodes, read, snapshot, statOf, tempPerTest, touch } from '../helpers/tree.js';
+import { runPcopy, type RunResult } from '../helpers/run.js';
 
 const tmp = tempPerTest('pcopy-feat-ow-');
 

@@ -3,13 +3,12 @@
  * file the parent renames when every part is in. Same guarantees as any file: exact bytes and
  * metadata, nothing under the final name unless complete, the temp removed on failure.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openTemps, tempPerTest, workerChildren } from '../helpers/extra.js';
-import { killStarted, startPcopy, waitFor, withinOrKill } from '../helpers/faults.js';
-import { diffTrees, findTemps, inodes, runPcopy, snapshot } from '../helpers/tree.js';
+import { diffTrees, findTemps, hashFile, ino, inodes, snapshot, tempPerTest } from '../helpers/tree.js';
+import { killStarted, runPcopy, startPcopy, waitFor, withinOrKill } from '../helpers/run.js';
+import { openTemps, workersOf } from '../helpers/proc.js';
 
 const work = tempPerTest('pcopy-split-');
 const MiB = 1024 * 1024;
@@ -31,8 +30,6 @@ function hugeFile(file: string, size: number): void {
   fs.utimesSync(file, 1_500_000_000.25, 1_600_000_000.123456);
 }
 
-const hash = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-
 describe('huge files in parts', () => {
   it('a single 100 MiB file: byte-identical, mode and times kept, no temp; a rerun leaves it alone', async () => {
     const src = path.join(work(), 'big.img');
@@ -41,7 +38,7 @@ describe('huge files in parts', () => {
     const r = await runPcopy(['-j', '2', src, dest]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(hash(dest)).toBe(hash(src));
+    expect(hashFile(dest)).toBe(hashFile(src));
     const entries = snapshot(work());
     expect(entries.get('copy.img')).toEqual(entries.get('big.img')); // size, hash, mode, owner, mtime (µs)
     expect(findTemps(work())).toEqual([]);
@@ -97,12 +94,12 @@ describe('huge files in parts', () => {
     try {
       await waitFor(() => fs.existsSync(dest) && findTemps(dest).length > 0, 'the temp file', { running });
       // A worker with the temp file open is in the middle of writing a part.
-      const victim = await waitFor(() => workerChildren(running.pid).find((pid) => openTemps(pid).length > 0), 'a worker writing a part', { running });
-      process.kill(victim, 'SIGKILL');
+      const victim = await waitFor(() => workersOf(running.pid).find((w) => openTemps(w.pid).length > 0), 'a worker writing a part', { running });
+      process.kill(victim.pid, 'SIGKILL');
       const r = await withinOrKill(running.done, 90_000, running, 'pcopy after a worker was killed');
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/worker \d+ died \(killed by SIGKILL\) while copying part \d+ of `big\.img`: writing that part again/);
-      expect(hash(path.join(dest, 'big.img'))).toBe(hash(path.join(src, 'big.img')));
+      expect(hashFile(path.join(dest, 'big.img'))).toBe(hashFile(path.join(src, 'big.img')));
       expect(findTemps(dest)).toEqual([]);
     } finally {
       killStarted();
