@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
 import { makeTree as makeFixtureTree } from '../../fixtures/make-tree.mjs';
+import { isRoot } from './host.js';
 import { killStarted } from './run.js';
 
 export { BIN, ROOT, runPcopy, type RunResult } from './run.js';
@@ -114,6 +115,51 @@ export function build(root: string, spec: Spec): void {
 /** Makes a fixtures preset tree (see fixtures/make-tree.mjs) in `dir`. */
 export function makeTree(preset: string, dir: string, seed = 42): void {
   makeFixtureTree(preset, dir, seed);
+}
+
+/**
+ * A sparse file of `size` bytes (64 MiB and more: copied in 32 MiB parts) with deterministic 4 KiB
+ * blocks at several offsets, including both sides of the 32 MiB part edge; mode 0640, old times.
+ */
+export function makeHugeFile(file: string, size: number): void {
+  const MiB = 1024 * 1024;
+  const fd = fs.openSync(file, 'w');
+  try {
+    fs.ftruncateSync(fd, size);
+    for (const at of [0, 32 * MiB - 3, 32 * MiB, 64 * MiB + 12345, size - 4096]) {
+      const block = Buffer.alloc(4096, at % 251);
+      for (let i = 0; i < block.length; i += 7) block[i] = (i * 31 + at) & 0xff;
+      fs.writeSync(fd, block, 0, Math.min(block.length, size - at), at);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.chmodSync(file, 0o640);
+  fs.utimesSync(file, 1_500_000_000.25, 1_600_000_000.123456);
+}
+
+/**
+ * The `random` preset in `src`, with a root mode and a nanosecond mtime of its own and, as root,
+ * mixed owners (every 7th file, a dangling link, the `empty` directory). Returns `src`.
+ */
+export function makeOwnedRandomTree(src: string): string {
+  makeTree('random', src);
+  if (isRoot) {
+    listEntries(src, { files: true }).forEach((rel, i) => {
+      if (i % 7 === 0) fs.chownSync(path.join(src, rel), 1000 + i, 2000 + i);
+    });
+    fs.lchownSync(path.join(src, 'link-dangling'), 4321, 8765);
+    fs.chownSync(path.join(src, 'empty'), 3333, 4444);
+  }
+  fs.chmodSync(src, 0o750);
+  touchNs(src, '1555555555.987654321');
+  return src;
+}
+
+/** Sets atime and mtime to the nanosecond with touch(1) (`seconds` as text: `-300000000.123456`); links not followed. */
+export function touchNs(p: string, seconds: string): void {
+  const r = spawnSync('touch', ['-h', '-d', `@${seconds}`, p]);
+  if (r.status !== 0) throw new Error(String(r.stderr));
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Features end to end: which metadata is kept (--preserve, --no-preserve, the default with owners
+ * Copying metadata: which metadata is kept (--preserve, --no-preserve, the default with owners
  * as root), and that --fsync and --verify copy correctly with a normal summary and exit code.
  */
 import fs from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Features end to end: the progress display. Under a pseudo-terminal (`script`) a live bar whose
+ * Output: the progress display. Under a pseudo-terminal (`script`) a live bar whose
  * percent never goes backwards and ends at 100%; `--no-progress` turns it off; on a non-terminal
  * `--progress` gives plain `pcopy: …%` lines without control codes. The copy is slowed with the
  * test-only PCOPY_TEST_DELAY_MS (a pause after every chunk) and small chunks.

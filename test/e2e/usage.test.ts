@@ -1,12 +1,14 @@
 /**
- * Acceptance rows A1–A4: what pcopy refuses before writing anything (exit 2, one clear line on
- * stderr, not a single entry created or changed), and what merely looks similar but must work.
+ * Usage: what pcopy refuses before writing anything (exit 2, one clear line on stderr without
+ * control codes, not a single entry created or changed) — the same source and destination, a
+ * destination inside the source, bad arguments and conflicting flags — what merely looks similar
+ * but must work, and --help / --version.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cleanup, diffTrees, snapshot, tempDir, writeFile } from '../helpers/tree.js';
-import { killStarted, runPcopy } from '../helpers/run.js';
+import { killStarted, ROOT, runPcopy } from '../helpers/run.js';
 import { lines } from '../helpers/output.js';
 
 let work: string;
@@ -40,6 +42,7 @@ async function expectRefused(args: string[], fragment?: RegExp): Promise<string>
   expect(lines(r.stderr), why).toHaveLength(1);
   expect(r.stderr, why).not.toMatch(/^\s+at /m); // one clear line, not a stack trace
   expect(r.stdout, why).toBe('');
+  expect(r.stderr, why).not.toContain('\x1b');
   expect(diffTrees(before, after), `${why}\nsomething was created or changed`).toEqual([]);
   if (fragment) expect(r.stderr, why).toMatch(fragment);
   return r.stderr;
@@ -151,9 +154,75 @@ describe('A4 bad arguments: refused', () => {
     },
   );
 
-  it.each(['1k', '1024', '64k', '65536', '64KiB'])('--chunk-size %j at the edges of 1–64 KiB is accepted', async (size) => {
-    const r = await runPcopy(['--chunk-size', size, 's', 'd'], { cwd: work });
+  it.each([
+    [['--chunk-size', '1k']],
+    [['--chunk-size', '1024']],
+    [['--chunk-size', '64k']],
+    [['--chunk-size', '65536']],
+    [['--chunk-size', '64KiB']],
+    [['-j', '1', '--chunk-size', '1k']],
+    [['-j', '256', '--chunk-size', '64KiB']],
+    [['--workers', '2', '--chunk-size', '65536']],
+  ])('%j: values at the edges (chunks of 1–64 KiB, 1 or many workers) are accepted', async (flags) => {
+    const r = await runPcopy([...flags, 's', 'd'], { cwd: work });
+    expect(r.stderr).toBe('');
     expect(r.code, r.stderr).toBe(0);
     expect(diffTrees(snapshot(path.join(work, 's')), snapshot(path.join(work, 'd')))).toEqual([]);
+  });
+});
+
+// Ported from the former core-cli table: refusals whose message must name the problem. Rows that
+// repeated an A1–A4 case exactly (same arguments on the same tree) were dropped.
+describe('refusal messages name the problem', () => {
+  it.each([
+    ['the same directory via a symlink with a trailing slash', ['s-link/', 's'], /^pcopy: .*same directory/],
+    ['a file onto the directory that holds it', ['s/one.txt', 's'], /^pcopy: .*same file\n$/],
+    ['DEST inside SRC', ['s', 's/sub/copy'], /^pcopy: cannot copy `s` into itself/],
+    ['DEST inside SRC through a symlinked parent', ['s', 's-link/new/copy'], /^pcopy: cannot copy `s` into itself/],
+    ['SRC inside DEST', ['s/sub', 's'], /^pcopy: .*source is inside the destination/],
+    ['--chunk-size 100', ['--chunk-size', '100', 's', 'd'], /chunk.size.*'100'/i],
+    ['--chunk-size nonsense', ['--chunk-size', 'lots', 's', 'd'], /'lots'/],
+    ['-j 0', ['-j', '0', 's', 'd'], /worker.*'0'/i],
+    ['-j 1.5', ['-j', '1.5', 's', 'd'], /'1\.5'/],
+    ['too many arguments', ['s', 'd', 'extra'], /argument/],
+  ])('%s', async (_name, args, pattern) => {
+    await expectRefused(args, pattern);
+  });
+});
+
+describe('conflicting choices are usage errors', () => {
+  it.each([
+    [['-I', '--ignore-existing']],
+    [['-I', '-u']],
+    [['--ignore-existing', '-u']],
+    [['-u', '--ignore-existing']],
+    [['-q', '-v']],
+    [['--json', '-v']],
+    [['-v', '--json']],
+    [['--preserve', 'mode', '--no-preserve']],
+    [['--no-preserve', '--preserve=mode']],
+  ])('%j: refused', async (flags) => {
+    await expectRefused([...flags, 's', 'd'], /cannot be used/);
+  });
+});
+
+describe('help and version', () => {
+  it.each([['--help'], ['-h']])('%s exits 0 and explains the merge rule', async (flag) => {
+    const r = await runPcopy([flag], { cwd: work });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/Usage: pcopy \[options\] SRC DEST/);
+    expect(r.stdout).toMatch(/merged into/);
+    expect(r.stdout).toMatch(/no DEST\/SRC nesting/);
+    expect(r.stdout).toMatch(/--chunk-size/);
+    expect(r.stdout).toMatch(/Exit codes:/);
+  });
+
+  it.each([['--version'], ['-V']])('%s prints the version of package.json', async (flag) => {
+    const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const r = await runPcopy([flag], { cwd: work });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${version}\n`);
+    expect(r.stderr).toBe('');
   });
 });

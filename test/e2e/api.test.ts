@@ -1,5 +1,5 @@
 /**
- * Features end to end through the programmatic API (`copy` from the built dist/index.js): a tree
+ * The programmatic API (`copy` from the built dist/index.js): a tree
  * copied with typed events and result, a refusal as a PcopyError, and an AbortSignal mid-copy.
  */
 import { spawnSync } from 'node:child_process';

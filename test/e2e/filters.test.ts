@@ -1,17 +1,24 @@
 /**
- * Features end to end: --exclude, --include and --exclude-from on real trees — repeatable flags,
- * unanchored and anchored patterns, exclude over include, pruning, and agreement with fast-glob.
+ * Filters: --exclude, --include and --exclude-from on real trees (repeatable flags, unanchored and
+ * anchored patterns, exclude over include, pruning, agreement with fast-glob), and -x, which leaves
+ * out other file systems (a tmpfs mounted inside SRC in a private mount namespace).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import fg from 'fast-glob';
 import { describe, expect, it } from 'vitest';
-import { build, hashFile, listEntries, read, tempPerTest } from '../helpers/tree.js';
-import { runPcopy, type RunResult } from '../helpers/run.js';
+import { build, hashFile, listEntries, read, srcDestPerTest } from '../helpers/tree.js';
+import { pcopyCommand, q, runPcopy, type RunResult, runShell } from '../helpers/run.js';
 import { NO_CAPS } from '../helpers/host.js';
 
-const tmp = tempPerTest('pcopy-feat-filter-');
+let work: string;
+let src: string;
+let dest: string;
+srcDestPerTest('pcopy-filters-', (dirs) => ({ work, src, dest } = dirs));
+/** The test's temp directory (holding src/ and the dest path). */
+const tmp = (): string => work;
 
+/** Runs pcopy with the test's temp directory as cwd. */
 function pcopy(args: string[], prefix: string[] = []): Promise<RunResult> {
   return runPcopy(args, { cwd: tmp(), prefix });
 }
@@ -187,5 +194,48 @@ describe('--exclude-from', () => {
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/nope\.txt/);
     expect(fs.existsSync(dest)).toBe(false);
+  });
+});
+
+describe('-x, --one-file-system', () => {
+  /** Mounts a tmpfs on SRC/mnt with a file and a directory in it, then runs pcopy, all in a private mount namespace. */
+  function inNamespace(src: string, args: string[]): Promise<RunResult> {
+    const mnt = path.join(src, 'mnt');
+    const script = [
+      `mount -t tmpfs -o size=1m tmpfs ${q(mnt)}`,
+      `echo inner > ${q(path.join(mnt, 'inner.txt'))}`,
+      `mkdir ${q(path.join(mnt, 'deep'))}`,
+      `echo deeper > ${q(path.join(mnt, 'deep', 'd.txt'))}`,
+      `exec ${pcopyCommand(args)}`,
+    ].join(' && ');
+    return runShell(`unshare -m sh -c ${q(script)}`, { cwd: tmp() });
+  }
+
+  function sourceTree(): string {
+    const src = path.join(tmp(), 'src');
+    build(src, { 'top.txt': 'top\n', keep: { 'k.txt': 'k\n' }, mnt: {} });
+    return src;
+  }
+
+  it('creates a mount point inside SRC empty in DEST and reports it', async () => {
+    const src = sourceTree();
+    const dest = path.join(tmp(), 'dest');
+    const r = await inNamespace(src, ['-x', src, dest]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/Skipped `[^`]*src\/mnt`: on another file system/);
+    expect(listEntries(dest, { marks: true })).toEqual(['keep/', 'keep/k.txt', 'mnt/', 'top.txt']);
+    expect(r.stdout).toMatch(/1 skipped$/m);
+  });
+
+  it('without -x the other file system\'s contents are copied', async () => {
+    const src = sourceTree();
+    const dest = path.join(tmp(), 'dest');
+    const r = await inNamespace(src, [src, dest]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(listEntries(dest, { marks: true })).toEqual(['keep/', 'keep/k.txt', 'mnt/', 'mnt/deep/', 'mnt/deep/d.txt', 'mnt/inner.txt', 'top.txt']);
+    expect(read(path.join(dest, 'mnt', 'deep', 'd.txt'))).toBe('deeper\n');
+    // The mount was private to the namespace: the real SRC/mnt is still empty.
+    expect(fs.readdirSync(path.join(src, 'mnt'))).toEqual([]);
   });
 });
