@@ -13,7 +13,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { diffTrees, expectPartialCopyIntact, findTemps, hashFile, isTempName, listEntries, makeHugeFile, sha256, sizeOr, snapshot, srcDestPerTest, writeFile } from '../helpers/tree.js';
 import { BIN, killStarted, q, type Running, runPcopy, startPcopy, waitFor, withinOrKill } from '../helpers/run.js';
-import { deadPid, isAlive, openTemps, procId, type ProcId, watchTree, workersOf } from '../helpers/proc.js';
+import { deadPid, isAlive, openFiles, openTemps, procId, type ProcId, watchTree, workersOf } from '../helpers/proc.js';
 import { clip, crashLines, failureLines, lines } from '../helpers/output.js';
 import { hasCommand, REASON, unavailable } from '../helpers/host.js';
 
@@ -278,17 +278,25 @@ describe('F3 a worker killed mid-job', () => {
     return files;
   }
 
-  /** Waits until at least `finished` files are complete and a temp of 2+ KiB exists; returns the worker copying it. */
-  async function workerMidFile(running: Running, finished: number, notIn: ProcId[] = []): Promise<ProcId> {
+  /**
+   * Waits until at least `finished` files are complete and a worker (not one of `notIn`) is in the
+   * middle of a file (of `only`, if given): it has that source file open and a temp file of 2+ KiB.
+   * Returns the worker and the file, read from the worker's open descriptors in /proc.
+   */
+  async function workerMidFile(running: Running, finished: number, notIn: ProcId[] = [], only?: string): Promise<{ worker: ProcId; rel: string }> {
     return waitFor(
       () => {
         if (!fs.existsSync(dest)) return undefined;
-        const names = listEntries(dest, { files: true });
-        if (names.filter((n) => !isTempName(n)).length < finished) return undefined;
-        if (!findTemps(dest).some((t) => (fs.statSync(t, { throwIfNoEntry: false })?.size ?? 0) >= 2048)) return undefined;
-        return workersOf(running.pid).find((w) => !notIn.some((n) => n.pid === w.pid));
+        if (listEntries(dest, { files: true }).filter((n) => !isTempName(n)).length < finished) return undefined;
+        for (const worker of workersOf(running.pid)) {
+          if (notIn.some((n) => n.pid === worker.pid)) continue;
+          const open = openFiles(worker.pid);
+          const rel = open.map((f) => path.relative(src, f)).find((r) => /^f\d$/.test(r) && (only === undefined || r === only));
+          if (rel && open.some((f) => isTempName(f) && sizeOr(f) >= 2048)) return { worker, rel };
+        }
+        return undefined;
       },
-      `a worker in the middle of file ${finished + 1}`,
+      `a worker in the middle of ${only ?? `file ${finished + 1}`}`,
       { running, timeoutMs: 30_000 },
     );
   }
@@ -298,7 +306,7 @@ describe('F3 a worker killed mid-job', () => {
   it('once: that file is tried once more (named in a warning) and arrives complete; the run exits 0', async () => {
     const files = makeFiles();
     const running = startPcopy(['-j', '1', '--chunk-size', '1k', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '10' } });
-    const worker = await workerMidFile(running, 2);
+    const { worker } = await workerMidFile(running, 2);
     const finishedBefore = new Set(listEntries(dest, { files: true }).filter((n) => !isTempName(n)));
     process.kill(worker.pid, 'SIGKILL');
     const r = await withinOrKill(running.done, 45_000, running, 'pcopy after a worker was killed');
@@ -320,11 +328,11 @@ describe('F3 a worker killed mid-job', () => {
     const running = startPcopy(['-j', '1', '--chunk-size', '1k', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '10' } });
     const first = await workerMidFile(running, 2);
     const before = new Set(listEntries(dest, { files: true }).filter((n) => !isTempName(n)));
-    process.kill(first.pid, 'SIGKILL');
-    // The retry goes first to the new worker: kill that one too while it is on the same file.
-    const second = await workerMidFile(running, 2, [first]);
+    process.kill(first.worker.pid, 'SIGKILL');
+    // The retry goes to the new worker: kill that one too while it is in the middle of the same file.
+    const second = await workerMidFile(running, 0, [first.worker], first.rel);
     const during = new Set(listEntries(dest, { files: true }).filter((n) => !isTempName(n)));
-    process.kill(second.pid, 'SIGKILL');
+    process.kill(second.worker.pid, 'SIGKILL');
     const r = await withinOrKill(running.done, 45_000, running, 'pcopy after two workers were killed');
 
     const failed = failureLines(r.stderr);
@@ -332,6 +340,7 @@ describe('F3 a worker killed mid-job', () => {
     expect(failed[0]).toMatch(/died|crash|killed/i);
     const rel = /Cannot copy `[^`]*\/(f\d)`/.exec(failed[0]!)?.[1];
     expect(rel, failed[0]).toBeDefined();
+    expect(rel, 'the file both workers died on is the one reported').toBe(first.rel);
     expect(before.has(rel!) || during.has(rel!), `${rel} had been finished before the kills`).toBe(false);
     expect(r.code, clip(r.stderr)).toBe(1);
     expect(fs.existsSync(path.join(dest, rel!))).toBe(false);

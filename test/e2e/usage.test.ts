@@ -164,11 +164,12 @@ describe('A4 bad arguments: refused', () => {
     [['-j', '256', '--chunk-size', '64KiB']],
     [['--workers', '2', '--chunk-size', '65536']],
   ])('%j: values at the edges (chunks of 1–64 KiB, 1 or many workers) are accepted', async (flags) => {
-    const r = await runPcopy([...flags, 's', 'd'], { cwd: work });
+    // -j 256 forks 256 workers even for this small tree: slow on a busy machine (40 s seen), not a hang.
+    const r = await runPcopy([...flags, 's', 'd'], { cwd: work, timeoutMs: 150_000 });
     expect(r.stderr).toBe('');
     expect(r.code, r.stderr).toBe(0);
     expect(diffTrees(snapshot(path.join(work, 's')), snapshot(path.join(work, 'd')))).toEqual([]);
-  });
+  }, 180_000);
 });
 
 // Ported from the former core-cli table: refusals whose message must name the problem. Rows that

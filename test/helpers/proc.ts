@@ -89,8 +89,8 @@ export function workersOf(parentPid: number): ProcId[] {
   return descendants(parentPid).filter((p) => cmdline(p.pid).includes('worker.js'));
 }
 
-/** Paths of the pcopy temp files process `pid` has open. */
-export function openTemps(pid: number): string[] {
+/** Paths of every file process `pid` has open (targets of /proc/pid/fd; [] if gone). */
+export function openFiles(pid: number): string[] {
   const out: string[] = [];
   let fds: string[];
   try {
@@ -100,13 +100,17 @@ export function openTemps(pid: number): string[] {
   }
   for (const fd of fds) {
     try {
-      const target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
-      if (/\/\.pcopy-[^/]*\.tmp$/.test(target)) out.push(target);
+      out.push(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
     } catch {
       // closed meanwhile
     }
   }
   return out;
+}
+
+/** Paths of the pcopy temp files process `pid` has open. */
+export function openTemps(pid: number): string[] {
+  return openFiles(pid).filter((target) => /\/\.pcopy-[^/]*\.tmp$/.test(target));
 }
 
 /** Resident set size of one process in KiB (0 if gone). */
