@@ -1,8 +1,9 @@
 /**
  * The command line: parse argv with commander, run `copy`, show progress and the summary, and map
- * the outcome to an exit code. `main` sets `process.exitCode` and returns; it never calls
- * `process.exit()` while workers may be alive (only a second interrupt forces an exit, and then the
- * workers see the IPC channel close, remove their temp files and exit by themselves).
+ * the outcome to an exit code. `main` sets `process.exitCode`; it never calls `process.exit()` while
+ * workers may be alive (only a second interrupt forces an exit, and then the workers see the IPC
+ * channel close, remove their temp files and exit by themselves). A copy ends with `process.exit()`
+ * once its pool is closed, so no late Ctrl-C meets Node's teardown (see the end of `runCopy`).
  */
 import fs from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -262,8 +263,11 @@ async function runCopy(src: string, dest: string, options: Partial<CopyOptions>,
       process.exitCode = ExitCode.someFailed;
     }
   }
-  // The handlers stay until the process ends: a second Ctrl-C that lands after the copy has already
-  // stopped must still exit with 130, not kill the process by the default action.
+  // The handlers stay until the process ends, and the process ends here: once the pool is closed
+  // (every worker has exited), leave with process.exit rather than by draining the event loop. Node's
+  // natural teardown closes the signal handles (default action again) before the process is gone, so a
+  // second Ctrl-C landing in that window killed pcopy by SIGINT instead of exiting with 130.
+  process.exit();
 }
 
 export function exitCodeOf(result: CopyResult, signal?: NodeJS.Signals): number {

@@ -3,26 +3,17 @@
  * bin script, compiled JS and type declarations), and the tarball installed into a fresh project
  * gives a working `pcopy` command. Needs dist (`npx tsc -p .`) and the dependencies in the npm cache.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, diffTrees, ROOT, snapshot, tempDir, type RunResult } from '../helpers/tree.js';
-import { writeRandom } from '../helpers/extra.js';
-import { build } from '../helpers/features.js';
+import { build, cleanup, diffTrees, snapshot, tempDir, writeFile } from '../helpers/tree.js';
+import { ROOT, runCommand, type RunResult } from '../helpers/run.js';
 
 const TIMEOUT = 120_000;
 
+/** Runs npm, tar or the installed bin to completion, without npm's update check. */
 function run(cmd: string, args: string[], cwd: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+  return runCommand(cmd, args, { cwd, extraEnv: { npm_config_update_notifier: 'false' }, timeoutMs: TIMEOUT });
 }
 
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
@@ -81,7 +72,7 @@ describe('npm package', () => {
 
       const src = path.join(dir, 'src');
       build(src, { 'a.txt': 'alpha\n', '.hidden': 'h\n', sub: { 'b.txt': 'bravo\n', empty: {} } });
-      writeRandom(path.join(src, 'sub', 'data.bin'), 200_000, 0o640);
+      writeFile(path.join(src, 'sub', 'data.bin'), 200_000, { mode: 0o640 });
       fs.symlinkSync('a.txt', path.join(src, 'link'));
       const dest = path.join(dir, 'dest');
       const c = await run(bin, [src, dest], project);

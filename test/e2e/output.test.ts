@@ -1,22 +1,30 @@
 /**
- * Features end to end: what pcopy prints — -n/--dry-run (and that it writes nothing), --json,
- * -v/--verbose and -q/--quiet.
+ * Output: what pcopy prints and where — the summary line (stdout) and messages (stderr) with no
+ * control codes when they are not terminals, -n/--dry-run (and that it writes nothing), --json,
+ * -v/--verbose, -q/--quiet, and a reader that goes away early (pipes closed).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inodes, runPcopy, snapshot, type RunResult } from '../helpers/tree.js';
-import { listing, tempPerTest } from '../helpers/extra.js';
-import { build, ESC, lines, read, touch } from '../helpers/features.js';
+import { build, diffTrees, findTemps, ino, inodes, listEntries, makeTree, read, snapshot, srcDestPerTest, touch, writeFile } from '../helpers/tree.js';
+import { BIN, runPcopy, type RunResult, runShell } from '../helpers/run.js';
+import { clip, crashLines, ESC, failureLines, lines } from '../helpers/output.js';
+import { canDropCaps, NO_CAPS, REASON, unavailable } from '../helpers/host.js';
 
-const tmp = tempPerTest('pcopy-feat-out-');
-const NO_CAPS = ['setpriv', '--inh-caps=-all', '--bounding-set=-all', '--'];
-const T0 = 1_600_000_000;
+let work: string;
+let src: string;
+let dest: string;
+srcDestPerTest('pcopy-output-', (dirs) => ({ work, src, dest } = dirs));
+/** The test's temp directory (holding src/ and the dest path). */
+const tmp = (): string => work;
 
+/** Runs pcopy with the test's temp directory as cwd. */
 function pcopy(args: string[], prefix: string[] = []): Promise<RunResult> {
   return runPcopy(args, { cwd: tmp(), prefix });
 }
+
+const T0 = 1_600_000_000;
 
 /** src: a.txt (6 B), b.txt (4 B), sub/c.txt (2 B), sub/deeper/ (empty), link -> a.txt. */
 function smallTree(): string {
@@ -32,6 +40,16 @@ function addTroubles(src: string): void {
   fs.writeFileSync(path.join(src, 'locked.txt'), 'locked\n');
   fs.chmodSync(path.join(src, 'locked.txt'), 0o000);
   expect(spawnSync('mkfifo', [path.join(src, 'pipe')]).status).toBe(0);
+}
+
+/** tmp/src with a few entries; a file next to it; a symlink to it. */
+function setup(): void {
+  const src = path.join(tmp(), 'src');
+  writeFile(path.join(src, 'sub', 'a.bin'), 3000);
+  writeFile(path.join(src, 'b.bin'), 10);
+  fs.symlinkSync('b.bin', path.join(src, 'link'));
+  fs.writeFileSync(path.join(tmp(), 'afile'), 'a file\n');
+  fs.symlinkSync('src', path.join(tmp(), 'srclink'));
 }
 
 describe('-n, --dry-run', () => {
@@ -60,7 +78,7 @@ describe('-n, --dry-run', () => {
     fs.writeFileSync(path.join(src, 'new.txt'), 'new\n');
     const snap = snapshot(dest, { withRoot: true });
     const ino = inodes(dest);
-    const names = listing(dest);
+    const names = listEntries(dest);
 
     const r = await pcopy(['--dry-run', src, dest]);
     expect(r.stderr).toBe('');
@@ -72,7 +90,7 @@ describe('-n, --dry-run', () => {
     expect(out.at(-1)).toBe(
       'pcopy: dry run, nothing written: 2 files would be copied, 2 unchanged, 3 directories, 1 symlink, 18 B to write of 24 B, 0 failed, 0 skipped',
     );
-    expect(listing(dest)).toEqual(names);
+    expect(listEntries(dest)).toEqual(names);
     expect(inodes(dest)).toEqual(ino);
     expect(snapshot(dest, { withRoot: true })).toEqual(snap);
     expect(read(path.join(dest, 'a.txt'))).toBe('alpha\n');
@@ -169,5 +187,102 @@ describe('-v and -q', () => {
     const err = lines(r.stderr);
     expect(err).toHaveLength(1);
     expect(err[0]).toMatch(/^pcopy: Cannot copy `[^`]*locked\.txt` to `[^`]*locked\.txt`: EACCES: permission denied$/);
+  });
+});
+
+describe('without a terminal', () => {
+  it('without a TTY: no control codes, and stdout is exactly one summary line', async () => {
+    setup();
+    const r = await pcopy(['src', 'dest']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).not.toContain('\x1b');
+    expect(r.stdout).toMatch(/^pcopy: 2 files copied, 0 unchanged, 2 directories, 1 symlink, [^\n]* in [^\n]*, 0 failed, 0 [^\n]*skipped\n$/);
+  });
+
+  it('without a TTY: no control codes in stderr messages either (failure and skip)', async () => {
+    setup();
+    fs.mkdirSync(path.join(tmp(), 'dest', 'b.bin', 'blocker'), { recursive: true });
+    expect(spawnSync('mkfifo', [path.join(tmp(), 'src', 'fifo')]).status).toBe(0);
+    const r = await pcopy(['src', 'dest']);
+    expect(r.code).toBe(1);
+    expect(r.stdout.split('\n')).toHaveLength(2); // one line and its newline
+    expect(r.stdout).toMatch(/^pcopy: 1 file copied, .*, 1 failed, 1 [^\n]*skipped\n$/);
+    expect(r.stderr).toContain('pcopy: Cannot copy `src/b.bin` to `dest/b.bin`: destination is a non-empty directory\n');
+    expect(r.stderr).toContain('pcopy: Skipped `src/fifo`: a FIFO');
+    expect(r.stderr + r.stdout).not.toContain('\x1b');
+  });
+
+  it('-q still reports failures on stderr (exit 1) but prints no summary', async () => {
+    setup();
+    fs.mkdirSync(path.join(tmp(), 'dest', 'b.bin', 'blocker'), { recursive: true });
+    const r = await pcopy(['--quiet', 'src', 'dest']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe('pcopy: Cannot copy `src/b.bin` to `dest/b.bin`: destination is a non-empty directory\n');
+  });
+});
+
+describe('F5 stdout and stderr are not terminals', () => {
+  it.skipIf(unavailable(!canDropCaps(), REASON.caps))('no bar control codes; the summary alone on stdout, errors and skips on stderr', async () => {
+    writeFile(path.join(src, 'ok'), 100_000);
+    writeFile(path.join(src, 'locked'), 10);
+    fs.chmodSync(path.join(src, 'locked'), 0o000);
+    spawnSync('mkfifo', [path.join(src, 'fifo')]);
+    const r = await runPcopy([src, dest], { prefix: NO_CAPS });
+    expect(r.code, clip(r.stderr)).toBe(1);
+    for (const [name, text] of [
+      ['stdout', r.stdout],
+      ['stderr', r.stderr],
+    ] as const) {
+      expect(text.includes('\x1b'), `${name} has an escape sequence: ${JSON.stringify(text)}`).toBe(false);
+      expect(text.includes('\r'), `${name} has a carriage return: ${JSON.stringify(text)}`).toBe(false);
+    }
+    expect(lines(r.stdout), r.stdout).toHaveLength(1);
+    expect(r.stdout).toMatch(/^pcopy: .*1 file copied.*1 failed.*1 skipped/);
+    expect(r.stdout).not.toMatch(/Cannot copy|Skipped/);
+    expect(failureLines(r.stderr)).toHaveLength(1);
+    expect(r.stderr).toContain(`\`${path.join(src, 'locked')}\``);
+    expect(r.stderr).toMatch(/Skipped `[^`]*fifo`/);
+  });
+});
+
+describe('F6 stdout closed early', () => {
+  const makeTree = (): void => {
+    for (let i = 0; i < 200; i++) writeFile(path.join(src, `d${i % 10}`, `f${i}`), 1000 + i);
+    writeFile(path.join(src, 'big'), 3 * 1024 * 1024);
+  };
+
+  it.each([
+    ['pcopy … | head -c 1', 'head -c 1 >/dev/null'],
+    ['pcopy … | true (the reader is gone before pcopy writes)', 'true'],
+  ])('%s: no crash trace, the copy complete', async (_name, reader) => {
+    makeTree();
+    const errFile = path.join(work, 'stderr.txt');
+    const rcFile = path.join(work, 'rc.txt');
+    const r = await runShell(`{ "$NODE" "$BIN" "$SRC" "$DEST" 2>"$ERR"; echo $? >"$RC"; } | ${reader}`, {
+      extraEnv: { NODE: process.execPath, BIN, SRC: src, DEST: dest, ERR: errFile, RC: rcFile },
+    });
+    expect(r.code).toBe(0);
+    const stderr = fs.readFileSync(errFile, 'utf8');
+    expect(crashLines(stderr), stderr).toEqual([]);
+    expect(stderr).not.toMatch(/EPIPE|Error/);
+    expect(fs.readFileSync(rcFile, 'utf8').trim(), stderr).toBe('0');
+    expect(findTemps(dest)).toEqual([]);
+    expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
+  });
+
+  it('stderr to a reader that goes away while messages are still coming: the copy complete, exit unchanged', async () => {
+    makeTree();
+    for (let i = 0; i < 300; i++) spawnSync('mkfifo', [path.join(src, `d${i % 10}`, `fifo-${i}`)]);
+    const rcFile = path.join(work, 'rc.txt');
+    await runShell(`{ "$NODE" "$BIN" "$SRC" "$DEST" 2>&1 >/dev/null; echo $? >"$RC"; } | head -c 1 >/dev/null`, {
+      extraEnv: { NODE: process.execPath, BIN, SRC: src, DEST: dest, RC: rcFile },
+    });
+    expect(fs.readFileSync(rcFile, 'utf8').trim()).toBe('0');
+    expect(findTemps(dest)).toEqual([]);
+    const want = snapshot(src);
+    for (const [rel, e] of want) if (e.type === 'other') want.delete(rel);
+    expect(diffTrees(want, snapshot(dest))).toEqual([]);
   });
 });

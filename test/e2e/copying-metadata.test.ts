@@ -1,13 +1,13 @@
 /**
- * Features end to end: which metadata is kept (--preserve, --no-preserve, the default with owners
+ * Copying metadata: which metadata is kept (--preserve, --no-preserve, the default with owners
  * as root), and that --fsync and --verify copy correctly with a normal summary and exit code.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { diffTrees, findTemps, isRoot, runPcopy, snapshot, type RunResult } from '../helpers/tree.js';
-import { tempPerTest, writeRandom } from '../helpers/extra.js';
-import { build, pcopyCommand, read, sh, statOf } from '../helpers/features.js';
+import { build, diffTrees, findTemps, read, snapshot, statOf, tempPerTest, writeFile } from '../helpers/tree.js';
+import { pcopyCommand, runPcopy, type RunResult, runShell } from '../helpers/run.js';
+import { isRoot } from '../helpers/host.js';
 
 const tmp = tempPerTest('pcopy-feat-meta-');
 
@@ -19,7 +19,7 @@ const mtimeUs = (p: string): bigint => statOf(p).mtimeNs / 1000n;
 
 /** Runs pcopy under `umask` (through sh, as a user's shell would). */
 function pcopyUmask(umask: string, args: string[]): Promise<RunResult> {
-  return sh(`umask ${umask} && exec ${pcopyCommand(args)}`, { cwd: tmp() });
+  return runShell(`umask ${umask} && exec ${pcopyCommand(args)}`, { cwd: tmp() });
 }
 
 function expectOk(r: RunResult): void {
@@ -138,7 +138,7 @@ const SIZES = [0, 1, 1023, 1024, 1025, 65535, 65536, 65537, 200_000, 3 * 1024 * 
 /** Sizes around the 1 KiB / 64 KiB chunk edges and one multi-MiB file, in a few folders. */
 function dataTree(): string {
   const src = path.join(tmp(), 'src');
-  SIZES.forEach((size, i) => writeRandom(path.join(src, `d${i % 3}`, `f${i}.bin`), size, [0o644, 0o600, 0o755][i % 3]));
+  SIZES.forEach((size, i) => writeFile(path.join(src, `d${i % 3}`, `f${i}.bin`), size, { mode: [0o644, 0o600, 0o755][i % 3] }));
   fs.symlinkSync('d0/f0.bin', path.join(src, 'link'));
   return src;
 }

@@ -1,21 +1,27 @@
 /**
- * Acceptance rows C1–C6: one entry fails, the rest go on (exit 1, each failure named on stderr and
- * counted in the summary). The faults are real: root without capabilities for EACCES, a read-only
- * bind mount for EROFS, a 1 MiB / 64-inode tmpfs for ENOSPC (each in a private mount namespace),
- * and a source file changed by the test while pcopy is in the middle of it.
+ * Faults: one entry fails, the rest go on (exit 1, each failure named on stderr and counted in the
+ * summary), and nothing is ever left half-written under a final name. The faults are real: root
+ * without capabilities for EACCES, a read-only bind mount for EROFS, a 1 MiB / 64-inode tmpfs for
+ * ENOSPC (each in a private mount namespace), a 64-descriptor limit, files deleted or changed by the
+ * test while pcopy is in the middle of them, a destination path over PATH_MAX.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findTemps } from '../helpers/tree.js';
-import { canDropCaps, canUnshareMount, expectPartialCopyIntact, failedCount, failureLines, listFiles, NO_CAPS, run, startPcopy, waitFor, withinOrKill, writeFile, unavailable, REASON, clip, srcDestPerTest } from '../helpers/faults.js';
+import { diffTrees, expectPartialCopyIntact, findTemps, listEntries, makeHugeFile, makeManyFiles, read, snapshot, srcDestPerTest, writeFile } from '../helpers/tree.js';
+import { killStarted, runPcopy, startPcopy, waitFor, withinOrKill } from '../helpers/run.js';
+import { clip, failedCount, failureLines, lines } from '../helpers/output.js';
+import { canDropCaps, canUnshareMount, hasCommand, NO_CAPS, REASON, unavailable } from '../helpers/host.js';
 
 let work: string;
 let src: string;
 let dest: string;
-srcDestPerTest('pcopy-acc-c-', (dirs) => ({ work, src, dest } = dirs));
+srcDestPerTest('pcopy-faults-', (dirs) => ({ work, src, dest } = dirs));
+/** The test's temp directory (holding src/ and the dest path). */
+const tmp = (): string => work;
 
 const dropCapsWorks = canDropCaps();
+
 const mountWorks = canUnshareMount();
 
 /** Each failure is one `Cannot copy` line on stderr, and the summary counts exactly those. */
@@ -25,6 +31,69 @@ function expectFailuresCounted(r: { stdout: string; stderr: string }): void {
 
 const lineFor = (stderr: string, rel: string): string | undefined =>
   failureLines(stderr).find((l) => l.includes(`\`${path.join(src, rel)}\``));
+
+describe('B6 an entry that vanishes between the scan and its copy', () => {
+  it('is reported as vanished, the rest is copied, exit 1', async () => {
+    // 16 files of 4 KiB, copied one at a time (1 worker) at 1 KiB per chunk with a pause after each chunk.
+    const originals = new Map<string, Buffer>();
+    for (let i = 0; i < 16; i++) originals.set(`f${String(i).padStart(2, '0')}`, writeFile(path.join(src, `f${String(i).padStart(2, '0')}`), 4096));
+    writeFile(path.join(src, 'sub/keep'), 100);
+    const running = startPcopy(['-j', '1', '--chunk-size', '1k', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '25' } });
+    // Once the first file has arrived, the scan is long over: delete every file not started yet.
+    await waitFor(() => fs.existsSync(dest) && listEntries(dest, { files: true }).some((f) => originals.has(f)), 'the first copied file', { running });
+    const arrived = new Set(listEntries(dest, { files: true }));
+    const victims = [...originals.keys()].filter((n) => !arrived.has(n));
+    for (const v of victims) fs.unlinkSync(path.join(src, v));
+    const r = await withinOrKill(running.done, 45_000, running, 'pcopy with vanishing files');
+
+    expect(r.code, clip(r.stderr)).toBe(1);
+    let vanished = 0;
+    for (const v of victims) {
+      const line = failureLines(r.stderr).find((l) => l.includes(`\`${path.join(src, v)}\``));
+      if (line) {
+        vanished++;
+        expect(line).toMatch(/vanished/i);
+        expect(line).toContain(`\`${path.join(dest, v)}\``);
+        expect(fs.existsSync(path.join(dest, v)), `${v} reported yet present`).toBe(false);
+      } else {
+        // Already open when it was deleted: then it was copied whole.
+        expect(fs.readFileSync(path.join(dest, v)), `${v} neither reported nor copied whole`).toEqual(originals.get(v));
+      }
+    }
+    expect(vanished, `victims ${victims.join(' ')}\n${clip(r.stderr)}`).toBeGreaterThan(0);
+    expect(failureLines(r.stderr)).toHaveLength(vanished);
+    expect(failedCount(r.stdout)).toBe(vanished);
+    for (const [name, data] of originals) if (!victims.includes(name)) expect(fs.readFileSync(path.join(dest, name)), name).toEqual(data);
+    expect(fs.readFileSync(path.join(dest, 'sub/keep'))).toEqual(fs.readFileSync(path.join(src, 'sub/keep')));
+    expect(findTemps(dest)).toEqual([]);
+  });
+});
+
+describe('B7 an unreadable directory', () => {
+  it.skipIf(unavailable(!dropCapsWorks, REASON.caps))('is reported, everything else copied, exit 1 (root without capabilities)', async () => {
+    writeFile(path.join(src, 'before'), 100);
+    writeFile(path.join(src, 'locked/secret-1'), 100);
+    writeFile(path.join(src, 'locked/deeper/secret-2'), 100);
+    writeFile(path.join(src, 'open/a'), 5000);
+    writeFile(path.join(src, 'open/b/c'), 70_000);
+    writeFile(path.join(src, 'zz-after'), 1);
+    fs.chmodSync(path.join(src, 'locked'), 0o000);
+
+    const r = await runPcopy([src, dest], { prefix: NO_CAPS });
+    expect(r.code, clip(r.stderr)).toBe(1);
+    const lines = failureLines(r.stderr);
+    expect(lines, clip(r.stderr)).toHaveLength(1);
+    expect(lines[0]).toContain(`\`${path.join(src, 'locked')}\``);
+    expect(lines[0]).toMatch(/EACCES/);
+    expect(failedCount(r.stdout)).toBe(1);
+    for (const rel of ['before', 'open/a', 'open/b/c', 'zz-after']) {
+      expect(fs.readFileSync(path.join(dest, rel)), rel).toEqual(fs.readFileSync(path.join(src, rel)));
+    }
+    fs.chmodSync(path.join(src, 'locked'), 0o755);
+    expectPartialCopyIntact(src, dest);
+    expect(fs.existsSync(path.join(dest, 'locked/secret-1'))).toBe(false);
+  });
+});
 
 describe('C1 an unreadable file', () => {
   it.skipIf(unavailable(!dropCapsWorks, REASON.caps))('is reported with EACCES, absent from dest, no temp file, the rest copied', async () => {
@@ -36,7 +105,7 @@ describe('C1 an unreadable file', () => {
     fs.chmodSync(path.join(src, 'secret'), 0o000);
     fs.chmodSync(path.join(src, 'sub/secret-2'), 0o200);
 
-    const r = await run([src, dest], { prefix: NO_CAPS });
+    const r = await runPcopy([src, dest], { prefix: NO_CAPS });
     expect(r.code, clip(r.stderr)).toBe(1);
     for (const rel of ['secret', 'sub/secret-2']) {
       const line = lineFor(r.stderr, rel);
@@ -63,7 +132,7 @@ describe('C2 an unwritable destination directory', () => {
     fs.mkdirSync(path.join(dest, 'locked'), { recursive: true });
     fs.chmodSync(path.join(dest, 'locked'), 0o555);
 
-    const r = await run([src, dest], { prefix: NO_CAPS });
+    const r = await runPcopy([src, dest], { prefix: NO_CAPS });
     expect(r.code, clip(r.stderr)).toBe(1);
     for (const rel of ['locked/a', 'locked/b', 'locked/deeper']) {
       const line = lineFor(r.stderr, rel);
@@ -81,7 +150,7 @@ describe('C2 an unwritable destination directory', () => {
 describe('C3 a read-only destination file system', () => {
   /** Runs pcopy with `roDir` bind-mounted read-only over itself, in a private mount namespace. */
   const runOnReadOnly = (roDir: string, args: string[]) =>
-    run(args, {
+    runPcopy(args, {
       prefix: ['unshare', '-m', 'sh', '-c', 'mount --bind "$RO" "$RO" && mount -o remount,bind,ro "$RO" && exec "$0" "$@"'],
       extraEnv: { RO: roDir },
       timeoutMs: 30_000,
@@ -123,7 +192,7 @@ describe('C3 a read-only destination file system', () => {
 function runOnTmpfs(mountOptions: string, out: string, args: string[]) {
   fs.mkdirSync(dest, { recursive: true });
   fs.mkdirSync(out, { recursive: true });
-  return run(args, {
+  return runPcopy(args, {
     prefix: [
       'unshare',
       '-m',
@@ -223,7 +292,64 @@ describe('C6 a source file that changes during its copy', () => {
     }
     expect(findTemps(dest)).toEqual([]);
     expect(fs.readFileSync(path.join(dest, 'other'))).toEqual(fs.readFileSync(path.join(src, 'other')));
-    expect(listFiles(dest)).not.toContain('changing.new');
+    expect(listEntries(dest, { files: true })).not.toContain('changing.new');
     expectFailuresCounted(r);
+  });
+});
+
+describe('a huge file (copied in parts) that shrinks during its copy', () => {
+  const MiB = 1024 * 1024;
+
+  it('a source that shrinks during the copy: reported as changed, no final file, no temp', async () => {
+    makeHugeFile(path.join(src, 'big.img'), 96 * MiB);
+    const running = startPcopy(['-j', '2', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '2' } });
+    try {
+      await waitFor(() => fs.existsSync(dest) && findTemps(dest).length > 0, 'the temp file', { running });
+      fs.truncateSync(path.join(src, 'big.img'), 10 * MiB);
+      const r = await withinOrKill(running.done, 60_000, running, 'pcopy after the source shrank');
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/Cannot copy `[^`]*big\.img` to `[^`]*big\.img`: source changed while being copied/);
+      expect(fs.existsSync(path.join(dest, 'big.img'))).toBe(false);
+      expect(findTemps(dest)).toEqual([]);
+    } finally {
+      killStarted();
+    }
+  });
+});
+
+describe('F4 a low file-descriptor limit', () => {
+  it.skipIf(unavailable(!hasCommand('prlimit'), REASON.prlimit))('prlimit --nofile=64 with 20,000 files: completes, no EMFILE', async () => {
+    makeManyFiles(src, 20_000, 200);
+    const r = await runPcopy([src, dest], { prefix: ['prlimit', '--nofile=64:64', '--'], timeoutMs: 120_000 });
+    expect(r.stderr).not.toMatch(/EMFILE|ENFILE|too many open files/i);
+    expect(r.code, clip(r.stderr)).toBe(0);
+    expect(r.stdout).toMatch(/20,000 files copied/);
+    expect(findTemps(dest)).toEqual([]);
+    expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
+  }, 180_000);
+});
+
+describe('a destination path over PATH_MAX', () => {
+  it('a destination path over PATH_MAX fails for those entries alone, with ENAMETOOLONG; the rest is copied', async () => {
+    // The source paths fit in 4096 bytes; the destination root is 400 bytes longer, so the deepest
+    // directory's destination path does not.
+    const src = path.join(tmp(), 's');
+    const segment = 'd'.repeat(200);
+    let deep = src;
+    while (deep.length + segment.length + 1 < 3900) deep = path.join(deep, segment);
+    fs.mkdirSync(deep, { recursive: true });
+    fs.writeFileSync(path.join(deep, 'too-long-at-dest.txt'), 'x\n');
+    fs.writeFileSync(path.join(src, 'short.txt'), 'short\n');
+    const destParent = path.join(tmp(), 'p'.repeat(200), 'q'.repeat(200));
+    fs.mkdirSync(destParent, { recursive: true });
+    const dest = path.join(destParent, 'dest');
+    expect(path.join(dest, path.relative(src, deep), 'too-long-at-dest.txt').length).toBeGreaterThan(4096);
+
+    const r = await runPcopy([src, dest]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Cannot copy `[^`]+` to `[^`]+`: ENAMETOOLONG: name too long/);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
+    expect(fs.readFileSync(path.join(dest, 'short.txt'), 'utf8')).toBe('short\n');
+    expect(r.stdout).toMatch(/[1-9]\d* failed/);
   });
 });

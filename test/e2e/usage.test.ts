@@ -1,12 +1,15 @@
 /**
- * Acceptance rows A1–A4: what pcopy refuses before writing anything (exit 2, one clear line on
- * stderr, not a single entry created or changed), and what merely looks similar but must work.
+ * Usage: what pcopy refuses before writing anything (exit 2, one clear line on stderr without
+ * control codes, not a single entry created or changed) — the same source and destination, a
+ * destination inside the source, bad arguments and conflicting flags — what merely looks similar
+ * but must work, and --help / --version.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cleanup, diffTrees, snapshot, tempDir } from '../helpers/tree.js';
-import { killStarted, lines, run, writeFile } from '../helpers/faults.js';
+import { cleanup, diffTrees, snapshot, tempDir, writeFile } from '../helpers/tree.js';
+import { killStarted, ROOT, runPcopy } from '../helpers/run.js';
+import { lines } from '../helpers/output.js';
 
 let work: string;
 
@@ -32,13 +35,14 @@ afterEach(() => {
 /** Runs pcopy in `work` and checks: exit 2, exactly one line on stderr, nothing on stdout, nothing changed. */
 async function expectRefused(args: string[], fragment?: RegExp): Promise<string> {
   const before = snapshot(work, { withRoot: true });
-  const r = await run(args, { cwd: work, timeoutMs: 20_000 });
+  const r = await runPcopy(args, { cwd: work, timeoutMs: 20_000 });
   const after = snapshot(work, { withRoot: true });
   const why = `pcopy ${args.join(' ')}\nstderr: ${r.stderr}\nstdout: ${r.stdout}`;
   expect(r.code, why).toBe(2);
   expect(lines(r.stderr), why).toHaveLength(1);
   expect(r.stderr, why).not.toMatch(/^\s+at /m); // one clear line, not a stack trace
   expect(r.stdout, why).toBe('');
+  expect(r.stderr, why).not.toContain('\x1b');
   expect(diffTrees(before, after), `${why}\nsomething was created or changed`).toEqual([]);
   if (fragment) expect(r.stderr, why).toMatch(fragment);
   return r.stderr;
@@ -91,7 +95,7 @@ describe('A3 names that merely share a prefix are fine', () => {
   it('pcopy a ab: copies', async () => {
     writeFile(path.join(work, 'a/x'), 100);
     writeFile(path.join(work, 'a/deep/y'), 70_000);
-    const r = await run(['a', 'ab'], { cwd: work });
+    const r = await runPcopy(['a', 'ab'], { cwd: work });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     expect(diffTrees(snapshot(path.join(work, 'a')), snapshot(path.join(work, 'ab')))).toEqual([]);
@@ -100,19 +104,19 @@ describe('A3 names that merely share a prefix are fine', () => {
   it('pcopy aa aaa/x: copies (aaa missing, then aaa existing)', async () => {
     writeFile(path.join(work, 'aa/file'), 2048);
     writeFile(path.join(work, 'aa/.dot'), 1);
-    const r1 = await run(['aa', 'aaa/x'], { cwd: work });
+    const r1 = await runPcopy(['aa', 'aaa/x'], { cwd: work });
     expect(r1.code, r1.stderr).toBe(0);
     expect(diffTrees(snapshot(path.join(work, 'aa')), snapshot(path.join(work, 'aaa/x')))).toEqual([]);
-    const r2 = await run(['aa', 'aaa/y'], { cwd: work });
+    const r2 = await runPcopy(['aa', 'aaa/y'], { cwd: work });
     expect(r2.code, r2.stderr).toBe(0);
     expect(diffTrees(snapshot(path.join(work, 'aa')), snapshot(path.join(work, 'aaa/y')))).toEqual([]);
   });
 
   it('pcopy s/sub s-sub and pcopy s s.bak: copies (siblings sharing a prefix)', async () => {
-    const r1 = await run(['s/sub', 's-sub'], { cwd: work });
+    const r1 = await runPcopy(['s/sub', 's-sub'], { cwd: work });
     expect(r1.code, r1.stderr).toBe(0);
     expect(diffTrees(snapshot(path.join(work, 's/sub')), snapshot(path.join(work, 's-sub')))).toEqual([]);
-    const r2 = await run(['s', 's.bak'], { cwd: work });
+    const r2 = await runPcopy(['s', 's.bak'], { cwd: work });
     expect(r2.code, r2.stderr).toBe(0);
     expect(diffTrees(snapshot(path.join(work, 's')), snapshot(path.join(work, 's.bak')))).toEqual([]);
   });
@@ -150,9 +154,76 @@ describe('A4 bad arguments: refused', () => {
     },
   );
 
-  it.each(['1k', '1024', '64k', '65536', '64KiB'])('--chunk-size %j at the edges of 1–64 KiB is accepted', async (size) => {
-    const r = await run(['--chunk-size', size, 's', 'd'], { cwd: work });
+  it.each([
+    [['--chunk-size', '1k']],
+    [['--chunk-size', '1024']],
+    [['--chunk-size', '64k']],
+    [['--chunk-size', '65536']],
+    [['--chunk-size', '64KiB']],
+    [['-j', '1', '--chunk-size', '1k']],
+    [['-j', '256', '--chunk-size', '64KiB']],
+    [['--workers', '2', '--chunk-size', '65536']],
+  ])('%j: values at the edges (chunks of 1–64 KiB, 1 or many workers) are accepted', async (flags) => {
+    // -j 256 forks 256 workers even for this small tree: slow on a busy machine (40 s seen), not a hang.
+    const r = await runPcopy([...flags, 's', 'd'], { cwd: work, timeoutMs: 150_000 });
+    expect(r.stderr).toBe('');
     expect(r.code, r.stderr).toBe(0);
     expect(diffTrees(snapshot(path.join(work, 's')), snapshot(path.join(work, 'd')))).toEqual([]);
+  }, 180_000);
+});
+
+// Ported from the former core-cli table: refusals whose message must name the problem. Rows that
+// repeated an A1–A4 case exactly (same arguments on the same tree) were dropped.
+describe('refusal messages name the problem', () => {
+  it.each([
+    ['the same directory via a symlink with a trailing slash', ['s-link/', 's'], /^pcopy: .*same directory/],
+    ['a file onto the directory that holds it', ['s/one.txt', 's'], /^pcopy: .*same file\n$/],
+    ['DEST inside SRC', ['s', 's/sub/copy'], /^pcopy: cannot copy `s` into itself/],
+    ['DEST inside SRC through a symlinked parent', ['s', 's-link/new/copy'], /^pcopy: cannot copy `s` into itself/],
+    ['SRC inside DEST', ['s/sub', 's'], /^pcopy: .*source is inside the destination/],
+    ['--chunk-size 100', ['--chunk-size', '100', 's', 'd'], /chunk.size.*'100'/i],
+    ['--chunk-size nonsense', ['--chunk-size', 'lots', 's', 'd'], /'lots'/],
+    ['-j 0', ['-j', '0', 's', 'd'], /worker.*'0'/i],
+    ['-j 1.5', ['-j', '1.5', 's', 'd'], /'1\.5'/],
+    ['too many arguments', ['s', 'd', 'extra'], /argument/],
+  ])('%s', async (_name, args, pattern) => {
+    await expectRefused(args, pattern);
+  });
+});
+
+describe('conflicting choices are usage errors', () => {
+  it.each([
+    [['-I', '--ignore-existing']],
+    [['-I', '-u']],
+    [['--ignore-existing', '-u']],
+    [['-u', '--ignore-existing']],
+    [['-q', '-v']],
+    [['--json', '-v']],
+    [['-v', '--json']],
+    [['--preserve', 'mode', '--no-preserve']],
+    [['--no-preserve', '--preserve=mode']],
+  ])('%j: refused', async (flags) => {
+    await expectRefused([...flags, 's', 'd'], /cannot be used/);
+  });
+});
+
+describe('help and version', () => {
+  it.each([['--help'], ['-h']])('%s exits 0 and explains the merge rule', async (flag) => {
+    const r = await runPcopy([flag], { cwd: work });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/Usage: pcopy \[options\] SRC DEST/);
+    expect(r.stdout).toMatch(/merged into/);
+    expect(r.stdout).toMatch(/no DEST\/SRC nesting/);
+    expect(r.stdout).toMatch(/--chunk-size/);
+    expect(r.stdout).toMatch(/Exit codes:/);
+  });
+
+  it.each([['--version'], ['-V']])('%s prints the version of package.json', async (flag) => {
+    const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const r = await runPcopy([flag], { cwd: work });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${version}\n`);
+    expect(r.stderr).toBe('');
   });
 });

@@ -1,14 +1,14 @@
 /**
- * Features end to end: the progress display. Under a pseudo-terminal (`script`) a live bar whose
+ * Output: the progress display. Under a pseudo-terminal (`script`) a live bar whose
  * percent never goes backwards and ends at 100%; `--no-progress` turns it off; on a non-terminal
  * `--progress` gives plain `pcopy: …%` lines without control codes. The copy is slowed with the
  * test-only PCOPY_TEST_DELAY_MS (a pause after every chunk) and small chunks.
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { diffTrees, runPcopy, snapshot } from '../helpers/tree.js';
-import { hashFile, tempPerTest, writeRandom } from '../helpers/extra.js';
-import { build, ESC, pcopyCommand, runInPty, stripAnsi } from '../helpers/features.js';
+import { build, diffTrees, hashFile, snapshot, tempPerTest, writeFile } from '../helpers/tree.js';
+import { pcopyCommand, runInPty, runPcopy } from '../helpers/run.js';
+import { ESC, stripAnsi } from '../helpers/output.js';
 
 const tmp = tempPerTest('pcopy-feat-progress-');
 const MiB = 1024 * 1024;
@@ -18,7 +18,7 @@ const SLOW = { PCOPY_TEST_DELAY_MS: '2' };
 function slowTree(bigBytes: number): string {
   const src = path.join(tmp(), 'src');
   build(src, { 'a.txt': 'a\n', 'b.txt': 'b\n', docs: { 'c.txt': 'c\n', 'd.txt': 'd\n' } });
-  writeRandom(path.join(src, 'media', 'big-video.bin'), bigBytes);
+  writeFile(path.join(src, 'media', 'big-video.bin'), bigBytes);
   return src;
 }
 

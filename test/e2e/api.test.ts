@@ -1,5 +1,5 @@
 /**
- * Features end to end through the programmatic API (`copy` from the built dist/index.js): a tree
+ * The programmatic API (`copy` from the built dist/index.js): a tree
  * copied with typed events and result, a refusal as a PcopyError, and an AbortSignal mid-copy.
  */
 import { spawnSync } from 'node:child_process';
@@ -7,9 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { copy, PcopyError, type CopyEvent, type CopyResult } from '../../dist/index.js';
-import { diffTrees, findTemps, snapshot } from '../helpers/tree.js';
-import { hashFile, tempPerTest, writeRandom } from '../helpers/extra.js';
-import { build, filesBelow, read } from '../helpers/features.js';
+import { build, diffTrees, findTemps, hashFile, listEntries, read, snapshot, tempPerTest, writeFile } from '../helpers/tree.js';
 
 const tmp = tempPerTest('pcopy-feat-api-');
 
@@ -21,7 +19,7 @@ describe('copy()', () => {
   it('copies a tree, emits typed progress / entry-done / failed / skipped events and resolves to a result', async () => {
     const src = path.join(tmp(), 'src');
     build(src, { 'a.txt': 'alpha\n', 'skip.tmp': 'excluded\n', sub: { 'b.txt': 'bravo\n', 'blocked': 'file in SRC\n' } });
-    writeRandom(path.join(src, 'sub', 'big.bin'), 300_000);
+    writeFile(path.join(src, 'sub', 'big.bin'), 300_000);
     fs.symlinkSync('a.txt', path.join(src, 'link'));
     expect(spawnSync('mkfifo', [path.join(src, 'pipe')]).status).toBe(0);
     const dest = path.join(tmp(), 'dest');
@@ -62,7 +60,7 @@ describe('copy()', () => {
     const skipped = events.flatMap((e) => (e.type === 'skipped' ? [e.entry] : []));
     expect(skipped).toEqual([{ path: 'pipe', reason: 'fifo' }]);
 
-    expect(filesBelow(dest)).toEqual(['a.txt', 'sub/b.txt', 'sub/big.bin', 'sub/blocked/keep.txt']);
+    expect(listEntries(dest, { files: true })).toEqual(['a.txt', 'sub/b.txt', 'sub/big.bin', 'sub/blocked/keep.txt']);
     expect(hashFile(path.join(dest, 'sub', 'big.bin'))).toBe(hashFile(path.join(src, 'sub', 'big.bin')));
     expect(fs.readlinkSync(path.join(dest, 'link'))).toBe('a.txt');
     expect(read(path.join(dest, 'sub', 'blocked', 'keep.txt'))).toBe('keep\n');
@@ -102,7 +100,7 @@ describe('copy()', () => {
   it('an AbortSignal aborted mid-copy resolves with interrupted: true and leaves no temp files', async () => {
     process.env.PCOPY_TEST_DELAY_MS = '2';
     const src = path.join(tmp(), 'src');
-    for (let i = 0; i < 6; i++) writeRandom(path.join(src, `d${i % 2}`, `f${i}.bin`), 1024 * 1024);
+    for (let i = 0; i < 6; i++) writeFile(path.join(src, `d${i % 2}`, `f${i}.bin`), 1024 * 1024);
     const dest = path.join(tmp(), 'dest');
     const controller = new AbortController();
     let abortedAt = -1;
@@ -122,6 +120,6 @@ describe('copy()', () => {
     expect(result.filesCopied).toBeLessThan(6);
     expect(findTemps(dest)).toEqual([]);
     // Whatever arrived is complete (atomic per file).
-    for (const rel of filesBelow(dest)) expect(hashFile(path.join(dest, rel)), rel).toBe(hashFile(path.join(src, rel)));
+    for (const rel of listEntries(dest, { files: true })) expect(hashFile(path.join(dest, rel)), rel).toBe(hashFile(path.join(src, rel)));
   });
 });

@@ -1,23 +1,28 @@
 /**
- * Acceptance rows F1–F6: interrupted, killed, crashed, starved of file descriptors, writing to
- * pipes and to a reader that went away. Signals are real (to the process group as a terminal
- * sends them, or to the parent alone, or typed as ^C on a real pseudo-terminal); kills are real
- * SIGKILLs of the parent or of a worker found through /proc.
+ * Interruption: Ctrl-C, SIGTERM and SIGHUP mid-file (to the process group as a terminal sends them,
+ * to the parent alone, typed as ^C on a real pseudo-terminal, twice, or over and over until pcopy
+ * is gone), the parent killed with SIGKILL, and a worker killed mid-file or mid-part (the job is
+ * tried once more; a second death fails it). Kills are real SIGKILLs of processes found in /proc.
  *
  * A copy is slowed down enough to be caught in the middle of a file with the test-only
  * PCOPY_TEST_DELAY_MS (a pause after every chunk) and --chunk-size 1k.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { diffTrees, findTemps, snapshot } from '../helpers/tree.js';
-import { BIN, canDropCaps, clip, crashLines, deadPid, expectPartialCopyIntact, failureLines, hasCommand, isAlive, isTempName, lines, listFiles, makeManyFiles, NO_CAPS, procId, run, runShell, shq, startPcopy, waitFor, watchTree, withinOrKill, workersOf, writeFile, unavailable, REASON, type ProcId, type Running, srcDestPerTest } from '../helpers/faults.js';
+import { diffTrees, expectPartialCopyIntact, findTemps, hashFile, isTempName, listEntries, makeHugeFile, sha256, sizeOr, snapshot, srcDestPerTest, writeFile } from '../helpers/tree.js';
+import { BIN, killStarted, q, type Running, runPcopy, startPcopy, waitFor, withinOrKill } from '../helpers/run.js';
+import { deadPid, isAlive, openFiles, openTemps, procId, type ProcId, watchTree, workersOf } from '../helpers/proc.js';
+import { clip, crashLines, failureLines, lines } from '../helpers/output.js';
+import { hasCommand, REASON, unavailable } from '../helpers/host.js';
 
 let work: string;
 let src: string;
 let dest: string;
-srcDestPerTest('pcopy-acc-f-', (dirs) => ({ work, src, dest } = dirs));
+srcDestPerTest('pcopy-interruption-', (dirs) => ({ work, src, dest } = dirs));
+/** The test's temp directory (holding src/ and the dest path). */
+const tmp = (): string => work;
 
 const SLOW = { PCOPY_TEST_DELAY_MS: '5' };
 
@@ -44,7 +49,7 @@ function expectAllGone(procs: Iterable<ProcId>, what: string): void {
 
 /** The copy can be completed by running the same command again. */
 async function expectRerunCompletes(): Promise<void> {
-  const again = await run([src, dest]);
+  const again = await runPcopy([src, dest]);
   expect(again.code, clip(again.stderr)).toBe(0);
   expect(findTemps(dest)).toEqual([]);
   expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
@@ -69,7 +74,9 @@ describe('F1 interrupted mid-file', () => {
       const r = await withinOrKill(running.done, 20_000, running, `pcopy after ${signal}`);
       watch.stop();
       expect(r.code, clip(r.stderr)).toBe(code);
-      expect(r.stdout).toMatch(/interrupted/i);
+      expect(r.signal).toBeNull();
+      expect(r.stdout).toMatch(/^pcopy: interrupted: /);
+      expect(lines(r.stdout), 'stdout is the summary line alone').toHaveLength(1);
       expect(crashLines(r.stderr), r.stderr).toEqual([]);
       expectAllGone(watch.seen.values(), 'pcopy processes');
       expect(findTemps(dest)).toEqual([]);
@@ -81,20 +88,25 @@ describe('F1 interrupted mid-file', () => {
     await expectRerunCompletes();
   });
 
-  it('a second Ctrl-C exits at once; the workers still clean up and exit by themselves', async () => {
+  it.each([
+    ['the process group (Ctrl-C)', true],
+    ['the parent alone', false],
+  ] as const)('a second SIGINT to %s exits at once with 130; the workers still clean up and exit by themselves', async (_target, group) => {
     makeSlowTree();
     const running = startPcopy(['--chunk-size', '1k', src, dest], { extraEnv: SLOW });
     const watch = watchTree(running.pid);
     try {
       await midFile(running);
-      process.kill(-running.pid, 'SIGINT');
+      const target = group ? -running.pid : running.pid;
+      process.kill(target, 'SIGINT');
       try {
-        process.kill(-running.pid, 'SIGINT');
+        process.kill(target, 'SIGINT');
       } catch {
         // all gone already
       }
       const r = await withinOrKill(running.done, 20_000, running, 'pcopy after two SIGINTs');
       watch.stop();
+      expect(r.signal, 'killed by the signal instead of exiting').toBeNull();
       expect(r.code, clip(r.stderr)).toBe(130);
       expect(crashLines(r.stderr), r.stderr).toEqual([]);
       await waitFor(() => [...watch.seen.values()].every((p) => !isAlive(p)), 'the workers to exit', { timeoutMs: 15_000 });
@@ -104,6 +116,38 @@ describe('F1 interrupted mid-file', () => {
       watch.stop();
     }
     await expectRerunCompletes();
+  });
+
+  // The flake behind this test: a second SIGINT that landed after the copy had stopped, while Node
+  // tore the process down, found the default action again and killed pcopy by the signal (exit code
+  // null). Here, as soon as pcopy's summary after the first SIGINT arrives (it is about to exit),
+  // SIGINTs follow back to back for 150 ms, so they land in its last moments. Before the fix (cli.ts
+  // ends with process.exit) this failed in 4 runs of 4, in round 0 or 1.
+  it('SIGINTs while pcopy shuts down after the first (its summary printed): still exit 130, never killed by the signal', async () => {
+    makeSlowTree();
+    for (let round = 0; round < 6; round++) {
+      const out = path.join(work, `dest-${round}`);
+      const running = startPcopy(['--chunk-size', '1k', src, out], { extraEnv: SLOW });
+      await waitFor(() => fs.existsSync(out) && findTemps(out).some((t) => sizeOr(t) >= 4096), 'a temp file of 4 KiB', { running, timeoutMs: 30_000 });
+      running.child.stdout!.on('data', (chunk: Buffer) => {
+        if (!chunk.includes('interrupted')) return;
+        // Synchronously on purpose: nothing here may wait for this event loop (which reaps the child).
+        const end = Date.now() + 150;
+        while (Date.now() < end) {
+          try {
+            process.kill(running.pid, 'SIGINT');
+          } catch {
+            return; // gone
+          }
+        }
+      });
+      process.kill(-running.pid, 'SIGINT');
+      const r = await withinOrKill(running.done, 20_000, running, 'pcopy under repeated SIGINTs');
+      expect(r.signal, `round ${round}: killed by the signal instead of exiting\n${clip(r.stderr)}`).toBeNull();
+      expect(r.code, clip(r.stderr)).toBe(130);
+      expect(r.stdout).toMatch(/^pcopy: interrupted: /);
+      expectPartialCopyIntact(src, out);
+    }
   });
 
   it('inside a multi-GiB file (3 GiB, sparse source, no slowdown): SIGINT stops it, temp removed', async () => {
@@ -134,7 +178,7 @@ describe('F1 interrupted mid-file', () => {
     makeSlowTree();
     // util-linux script(1) runs the command on a new pseudo-terminal and copies our stdin to it:
     // a \x03 written there is turned into SIGINT for the foreground process group by the tty driver.
-    const cmd = `exec ${shq(process.execPath)} ${shq(BIN)} --chunk-size 1k ${shq(src)} ${shq(dest)}`;
+    const cmd = `exec ${q(process.execPath)} ${q(BIN)} --chunk-size 1k ${q(src)} ${q(dest)}`;
     const child = spawn('script', ['-qefc', cmd, '/dev/null'], {
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
@@ -199,7 +243,7 @@ describe('F2 the parent killed with SIGKILL', () => {
     for (const f of [staleTop, staleSub, live]) fs.writeFileSync(f, 'partial');
     const leftByKilledRun = findTemps(dest).filter((t) => ![staleTop, staleSub, live].includes(t));
 
-    const again = await run([src, dest]);
+    const again = await runPcopy([src, dest]);
     expect(again.code, clip(again.stderr)).toBe(0);
     expect(fs.existsSync(staleTop), 'stale temp of a dead run removed').toBe(false);
     expect(fs.existsSync(staleSub), 'stale temp of a dead run removed (subdirectory)').toBe(false);
@@ -215,7 +259,7 @@ describe('F2 the parent killed with SIGKILL', () => {
     makeSlowTree();
     const slow = startPcopy(['--chunk-size', '1k', src, dest], { extraEnv: SLOW });
     const temp = await midFile(slow);
-    const fast = await run([src, dest]);
+    const fast = await runPcopy([src, dest]);
     expect(fast.code, clip(fast.stderr)).toBe(0);
     const slowStillRunning = procId(slow.pid) !== undefined && isAlive(procId(slow.pid)!);
     if (slowStillRunning) expect(fs.existsSync(temp), `the live run's temp ${temp} was removed`).toBe(true);
@@ -234,47 +278,61 @@ describe('F3 a worker killed mid-job', () => {
     return files;
   }
 
-  /** Waits until at least `finished` files are complete and a temp of 2+ KiB exists; returns the worker copying it. */
-  async function workerMidFile(running: Running, finished: number, notIn: ProcId[] = []): Promise<ProcId> {
+  /**
+   * Waits until at least `finished` files are complete and a worker (not one of `notIn`) is in the
+   * middle of a file (of `only`, if given): it has that source file open and a temp file of 2+ KiB.
+   * Returns the worker and the file, read from the worker's open descriptors in /proc.
+   */
+  async function workerMidFile(running: Running, finished: number, notIn: ProcId[] = [], only?: string): Promise<{ worker: ProcId; rel: string }> {
     return waitFor(
       () => {
         if (!fs.existsSync(dest)) return undefined;
-        const names = listFiles(dest);
-        if (names.filter((n) => !isTempName(n)).length < finished) return undefined;
-        if (!findTemps(dest).some((t) => (fs.statSync(t, { throwIfNoEntry: false })?.size ?? 0) >= 2048)) return undefined;
-        return workersOf(running.pid).find((w) => !notIn.some((n) => n.pid === w.pid));
+        if (listEntries(dest, { files: true }).filter((n) => !isTempName(n)).length < finished) return undefined;
+        for (const worker of workersOf(running.pid)) {
+          if (notIn.some((n) => n.pid === worker.pid)) continue;
+          const open = openFiles(worker.pid);
+          const rel = open.map((f) => path.relative(src, f)).find((r) => /^f\d$/.test(r) && (only === undefined || r === only));
+          if (rel && open.some((f) => isTempName(f) && sizeOr(f) >= 2048)) return { worker, rel };
+        }
+        return undefined;
       },
-      `a worker in the middle of file ${finished + 1}`,
+      `a worker in the middle of ${only ?? `file ${finished + 1}`}`,
       { running, timeoutMs: 30_000 },
     );
   }
 
-  it('once: that file is retried (or reported), its temp removed, the run finishes', async () => {
+  // Fails if the retry breaks: the file whose worker died must arrive complete (hash), named by
+  // the warning, with exit 0 and no failure.
+  it('once: that file is tried once more (named in a warning) and arrives complete; the run exits 0', async () => {
     const files = makeFiles();
     const running = startPcopy(['-j', '1', '--chunk-size', '1k', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '10' } });
-    const worker = await workerMidFile(running, 2);
+    const { worker } = await workerMidFile(running, 2);
+    const finishedBefore = new Set(listEntries(dest, { files: true }).filter((n) => !isTempName(n)));
     process.kill(worker.pid, 'SIGKILL');
     const r = await withinOrKill(running.done, 45_000, running, 'pcopy after a worker was killed');
-    const failed = failureLines(r.stderr);
-    expect(failed.length, clip(r.stderr)).toBeLessThanOrEqual(1);
-    expect(r.code, clip(r.stderr)).toBe(failed.length > 0 ? 1 : 0);
+
+    expect(failureLines(r.stderr), clip(r.stderr)).toEqual([]);
+    expect(r.code, clip(r.stderr)).toBe(0);
     expect(crashLines(r.stderr)).toEqual([]);
+    const warning = /^pcopy: worker \d+ died \(killed by SIGKILL\) while copying `(f\d)`: trying it once more$/m.exec(r.stderr);
+    expect(warning, `no retry warning naming the file\n${clip(r.stderr)}`).not.toBeNull();
+    const rel = warning![1]!;
+    expect(finishedBefore.has(rel), `${rel} had been finished before the kill`).toBe(false);
+    expect(hashFile(path.join(dest, rel)), `${rel} after the retry`).toBe(sha256(files.get(rel)!));
     expect(findTemps(dest)).toEqual([]);
-    const present = expectPartialCopyIntact(src, dest);
-    expect(present.length).toBe(files.size - failed.length);
-    if (failed.length === 0) expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
+    expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
   });
 
   it('twice on the same file: that file is reported, its temps removed, the rest copied, exit 1', async () => {
     const files = makeFiles();
     const running = startPcopy(['-j', '1', '--chunk-size', '1k', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '10' } });
     const first = await workerMidFile(running, 2);
-    const before = new Set(listFiles(dest).filter((n) => !isTempName(n)));
-    process.kill(first.pid, 'SIGKILL');
-    // The retry goes first to the new worker: kill that one too while it is on the same file.
-    const second = await workerMidFile(running, 2, [first]);
-    const during = new Set(listFiles(dest).filter((n) => !isTempName(n)));
-    process.kill(second.pid, 'SIGKILL');
+    const before = new Set(listEntries(dest, { files: true }).filter((n) => !isTempName(n)));
+    process.kill(first.worker.pid, 'SIGKILL');
+    // The retry goes to the new worker: kill that one too while it is in the middle of the same file.
+    const second = await workerMidFile(running, 0, [first.worker], first.rel);
+    const during = new Set(listEntries(dest, { files: true }).filter((n) => !isTempName(n)));
+    process.kill(second.worker.pid, 'SIGKILL');
     const r = await withinOrKill(running.done, 45_000, running, 'pcopy after two workers were killed');
 
     const failed = failureLines(r.stderr);
@@ -282,6 +340,7 @@ describe('F3 a worker killed mid-job', () => {
     expect(failed[0]).toMatch(/died|crash|killed/i);
     const rel = /Cannot copy `[^`]*\/(f\d)`/.exec(failed[0]!)?.[1];
     expect(rel, failed[0]).toBeDefined();
+    expect(rel, 'the file both workers died on is the one reported').toBe(first.rel);
     expect(before.has(rel!) || during.has(rel!), `${rel} had been finished before the kills`).toBe(false);
     expect(r.code, clip(r.stderr)).toBe(1);
     expect(fs.existsSync(path.join(dest, rel!))).toBe(false);
@@ -290,88 +349,24 @@ describe('F3 a worker killed mid-job', () => {
   });
 });
 
-describe('F4 a low file-descriptor limit', () => {
-  it.skipIf(unavailable(!hasCommand('prlimit'), REASON.prlimit))('prlimit --nofile=64 with 20,000 files: completes, no EMFILE', async () => {
-    makeManyFiles(src, 20_000, 200);
-    const r = await run([src, dest], { prefix: ['prlimit', '--nofile=64:64', '--'], timeoutMs: 120_000 });
-    expect(r.stderr).not.toMatch(/EMFILE|ENFILE|too many open files/i);
-    expect(r.code, clip(r.stderr)).toBe(0);
-    expect(r.stdout).toMatch(/20,000 files copied/);
-    expect(findTemps(dest)).toEqual([]);
-    expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
-  }, 180_000);
-});
+describe('a worker killed while copying a part of a huge file', () => {
+  const MiB = 1024 * 1024;
 
-describe('F5 stdout and stderr are not terminals', () => {
-  it.skipIf(unavailable(!canDropCaps(), REASON.caps))('no bar control codes; the summary alone on stdout, errors and skips on stderr', async () => {
-    writeFile(path.join(src, 'ok'), 100_000);
-    writeFile(path.join(src, 'locked'), 10);
-    fs.chmodSync(path.join(src, 'locked'), 0o000);
-    spawnSync('mkfifo', [path.join(src, 'fifo')]);
-    const r = await run([src, dest], { prefix: NO_CAPS });
-    expect(r.code, clip(r.stderr)).toBe(1);
-    for (const [name, text] of [
-      ['stdout', r.stdout],
-      ['stderr', r.stderr],
-    ] as const) {
-      expect(text.includes('\x1b'), `${name} has an escape sequence: ${JSON.stringify(text)}`).toBe(false);
-      expect(text.includes('\r'), `${name} has a carriage return: ${JSON.stringify(text)}`).toBe(false);
+  it('a worker killed while writing a part: the part is written again, the file completes exactly', async () => {
+    makeHugeFile(path.join(src, 'big.img'), 80 * MiB);
+    const running = startPcopy(['-j', '2', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '1' } });
+    try {
+      await waitFor(() => fs.existsSync(dest) && findTemps(dest).length > 0, 'the temp file', { running });
+      // A worker with the temp file open is in the middle of writing a part.
+      const victim = await waitFor(() => workersOf(running.pid).find((w) => openTemps(w.pid).length > 0), 'a worker writing a part', { running });
+      process.kill(victim.pid, 'SIGKILL');
+      const r = await withinOrKill(running.done, 90_000, running, 'pcopy after a worker was killed');
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/worker \d+ died \(killed by SIGKILL\) while copying part \d+ of `big\.img`: writing that part again/);
+      expect(hashFile(path.join(dest, 'big.img'))).toBe(hashFile(path.join(src, 'big.img')));
+      expect(findTemps(dest)).toEqual([]);
+    } finally {
+      killStarted();
     }
-    expect(lines(r.stdout), r.stdout).toHaveLength(1);
-    expect(r.stdout).toMatch(/^pcopy: .*1 file copied.*1 failed.*1 skipped/);
-    expect(r.stdout).not.toMatch(/Cannot copy|Skipped/);
-    expect(failureLines(r.stderr)).toHaveLength(1);
-    expect(r.stderr).toContain(`\`${path.join(src, 'locked')}\``);
-    expect(r.stderr).toMatch(/Skipped `[^`]*fifo`/);
   });
 });
-
-describe('F6 stdout closed early', () => {
-  const makeTree = (): void => {
-    for (let i = 0; i < 200; i++) writeFile(path.join(src, `d${i % 10}`, `f${i}`), 1000 + i);
-    writeFile(path.join(src, 'big'), 3 * 1024 * 1024);
-  };
-
-  it.each([
-    ['pcopy … | head -c 1', 'head -c 1 >/dev/null'],
-    ['pcopy … | true (the reader is gone before pcopy writes)', 'true'],
-  ])('%s: no crash trace, the copy complete', async (_name, reader) => {
-    makeTree();
-    const errFile = path.join(work, 'stderr.txt');
-    const rcFile = path.join(work, 'rc.txt');
-    const r = await runShell(`{ "$NODE" "$BIN" "$SRC" "$DEST" 2>"$ERR"; echo $? >"$RC"; } | ${reader}`, {
-      NODE: process.execPath,
-      BIN,
-      SRC: src,
-      DEST: dest,
-      ERR: errFile,
-      RC: rcFile,
-    });
-    expect(r.code).toBe(0);
-    const stderr = fs.readFileSync(errFile, 'utf8');
-    expect(crashLines(stderr), stderr).toEqual([]);
-    expect(stderr).not.toMatch(/EPIPE|Error/);
-    expect(fs.readFileSync(rcFile, 'utf8').trim(), stderr).toBe('0');
-    expect(findTemps(dest)).toEqual([]);
-    expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
-  });
-
-  it('stderr to a reader that goes away while messages are still coming: the copy complete, exit unchanged', async () => {
-    makeTree();
-    for (let i = 0; i < 300; i++) spawnSync('mkfifo', [path.join(src, `d${i % 10}`, `fifo-${i}`)]);
-    const rcFile = path.join(work, 'rc.txt');
-    await runShell(`{ "$NODE" "$BIN" "$SRC" "$DEST" 2>&1 >/dev/null; echo $? >"$RC"; } | head -c 1 >/dev/null`, {
-      NODE: process.execPath,
-      BIN,
-      SRC: src,
-      DEST: dest,
-      RC: rcFile,
-    });
-    expect(fs.readFileSync(rcFile, 'utf8').trim()).toBe('0');
-    expect(findTemps(dest)).toEqual([]);
-    const want = snapshot(src);
-    for (const [rel, e] of want) if (e.type === 'other') want.delete(rel);
-    expect(diffTrees(want, snapshot(dest))).toEqual([]);
-  });
-});
-

@@ -1,18 +1,25 @@
 /**
- * Features end to end: -L (dereference, loops, links into DEST, dangling links), -x (a tmpfs inside
- * SRC in a private mount namespace) and -H (hard-link groups).
+ * Links: symlinks are recreated with the same target text, never followed or dropped (loops
+ * included); -L copies what they point to (and finishes on loops, links into DEST and dangling
+ * links); -H keeps hard-link groups together.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findTemps, runPcopy, type RunResult } from '../helpers/tree.js';
-import { tempPerTest } from '../helpers/extra.js';
-import { build, entriesBelow, pcopyCommand, q, read, sh, statOf } from '../helpers/features.js';
+import { build, diffTrees, findTemps, listEntries, read, snapshot, srcDestPerTest, statOf, writeFile } from '../helpers/tree.js';
+import { runPcopy, type RunResult } from '../helpers/run.js';
+import { clip } from '../helpers/output.js';
 
-const tmp = tempPerTest('pcopy-feat-links-');
+let work: string;
+let src: string;
+let dest: string;
+srcDestPerTest('pcopy-links-', (dirs) => ({ work, src, dest } = dirs));
+/** The test's temp directory (holding src/ and the dest path). */
+const tmp = (): string => work;
 
-function pcopy(args: string[]): Promise<RunResult> {
-  return runPcopy(args, { cwd: tmp() });
+/** Runs pcopy with the test's temp directory as cwd. */
+function pcopy(args: string[], prefix: string[] = []): Promise<RunResult> {
+  return runPcopy(args, { cwd: tmp(), prefix });
 }
 
 function expectOk(r: RunResult): void {
@@ -22,8 +29,73 @@ function expectOk(r: RunResult): void {
 
 /** Depth of the deepest entry below `root` (links not followed). */
 function maxDepth(root: string): number {
-  return Math.max(0, ...entriesBelow(root).map((e) => e.replace(/\/$/, '').split('/').length));
+  return Math.max(0, ...listEntries(root, { marks: true }).map((e) => e.replace(/\/$/, '').split('/').length));
 }
+
+describe('B2 symlinks are recreated, never followed or dropped', () => {
+  it('to files, to dirs, relative, absolute, dangling: same target text', async () => {
+    writeFile(path.join(src, 'target.txt'), 1234);
+    fs.mkdirSync(path.join(src, 'dir/sub'), { recursive: true });
+    writeFile(path.join(src, 'dir/sub/in-dir'), 99);
+    const links: Record<string, string> = {
+      'to-file': 'target.txt',
+      'to-dir': 'dir',
+      'dir/sub/relative-up': '../../target.txt',
+      'dir/to-parent-dir': '..',
+      absolute: '/etc/hostname',
+      'absolute-dir': '/usr',
+      dangling: 'does/not/exist',
+      'dangling-abs': '/nonexistent/pcopy/target',
+      'odd-text': './dir//sub/../sub/',
+      'to-link': 'to-file',
+      'spaces and ünïcode': 'target.txt',
+    };
+    for (const [name, target] of Object.entries(links)) fs.symlinkSync(target, path.join(src, name));
+
+    const r = await runPcopy([src, dest]);
+    expect(r.code, clip(r.stderr)).toBe(0);
+    for (const [name, target] of Object.entries(links)) {
+      const d = path.join(dest, name);
+      expect(fs.lstatSync(d).isSymbolicLink(), `${name} is a symlink`).toBe(true);
+      expect(fs.readlinkSync(d), name).toBe(target);
+    }
+    // The directory link was not followed: its contents are not duplicated below it as real entries.
+    expect(fs.lstatSync(path.join(dest, 'to-dir')).isSymbolicLink()).toBe(true);
+    expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
+    expect(r.stdout).toMatch(new RegExp(`${Object.keys(links).length} symlinks`));
+  });
+});
+
+describe('B3 symlink loops', () => {
+  it('finish promptly, copied as links, no duplicate trees', async () => {
+    writeFile(path.join(src, 'file'), 10);
+    fs.mkdirSync(path.join(src, 'sub'));
+    fs.symlinkSync('.', path.join(src, 'loop'));
+    fs.symlinkSync('b', path.join(src, 'a'));
+    fs.symlinkSync('a', path.join(src, 'b'));
+    fs.symlinkSync('self', path.join(src, 'self'));
+    fs.symlinkSync('..', path.join(src, 'sub/up'));
+    fs.symlinkSync('../sub', path.join(src, 'sub/again'));
+    fs.symlinkSync(src, path.join(src, 'sub/abs-root'));
+
+    const r = await runPcopy([src, dest], { timeoutMs: 30_000 });
+    expect(r.code, clip(r.stderr)).toBe(0);
+    expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
+    for (const [rel, target] of [
+      ['loop', '.'],
+      ['a', 'b'],
+      ['b', 'a'],
+      ['self', 'self'],
+      ['sub/up', '..'],
+      ['sub/again', '../sub'],
+      ['sub/abs-root', src],
+    ]) {
+      expect(fs.lstatSync(path.join(dest, rel!)).isSymbolicLink(), rel).toBe(true);
+      expect(fs.readlinkSync(path.join(dest, rel!)), rel).toBe(target);
+    }
+    expect(r.stdout).toMatch(/1 file copied/);
+  });
+});
 
 describe('-L, --dereference', () => {
   it('copies symlinks to files and directories as real files and directories with the targets\' contents', async () => {
@@ -55,7 +127,7 @@ describe('-L, --dereference', () => {
     for (const rel of ['dir-link', 'dir-link/deep', 'data-link']) expect(fs.lstatSync(path.join(dest, rel)).isDirectory(), rel).toBe(true);
     // The target's metadata, not the link's.
     expect(fs.lstatSync(path.join(dest, 'abs-file-link')).mode & 0o7777).toBe(0o640);
-    expect(entriesBelow(dest).filter((e) => e.endsWith('@'))).toEqual([]);
+    expect(listEntries(dest, { marks: true }).filter((e) => e.endsWith('@'))).toEqual([]);
     expect(r.stdout).toMatch(/^pcopy: 7 files copied, /);
   });
 
@@ -91,7 +163,7 @@ describe('-L, --dereference', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/Cannot copy `[^`]*src\/a` to `[^`]*dest\/a`: ELOOP/);
     expect(r.stderr).toMatch(/Cannot copy `[^`]*src\/b` to `[^`]*dest\/b`: ELOOP/);
-    expect(entriesBelow(dest)).toEqual(['ok.txt', 'sub/', 'sub/deep.txt']);
+    expect(listEntries(dest, { marks: true })).toEqual(['ok.txt', 'sub/', 'sub/deep.txt']);
   });
 
   it('a link pointing into DEST does not make the copy grow (run twice)', async () => {
@@ -104,11 +176,11 @@ describe('-L, --dereference', () => {
     const r1 = await pcopy(['-L', src, dest]);
     expect(r1.code).toBe(0);
     expect(r1.stderr).toMatch(/Skipped `[^`]*src\/to-dest`: it is the destination/);
-    const after1 = entriesBelow(dest);
+    const after1 = listEntries(dest, { marks: true });
     expect(after1).toEqual(['a.txt', 'already.txt', 'sub/', 'sub/b.txt', 'to-dest/']);
     const r2 = await pcopy(['-L', src, dest]);
     expect(r2.code).toBe(0);
-    expect(entriesBelow(dest)).toEqual(after1);
+    expect(listEntries(dest, { marks: true })).toEqual(after1);
     expect(fs.readdirSync(path.join(dest, 'to-dest'))).toEqual([]);
   });
 
@@ -123,53 +195,10 @@ describe('-L, --dereference', () => {
     const errors = r.stderr.trimEnd().split('\n');
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/Cannot copy `[^`]*src\/sub\/dangling` to `[^`]*dest\/sub\/dangling`: ENOENT/);
-    expect(entriesBelow(dest)).toEqual(['a.txt', 'good-link', 'sub/', 'sub/b.txt']);
+    expect(listEntries(dest, { marks: true })).toEqual(['a.txt', 'good-link', 'sub/', 'sub/b.txt']);
     expect(read(path.join(dest, 'good-link'))).toBe('a\n');
     expect(r.stdout).toMatch(/1 failed/);
     expect(findTemps(dest)).toEqual([]);
-  });
-});
-
-describe('-x, --one-file-system', () => {
-  /** Mounts a tmpfs on SRC/mnt with a file and a directory in it, then runs pcopy, all in a private mount namespace. */
-  function inNamespace(src: string, args: string[]): Promise<RunResult> {
-    const mnt = path.join(src, 'mnt');
-    const script = [
-      `mount -t tmpfs -o size=1m tmpfs ${q(mnt)}`,
-      `echo inner > ${q(path.join(mnt, 'inner.txt'))}`,
-      `mkdir ${q(path.join(mnt, 'deep'))}`,
-      `echo deeper > ${q(path.join(mnt, 'deep', 'd.txt'))}`,
-      `exec ${pcopyCommand(args)}`,
-    ].join(' && ');
-    return sh(`unshare -m sh -c ${q(script)}`, { cwd: tmp() });
-  }
-
-  function sourceTree(): string {
-    const src = path.join(tmp(), 'src');
-    build(src, { 'top.txt': 'top\n', keep: { 'k.txt': 'k\n' }, mnt: {} });
-    return src;
-  }
-
-  it('creates a mount point inside SRC empty in DEST and reports it', async () => {
-    const src = sourceTree();
-    const dest = path.join(tmp(), 'dest');
-    const r = await inNamespace(src, ['-x', src, dest]);
-    expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/Skipped `[^`]*src\/mnt`: on another file system/);
-    expect(entriesBelow(dest)).toEqual(['keep/', 'keep/k.txt', 'mnt/', 'top.txt']);
-    expect(r.stdout).toMatch(/1 skipped$/m);
-  });
-
-  it('without -x the other file system\'s contents are copied', async () => {
-    const src = sourceTree();
-    const dest = path.join(tmp(), 'dest');
-    const r = await inNamespace(src, [src, dest]);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    expect(entriesBelow(dest)).toEqual(['keep/', 'keep/k.txt', 'mnt/', 'mnt/deep/', 'mnt/deep/d.txt', 'mnt/inner.txt', 'top.txt']);
-    expect(read(path.join(dest, 'mnt', 'deep', 'd.txt'))).toBe('deeper\n');
-    // The mount was private to the namespace: the real SRC/mnt is still empty.
-    expect(fs.readdirSync(path.join(src, 'mnt'))).toEqual([]);
   });
 });
 

@@ -1,18 +1,24 @@
 /**
- * Features end to end: --exclude, --include and --exclude-from on real trees — repeatable flags,
- * unanchored and anchored patterns, exclude over include, pruning, and agreement with fast-glob.
+ * Filters: --exclude, --include and --exclude-from on real trees (repeatable flags, unanchored and
+ * anchored patterns, exclude over include, pruning, agreement with fast-glob), and -x, which leaves
+ * out other file systems (a tmpfs mounted inside SRC in a private mount namespace).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import fg from 'fast-glob';
 import { describe, expect, it } from 'vitest';
-import { runPcopy, type RunResult } from '../helpers/tree.js';
-import { hashFile, tempPerTest } from '../helpers/extra.js';
-import { build, entriesBelow, filesBelow, read } from '../helpers/features.js';
+import { build, hashFile, listEntries, read, srcDestPerTest } from '../helpers/tree.js';
+import { pcopyCommand, q, runPcopy, type RunResult, runShell } from '../helpers/run.js';
+import { NO_CAPS } from '../helpers/host.js';
 
-const tmp = tempPerTest('pcopy-feat-filter-');
-const NO_CAPS = ['setpriv', '--inh-caps=-all', '--bounding-set=-all', '--'];
+let work: string;
+let src: string;
+let dest: string;
+srcDestPerTest('pcopy-filters-', (dirs) => ({ work, src, dest } = dirs));
+/** The test's temp directory (holding src/ and the dest path). */
+const tmp = (): string => work;
 
+/** Runs pcopy with the test's temp directory as cwd. */
 function pcopy(args: string[], prefix: string[] = []): Promise<RunResult> {
   return runPcopy(args, { cwd: tmp(), prefix });
 }
@@ -48,7 +54,7 @@ describe('--exclude', () => {
     const dest = path.join(tmp(), 'dest');
     const r = await pcopy(['--exclude', 'node_modules', '--exclude', '*.log', src, dest]);
     expectOk(r);
-    expect(entriesBelow(dest)).toEqual([
+    expect(listEntries(dest, { marks: true })).toEqual([
       '.env',
       'README.md',
       'lib/',
@@ -71,7 +77,7 @@ describe('--exclude', () => {
     projectTree();
     const r = await pcopy(['--exclude=node_modules', '--include=*.txt', '--include=*.md', 'src', 'out/dest']);
     expectOk(r);
-    expect(filesBelow(path.join(tmp(), 'out', 'dest'))).toEqual([
+    expect(listEntries(path.join(tmp(), 'out', 'dest'), { files: true })).toEqual([
       'README.md',
       'lib/deep/deeper/keep.txt',
       'lib/sub/x.txt',
@@ -87,7 +93,7 @@ describe('--exclude', () => {
     const dest = path.join(tmp(), 'dest');
     const r = await pcopy(['--exclude', '/top.txt', '--exclude', 'sub/x.txt', '--exclude', 'node_modules/', src, dest]);
     expectOk(r);
-    const files = filesBelow(dest);
+    const files = listEntries(dest, { files: true });
     expect(files).not.toContain('top.txt');
     expect(files).toContain('sub/top.txt');
     expect(files).not.toContain('sub/x.txt');
@@ -124,9 +130,9 @@ describe('--include', () => {
     const dest = path.join(tmp(), 'dest');
     const r = await pcopy(['--include', '*.txt', '--exclude', 'secret.txt', '--exclude', 'drafts', src, dest]);
     expectOk(r);
-    expect(filesBelow(dest)).toEqual(['lib/deep/deeper/keep.txt', 'lib/sub/x.txt', 'sub/top.txt', 'sub/x.txt', 'sub/y.txt', 'top.txt']);
+    expect(listEntries(dest, { files: true })).toEqual(['lib/deep/deeper/keep.txt', 'lib/sub/x.txt', 'sub/top.txt', 'sub/x.txt', 'sub/y.txt', 'top.txt']);
     // Only the directories on the way to a match (no node_modules, no drafts).
-    expect(entriesBelow(dest).filter((e) => e.endsWith('/'))).toEqual(['lib/', 'lib/deep/', 'lib/deep/deeper/', 'lib/sub/', 'sub/']);
+    expect(listEntries(dest, { marks: true }).filter((e) => e.endsWith('/'))).toEqual(['lib/', 'lib/deep/', 'lib/deep/deeper/', 'lib/sub/', 'sub/']);
   });
 
   it("--include '*.js' --exclude vendor copies exactly the files fast-glob selects, with their parent directories", async () => {
@@ -154,7 +160,7 @@ describe('--include', () => {
     expectOk(r);
     const expected = fg.sync(['**/*.js'], { cwd: src, dot: true, ignore: ['**/vendor'], onlyFiles: true }).sort();
     expect(expected.length).toBeGreaterThan(5);
-    expect(filesBelow(dest)).toEqual(expected);
+    expect(listEntries(dest, { files: true })).toEqual(expected);
     for (const rel of expected) {
       expect(hashFile(path.join(dest, rel))).toBe(hashFile(path.join(src, rel)));
       for (let dir = path.dirname(rel); dir !== '.'; dir = path.dirname(dir)) {
@@ -177,7 +183,7 @@ describe('--exclude-from', () => {
     const dest = path.join(tmp(), 'dest');
     const r = await pcopy(['--exclude-from', list, '--exclude', 'node_modules', src, dest]);
     expectOk(r);
-    expect(filesBelow(dest)).toEqual(['#keep.txt', '.env', 'lib/deep/deeper/keep.txt', 'lib/main.js', 'lib/sub/x.txt', 'sub/top.txt', 'sub/x.txt', 'sub/y.txt', 'top.txt']);
+    expect(listEntries(dest, { files: true })).toEqual(['#keep.txt', '.env', 'lib/deep/deeper/keep.txt', 'lib/main.js', 'lib/sub/x.txt', 'sub/top.txt', 'sub/x.txt', 'sub/y.txt', 'top.txt']);
   });
 
   it('a missing --exclude-from file is a usage error (exit 2) and nothing is created', async () => {
@@ -188,5 +194,48 @@ describe('--exclude-from', () => {
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/nope\.txt/);
     expect(fs.existsSync(dest)).toBe(false);
+  });
+});
+
+describe('-x, --one-file-system', () => {
+  /** Mounts a tmpfs on SRC/mnt with a file and a directory in it, then runs pcopy, all in a private mount namespace. */
+  function inNamespace(src: string, args: string[]): Promise<RunResult> {
+    const mnt = path.join(src, 'mnt');
+    const script = [
+      `mount -t tmpfs -o size=1m tmpfs ${q(mnt)}`,
+      `echo inner > ${q(path.join(mnt, 'inner.txt'))}`,
+      `mkdir ${q(path.join(mnt, 'deep'))}`,
+      `echo deeper > ${q(path.join(mnt, 'deep', 'd.txt'))}`,
+      `exec ${pcopyCommand(args)}`,
+    ].join(' && ');
+    return runShell(`unshare -m sh -c ${q(script)}`, { cwd: tmp() });
+  }
+
+  function sourceTree(): string {
+    const src = path.join(tmp(), 'src');
+    build(src, { 'top.txt': 'top\n', keep: { 'k.txt': 'k\n' }, mnt: {} });
+    return src;
+  }
+
+  it('creates a mount point inside SRC empty in DEST and reports it', async () => {
+    const src = sourceTree();
+    const dest = path.join(tmp(), 'dest');
+    const r = await inNamespace(src, ['-x', src, dest]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/Skipped `[^`]*src\/mnt`: on another file system/);
+    expect(listEntries(dest, { marks: true })).toEqual(['keep/', 'keep/k.txt', 'mnt/', 'top.txt']);
+    expect(r.stdout).toMatch(/1 skipped$/m);
+  });
+
+  it('without -x the other file system\'s contents are copied', async () => {
+    const src = sourceTree();
+    const dest = path.join(tmp(), 'dest');
+    const r = await inNamespace(src, [src, dest]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(listEntries(dest, { marks: true })).toEqual(['keep/', 'keep/k.txt', 'mnt/', 'mnt/deep/', 'mnt/deep/d.txt', 'mnt/inner.txt', 'top.txt']);
+    expect(read(path.join(dest, 'mnt', 'deep', 'd.txt'))).toBe('deeper\n');
+    // The mount was private to the namespace: the real SRC/mnt is still empty.
+    expect(fs.readdirSync(path.join(src, 'mnt'))).toEqual([]);
   });
 });
