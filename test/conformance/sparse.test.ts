@@ -17,7 +17,7 @@ import { copyPolicy, copyRegularFile, type CopyContext } from '../../src/copy-fi
 import { sourceStatOf } from '../../src/metadata.js';
 import { resolveOptions } from '../../src/options.js';
 import { copyPart, openSplit, sealSplit } from '../../src/split-file.js';
-import { hashFile, tempPerTest } from '../helpers/extra.js';
+import { hashFile, tempPerTest } from '../helpers/tree.js';
 import { diffTrees, findTemps, runPcopy, snapshot, type RunResult } from '../helpers/tree.js';
 
 const work = tempPerTest('pcopy-conf-sparse-');

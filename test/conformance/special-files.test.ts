@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { copyPolicy, copyRegularFile, EntryFailure, type CopyContext } from '../../src/copy-file.js';
 import { sourceStatOf } from '../../src/metadata.js';
 import { resolveOptions } from '../../src/options.js';
-import { tempPerTest } from '../helpers/extra.js';
+import { tempPerTest } from '../helpers/tree.js';
 import { findTemps, runPcopy, type RunResult } from '../helpers/tree.js';
 
 const work = tempPerTest('pcopy-conf-special-');

@@ -7,11 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { copyPolicy, type CopyOutcome } from '../../dist/copy-file.js';
 import { resolveOptions } from '../../dist/options.js';
 import { WorkerPool, type PoolSettings } from '../../dist/pool.js';
-import { findTemps } from '../helpers/tree.js';
-import { hashFile, openTemps, sizeOr, tempPerTest, waitFor, workerChildren, writeRandom } from '../helpers/extra.js';
+import { openTemps, workersOf } from '../helpers/proc.js';
+import { waitFor } from '../helpers/run.js';
+import { findTemps, hashFile, sizeOr, tempPerTest, writeFile } from '../helpers/tree.js';
 
 const tmp = tempPerTest('pcopy-pool-');
 const isRoot = process.getuid?.() === 0;
+const workerPids = (ppid: number): number[] => workersOf(ppid).map((p) => p.pid);
 const MiB = 1024 * 1024;
 
 interface Recorded {
@@ -92,12 +94,12 @@ describe('WorkerPool with forked workers', () => {
     for (let i = 0; i < 3000; i++) {
       const rel = `d${i % 30}/f${i}`;
       const size = (i * 7919) % 5000;
-      writeRandom(path.join(srcRoot, rel), size, [0o644, 0o600, 0o755][i % 3]);
+      writeFile(path.join(srcRoot, rel), size, { mode: [0o644, 0o600, 0o755][i % 3] });
       fs.utimesSync(path.join(srcRoot, rel), 1_500_000_000 + i, 1_600_000_000 + i + 0.123456);
       rels.push(rel);
       total += size;
     }
-    writeRandom(path.join(srcRoot, 'big', 'large.bin'), 40 * MiB, 0o640);
+    writeFile(path.join(srcRoot, 'big', 'large.bin'), 40 * MiB, { mode: 0o640 });
     rels.push('big/large.bin');
     total += 40 * MiB;
     mirrorDirs(srcRoot, destRoot, rels);
@@ -115,7 +117,7 @@ describe('WorkerPool with forked workers', () => {
     for (const id of ids) expect(pool.size(id)).toBe(fs.statSync(path.join(srcRoot, pool.rel(id))).size);
     expectSameFiles(srcRoot, destRoot, rels);
     expect(findTemps(destRoot)).toEqual([]);
-    expect(workerChildren(process.pid)).toEqual([]);
+    expect(workerPids(process.pid)).toEqual([]);
 
     const inodeOf = (rel: string): bigint => fs.lstatSync(path.join(destRoot, rel), { bigint: true }).ino;
     const before = rels.map(inodeOf);
@@ -132,8 +134,8 @@ describe('WorkerPool with forked workers', () => {
     const srcRoot = path.join(tmp(), 'src');
     const destRoot = path.join(tmp(), 'dest');
     const rels = ['a', 'gone', 'b'];
-    writeRandom(path.join(srcRoot, 'a'), 10);
-    writeRandom(path.join(srcRoot, 'b'), 20);
+    writeFile(path.join(srcRoot, 'a'), 10);
+    writeFile(path.join(srcRoot, 'b'), 20);
     fs.mkdirSync(destRoot);
     const { pool, rec, ids } = runPool({ srcRoot, destRoot }, rels);
     await pool.finished;
@@ -148,11 +150,11 @@ describe('WorkerPool with forked workers', () => {
     const destRoot = path.join(tmp(), 'dest');
     const rels: string[] = [];
     for (let i = 0; i < 10; i++) {
-      writeRandom(path.join(srcRoot, 'small', `s${i}`), 100 + i);
+      writeFile(path.join(srcRoot, 'small', `s${i}`), 100 + i);
       rels.push(`small/s${i}`);
     }
     for (let i = 0; i < 3; i++) {
-      writeRandom(path.join(srcRoot, 'slow', `big${i}`), 64 * 1024 + i, 0o600);
+      writeFile(path.join(srcRoot, 'slow', `big${i}`), 64 * 1024 + i, { mode: 0o600 });
       rels.push(`slow/big${i}`);
     }
     mirrorDirs(srcRoot, destRoot, rels);
@@ -162,15 +164,14 @@ describe('WorkerPool with forked workers', () => {
     let victim: { pid: number; temp: string } | undefined;
     await waitFor(
       () => {
-        for (const pid of workerChildren(process.pid)) {
+        for (const pid of workerPids(process.pid)) {
           const temp = openTemps(pid).find((t) => sizeOr(t) >= 20 * 1024);
           if (temp) victim = { pid, temp };
         }
         return victim !== undefined;
       },
-      20_000,
-      5,
       'a worker holding a partly written temp file',
+      { timeoutMs: 20_000, intervalMs: 5 },
     );
     process.kill(victim!.pid, 'SIGKILL');
     await pool.finished;
@@ -183,21 +184,21 @@ describe('WorkerPool with forked workers', () => {
     expectSameFiles(srcRoot, destRoot, rels);
     expect(findTemps(destRoot)).toEqual([]);
     expect(fs.existsSync(victim!.temp)).toBe(false);
-    expect(workerChildren(process.pid)).toEqual([]);
+    expect(workerPids(process.pid)).toEqual([]);
   });
 
   it('retries the right file when the worker is killed just after finishing one it has not reported yet', async () => {
     const srcRoot = path.join(tmp(), 'src');
     const destRoot = path.join(tmp(), 'dest');
-    writeRandom(path.join(srcRoot, 'first'), 100);
-    writeRandom(path.join(srcRoot, 'second'), 64 * 1024);
+    writeFile(path.join(srcRoot, 'first'), 100);
+    writeFile(path.join(srcRoot, 'second'), 64 * 1024);
     fs.mkdirSync(destRoot);
     const rels = ['first', 'second'];
     const { pool, rec } = runPool({ srcRoot, destRoot, workers: 1, chunkSize: 1024, delayMs: 10 }, rels);
 
     // `first` (one chunk) is done; `second` has its first chunk in its temp file: kill at once.
-    await waitFor(() => findTemps(destRoot).some((t) => sizeOr(t) >= 1024), 20_000, 1, 'the second file to start');
-    const workers = workerChildren(process.pid);
+    await waitFor(() => findTemps(destRoot).some((t) => sizeOr(t) >= 1024), 'the second file to start', { timeoutMs: 20_000, intervalMs: 1 });
+    const workers = workerPids(process.pid);
     expect(workers).toHaveLength(1);
     process.kill(workers[0]!, 'SIGKILL');
     await pool.finished;
@@ -206,6 +207,6 @@ describe('WorkerPool with forked workers', () => {
     expect(rec.done.size).toBe(2);
     expectSameFiles(srcRoot, destRoot, rels);
     expect(findTemps(destRoot)).toEqual([]);
-    expect(workerChildren(process.pid)).toEqual([]);
+    expect(workerPids(process.pid)).toEqual([]);
   });
 });

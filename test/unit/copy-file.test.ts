@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { copyPolicy, copyRegularFile, copySymlink, EntryFailure, type CopyContext, type CopyOutcome } from '../../src/copy-file.js';
 import { resolveOptions } from '../../src/options.js';
 import { micros, sourceStatOf, type SourceStat } from '../../src/metadata.js';
-import { hashFile, ino, sha256, tempPerTest, writeRandom } from '../helpers/extra.js';
+import { hashFile, ino, sha256, tempPerTest, writeFile } from '../helpers/tree.js';
 
 const tmp = tempPerTest('pcopy-copyfile-');
 const isRoot = process.getuid?.() === 0;
@@ -63,7 +63,7 @@ function catchEntryFailure(fn: () => unknown): EntryFailure {
 /** src file, dest dir and the paths of one copy job. */
 function setup(size: number, mode = 0o640): { src: string; dest: string; tmpFile: string; data: Buffer; destDir: string } {
   const src = path.join(tmp(), 'src', 'data.bin');
-  const data = writeRandom(src, size, mode);
+  const data = writeFile(src, size, { mode });
   const destDir = path.join(tmp(), 'dest');
   fs.mkdirSync(destDir, { recursive: true });
   return { src, dest: path.join(destDir, 'data.bin'), tmpFile: path.join(destDir, '.pcopy-1-abc-0.tmp'), data, destDir };
@@ -122,7 +122,7 @@ describe('copyRegularFile over an existing destination', () => {
     const { src, dest, tmpFile, destDir } = setup(10_000, 0o644);
     touchNs(src, '1500000000.000001999');
     // Same size, same mtime to the microsecond, different bytes: the quick check trusts size+mtime.
-    const other = writeRandom(dest, 10_000, 0o644);
+    const other = writeFile(dest, 10_000, { mode: 0o644 });
     touchNs(dest, '1500000000.000001000');
     const before = ino(dest);
     const gen = copyRegularFile(src, dest, tmpFile, statOf(src), context(1024, true));
@@ -148,9 +148,9 @@ describe('copyRegularFile over an existing destination', () => {
   });
 
   it.each([
-    ['a different size', (dest: string) => writeRandom(dest, 9_999)],
+    ['a different size', (dest: string) => writeFile(dest, 9_999)],
     ['the same size but another mtime', (dest: string) => {
-      writeRandom(dest, 10_000);
+      writeFile(dest, 10_000);
       fs.utimesSync(dest, 1_000_000, 1_000_000);
     }],
   ])('replaces a stale file with %s', (_how, makeStale) => {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { micros, utimeSeconds } from '../../src/metadata.js';
 import { prng } from '../../fixtures/make-tree.mjs';
-import { tempPerTest } from '../helpers/extra.js';
+import { tempPerTest } from '../helpers/tree.js';
 
 const tmp = tempPerTest('pcopy-meta-');
 

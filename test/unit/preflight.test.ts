@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PcopyError } from '../../src/errors.js';
 import { isInside, resolveTarget } from '../../src/preflight.js';
-import { listing, tempPerTest } from '../helpers/extra.js';
+import { listEntries, tempPerTest } from '../helpers/tree.js';
 
 const tmp = tempPerTest('pcopy-plan-');
 
@@ -96,10 +96,10 @@ describe('resolveTarget: directories', () => {
   ])('refuses the same directory %s', (_how, destOf) => {
     const src = makeSrc();
     const dest = destOf(src);
-    const before = listing(tmp());
+    const before = listEntries(tmp());
     const err = preflightError(src, dest);
     expect(err.message).toMatch(/same directory/);
-    expect(listing(tmp())).toEqual(before);
+    expect(listEntries(tmp())).toEqual(before);
   });
 
   it('refuses the same directory reached through a symlinked ancestor', () => {
@@ -128,9 +128,9 @@ describe('resolveTarget: directories', () => {
   ])('refuses a DEST inside SRC: %s', (_how, destOf) => {
     const src = makeSrc();
     const dest = destOf(src);
-    const before = listing(tmp());
+    const before = listEntries(tmp());
     expect(preflightError(src, dest).message).toMatch(/into itself/);
-    expect(listing(tmp())).toEqual(before);
+    expect(listEntries(tmp())).toEqual(before);
   });
 
   it('refuses a SRC inside DEST', () => {
