@@ -12,14 +12,13 @@
  *   opening@w ─opened→ parts (each waits → at a worker → written) ─last part→ sealing@w ─→ done
  *
  * Workers take jobs in batches (pushed while they have room) and big work one piece at a time, only
- * when idle, so big files spread over the pool. A worker says which jobs it has in hand; when it dies,
- * those are retried once (a second death fails them) and its other jobs are queued again. After more
- * deaths in a row than the pool has workers, with no job completed in between, the pool gives up:
- * the remaining jobs fail with one clear error instead of forking forever.
+ * when idle, so big files spread over the pool. A worker says which jobs it has in hand, so when it
+ * dies `Recovery` (recovery.ts) knows which to retry once and which to queue again, and when to give up.
  */
-import { entryError, type SerializedError } from './errors.js';
+import type { SerializedError } from './errors.js';
 import { JobBook, State } from './job-book.js';
 import type { CopyOutcome, JobKind, ParentMessage, TaskResult, WorkerReport } from './protocol.js';
+import { Recovery } from './recovery.js';
 import { JOBS_PER_EXTRA_WORKER, MAX_BATCH, MAX_OUTSTANDING, type SchedulerHost, type SchedulerSettings } from './scheduler-settings.js';
 import { SplitBook } from './split-book.js';
 
@@ -37,19 +36,19 @@ export class Scheduler {
   private inputDone = false;
   private ending = false;
   private stopped = false;
-  private deathsInARow = 0;
-  private gaveUp: SerializedError | undefined;
+  private readonly recovery: Recovery;
 
   constructor(
     private readonly settings: SchedulerSettings,
     private readonly host: SchedulerHost,
   ) {
     this.jobs = new JobBook((id, result) => {
-      this.deathsInARow = 0;
+      this.recovery.completed();
       if (typeof result === 'string') host.done(id, result);
       else host.failed(id, result);
     });
     this.splits = new SplitBook(settings.partBytes);
+    this.recovery = new Recovery(this.jobs, this.splits, settings, host);
     const initial = Math.max(1, Math.min(settings.initialWorkers, settings.workers));
     while (this.jobs.workerCount < initial) this.fork();
   }
@@ -57,7 +56,7 @@ export class Scheduler {
   /** Adds a job; it goes out when a batch is full, or at the next `flush`. */
   add(kind: JobKind, rel: string, fresh: boolean): number {
     const id = this.jobs.add(kind, rel, fresh);
-    if (this.gaveUp) this.jobs.move(id, State.failed, -1, this.gaveUp);
+    if (this.recovery.gaveUp) this.jobs.move(id, State.failed, -1, this.recovery.gaveUp);
     else if (this.waiting() >= this.batchSize) this.dispatch();
     return id;
   }
@@ -143,21 +142,7 @@ export class Scheduler {
     const interrupted = this.jobs.jobsAt(w);
     this.jobs.removeWorker(w);
     if (how === undefined || this.stopped) return;
-    this.deathsInARow++;
-    // Its temp files may exist, complete or not: none may stay, and a retry makes a new one.
-    this.host.removeTemps(interrupted.filter((id) => this.jobs.state(id) !== State.sizing).map((id) => this.jobs.ref(id)));
-    for (const id of interrupted) {
-      // A split interrupted while opening or sealing starts again as a whole big file.
-      this.splits.drop(id);
-      if (held.includes(id)) this.retryOrFail(id, w, how);
-      else this.requeue(id);
-    }
-    const parts = this.splits.interrupted(w, (id, part) => held.some((h) => typeof h !== 'number' && h[0] === id && h[1] === part));
-    for (const [id, part] of parts.retried) {
-      this.host.warn(`worker ${w} died (${how}) while copying part ${part + 1} of \`${this.jobs.rel(id)}\`: writing that part again`);
-    }
-    for (const id of parts.lost) this.failSplit(id, entryError.crashed(how));
-    if (this.gaveUp || this.deathsInARow > this.settings.workers) this.giveUp(how);
+    this.recovery.workerDied(w, how, held, interrupted);
     this.dispatch();
     this.checkFinished();
   }
@@ -198,7 +183,7 @@ export class Scheduler {
     // An opening that ends the job (nothing to copy, or failed) accounts its bytes here: no part will.
     if (this.jobs.state(id) === State.opening && r.outcome !== 'opened') this.host.bytes(this.jobs.sizedBytes(id));
     if (r.error) {
-      if (this.splits.has(id)) return this.failSplit(id, r.error);
+      if (this.splits.has(id)) return this.recovery.failSplit(id, r.error);
       return this.jobs.move(id, State.failed, -1, r.error);
     }
     if (r.outcome === 'opened') {
@@ -214,46 +199,11 @@ export class Scheduler {
     const written = this.splits.written(id, part, w);
     if (written === 'stale') return;
     this.jobs.addLoad(w, -1);
-    if (error) return this.failSplit(id, error);
+    if (error) return this.recovery.failSplit(id, error);
     if (written === 'more') return;
     // Every part is in: the worker that wrote the last one checks the source and renames the temp.
     this.jobs.move(id, State.sealing, w);
     this.host.send(w, { type: 'tasks', tasks: [{ t: 'seal', job: this.jobs.ref(id), st: this.splits.st(id) }] });
-  }
-
-  /** A split file fails: its temp goes, its parts not yet written count as done bytes for the bar. */
-  private failSplit(id: number, error: SerializedError): void {
-    const { unwritten, heldBy } = this.splits.drop(id);
-    for (const w of heldBy) this.jobs.addLoad(w, -1);
-    if (unwritten > 0) this.host.bytes(unwritten);
-    this.host.removeTemps([this.jobs.ref(id)]);
-    this.jobs.move(id, State.failed, -1, error);
-  }
-
-  /** A job a dead worker had in hand: once more on another worker, or failed the second time. */
-  private retryOrFail(id: number, w: number, how: string): void {
-    if (this.jobs.attempt(id) >= 1) return this.jobs.move(id, State.failed, -1, entryError.crashed(how));
-    this.jobs.retry(id);
-    this.host.warn(`worker ${w} died (${how}) while copying \`${this.jobs.rel(id)}\`: trying it once more`);
-    this.requeue(id);
-  }
-
-  /** Back to where a job waits for a worker: big work for an idle one, the rest to be sized again. */
-  private requeue(id: number): void {
-    this.jobs.move(id, this.jobs.size(id) >= this.settings.bigFileBytes ? State.big : State.queued);
-  }
-
-  /**
-   * Workers keep dying: fail everything not at a live worker, now and after each later death (held
-   * links wait for their leaders). Nothing is forked any more.
-   */
-  private giveUp(how: string): void {
-    if (!this.gaveUp) {
-      this.gaveUp = entryError.poolDying(this.deathsInARow, how);
-      this.host.warn(`workers keep dying (${this.deathsInARow} in a row, last ${how}): the entries not copied yet fail`);
-    }
-    for (const id of this.splits.ids()) this.failSplit(id, this.gaveUp);
-    for (const id of this.jobs.jobsIn(State.queued, State.big)) this.jobs.move(id, State.failed, -1, this.gaveUp);
   }
 
   // ── dispatch ──
@@ -325,7 +275,7 @@ export class Scheduler {
 
   /** Forks more workers only when the outstanding work is big enough to keep them busy. */
   private grow(): void {
-    if (this.gaveUp || this.stopped || this.ending) return;
+    if (this.recovery.gaveUp || this.stopped || this.ending) return;
     let outstanding = this.waiting() + (this.jobs.count(State.big) + this.splits.waiting) * JOBS_PER_EXTRA_WORKER;
     for (const w of this.jobs.workers()) outstanding += this.jobs.load(w);
     const wanted = Math.min(this.settings.workers, 1 + Math.floor(outstanding / JOBS_PER_EXTRA_WORKER));
