@@ -45,170 +45,21 @@
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { diskDirProblem, dropCaches, dropCachesProblem, warmTree } from './cold-cache.mjs';
+import { commitOf, loadAverage, machineInfo } from './machine.mjs';
 import { median, syncFileSystem, timeRun } from './measure.mjs';
+import { RESULTS_FILE, fail, parseOptions } from './options.mjs';
 import { formatBytes, modeTable, scaleRatios } from './report.mjs';
-import { GiB, SEED, TREES, describeTree, isTiny, makeDirs, prepareSource, realTreeNeeds, removeTree, spaceProblem, treeDirs, walk } from './trees.mjs';
+import { SEED, describeTree, isTiny, makeDirs, prepareSource, realTreeNeeds, removeTree, spaceProblem, treeDirs, walk } from './trees.mjs';
 import { BIN, MODES, ROOT, TOOLS, labelOf } from './tools.mjs';
 import { verifyCopy } from './verify.mjs';
 
-const RESULTS_FILE = path.join(ROOT, '.bench', 'results.json');
-const MODE_NAMES = ['tmpfs', 'disk', 'cold'];
-const DEFAULT_TREES = ['small', 'large', 'mixed', 'real', 'tiny10', 'tiny100'];
-
-const USAGE = `usage: node bench/run.mjs [options]        (or: npm run bench -- [options])
-
-Times pcopy, cp -a, rsync -a, fs.promises.cp, two fixed references and optionally another build
-of pcopy on cached trees; checks every copy; prints Markdown tables; writes ${path.relative(ROOT, RESULTS_FILE)}.
-
-Kinds of row (--modes):
-  tmpfs   source and destination on tmpfs (--dir), warm; reference: plain node (bench/plain-copy.mjs,
-          one synchronous process). The tiny trees run here, against a bare \`node -e 0\`.
-  disk    source on the disk (--disk-dir), warm in the page cache; destination on tmpfs
-  cold    source on the disk, \`sync; echo 3 > /proc/sys/vm/drop_caches\` before each run (needs root;
-          skipped with a message otherwise); destination on tmpfs. Reference: par-read, the device's
-          parallel read \`find SRC -type f -print0 | xargs -0 -P 16 -n 64 cat > /dev/null\`
-
-Options:
-  --dir <path>          tmpfs for the warm sources and every destination (default: /dev/shm/pcopy-bench)
-  --disk-dir <path>     a directory on the disk for the disk and cold sources, made once and kept
-                        (default: /var/tmp/pcopy-bench; not on tmpfs)
-  --modes <list>        any of ${MODE_NAMES.join(',')} (default: all)
-  --trees <list>        any of ${Object.keys(TREES).join(',')}
-                        (default: ${DEFAULT_TREES.join(',')})
-${Object.entries(TREES).map(([t, text]) => `                          ${t.padEnd(8)} ${text}`).join('\n')}
-  --real-tree <path>    the real tree to copy (cp -a, once per place) (default: /usr/share)
-  --runs <n>            timed runs per tool in warm rows (default: 5; 10 or more for the
-                        no-slower-than-baseline rule)
-  --cold-runs <n>       timed runs per tool in cold rows (default: as --runs)
-  --tiny-runs <n>       timed runs per tool in tiny-tree rows (default: 20)
-  --tools <list>        any of ${Object.keys(TOOLS).join(',')} (default: all;
-                        missing ones are skipped; each kind of row uses the ones that fit it)
-  --baseline <path>     another checkout of pcopy, built (npm ci && npm run build), e.g. made with
-                        \`git worktree add /work/baseline c7177b1\`: its bin/pcopy.js runs as one
-                        more tool, pcopy@<commit>, in the same alternation, with the same --pcopy-args
-  --pcopy-args "<args>" extra pcopy arguments, e.g. "-j 4 --chunk-size 16k"
-  -h, --help            this help
-`;
-
-// ---------------------------------------------------------------------------------------------
-// Options
-
-function fail(message) {
-  process.stderr.write(`bench: ${message}\n`);
-  process.exit(2);
-}
-
 const log = (line) => process.stderr.write(`${line}\n`);
 
-/**
- * A small hand-written parser rather than util.parseArgs: that one refuses option values starting
- * with '-', and `--pcopy-args "-j 4"` is the normal case here.
- */
-function parseOptions(argv) {
-  const opts = {
-    dir: '/dev/shm/pcopy-bench',
-    diskDir: '/var/tmp/pcopy-bench',
-    modes: MODE_NAMES,
-    trees: DEFAULT_TREES,
-    realTree: '/usr/share',
-    runs: 5,
-    coldRuns: undefined,
-    tinyRuns: 20,
-    tools: Object.keys(TOOLS),
-    baseline: undefined,
-    pcopyArgs: [],
-  };
-  const list = (text, allowed, what) => {
-    const items = text.split(',').map((s) => s.trim()).filter(Boolean);
-    const bad = items.filter((s) => !allowed.includes(s));
-    if (bad.length || !items.length) fail(`unknown ${what} '${bad.join(',') || text}': use any of ${allowed.join(',')}`);
-    return allowed.filter((s) => items.includes(s)); // table order, whatever order they were given in
-  };
-  const count = (name, value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) fail(`${name} must be a whole number from 1, not '${value}'`);
-    return n;
-  };
-  const names = ['--dir', '--disk-dir', '--modes', '--trees', '--real-tree', '--runs', '--cold-runs', '--tiny-runs', '--tools', '--baseline', '--pcopy-args'];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '-h' || arg === '--help') {
-      process.stdout.write(USAGE);
-      process.exit(0);
-    }
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    if (!names.includes(name)) fail(`unknown argument '${arg}' (see --help)`);
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) fail(`${name} needs a value`);
-    if (name === '--dir') opts.dir = path.resolve(value);
-    if (name === '--disk-dir') opts.diskDir = path.resolve(value);
-    if (name === '--modes') opts.modes = list(value, MODE_NAMES, 'mode');
-    if (name === '--trees') opts.trees = list(value, Object.keys(TREES), 'tree');
-    if (name === '--real-tree') opts.realTree = path.resolve(value);
-    if (name === '--runs') opts.runs = count(name, value);
-    if (name === '--cold-runs') opts.coldRuns = count(name, value);
-    if (name === '--tiny-runs') opts.tinyRuns = count(name, value);
-    if (name === '--tools') opts.tools = list(value, Object.keys(TOOLS), 'tool');
-    if (name === '--baseline') opts.baseline = path.resolve(value);
-    if (name === '--pcopy-args') opts.pcopyArgs = value.trim() ? value.trim().split(/\s+/) : [];
-  }
-  opts.coldRuns ??= opts.runs;
-  if (!opts.baseline) opts.tools = opts.tools.filter((t) => t !== 'baseline');
-  return opts;
-}
-
 // ---------------------------------------------------------------------------------------------
-// Machine, builds and tools
-
-function firstLine(cmd, args) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  return r.error || r.status !== 0 ? undefined : r.stdout.split('\n')[0].trim();
-}
-
-function cpuModel() {
-  try {
-    // x86 says "model name"; some ARM kernels only have "Hardware" or "Processor".
-    const m = /^(?:model name|Hardware|Processor)\s*:\s*(.+)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
-    return m ? m[1].trim() : 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
-/** The commit of a checkout, marked when its src/ has uncommitted changes. */
-function commitOf(dir) {
-  const git = firstLine('git', ['-C', dir, 'rev-parse', '--short', 'HEAD']);
-  const dirty = firstLine('git', ['-C', dir, 'status', '--porcelain', '--', 'src']) ? '+dirty' : '';
-  return `${git ?? 'unknown'}${dirty}`;
-}
-
-const fsTypeOf = (dir) => firstLine('stat', ['-f', '-c', '%T', dir]) ?? 'unknown';
-/** The device a directory's file system is on, as df names it. */
-const deviceOf = (dir) => spawnSync('df', ['--output=source', dir], { encoding: 'utf8' }).stdout?.split('\n')[1]?.trim() || 'unknown';
-const loadAverage = () => os.loadavg().map((n) => n.toFixed(2)).join(' ');
-
-function machineInfo(opts, available) {
-  return {
-    nproc: Number(firstLine('nproc', [])) || os.availableParallelism(),
-    cpu: cpuModel(),
-    memory: `${(os.totalmem() / GiB).toFixed(1)} GiB`,
-    kernel: `${os.type()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-    cp: firstLine('cp', ['--version']) ?? 'not found',
-    rsync: available.rsync ? firstLine('rsync', ['--version']) : 'not found',
-    dir: `${opts.dir} (${fsTypeOf(opts.dir)})`,
-    diskDir: opts.diskModes.length ? `${opts.diskDir} (${fsTypeOf(opts.diskDir)} on ${deviceOf(opts.diskDir)})` : 'not used',
-    pcopy: commitOf(ROOT),
-    baseline: opts.baseline ? `${opts.baseline} at ${commitOf(opts.baseline)}` : undefined,
-    pcopyArgs: opts.pcopyArgs.join(' '),
-    loadAtStart: loadAverage(),
-  };
-}
+// Builds and tools
 
 /** Which tools can run here: a tool with a probe command must answer it. */
 function availableTools(opts) {
