@@ -269,7 +269,9 @@ async function main() {
   out(`- cp: ${machine.cp}${opts.tools.includes('rsync') ? `; rsync: ${machine.rsync}` : ''}`);
   out(`- tmpfs trees and every destination: ${machine.dir}; disk trees: ${machine.diskDir}`);
   out(`- pcopy: ${machine.pcopy}${machine.baseline ? `; baseline: ${machine.baseline}` : ''}${machine.pcopyArgs ? `; args: \`${machine.pcopyArgs}\`` : '; default options'}`);
-  out(`- timed runs per tool: ${opts.runs} warm, ${opts.coldRuns} cold, ${opts.tinyRuns} tiny; round-robin; median seconds, spawn to exit of the last process`);
+  const counts = [[opts.runs, 'warm', ['tmpfs', 'disk']], [opts.coldRuns, 'cold', ['cold']], [opts.tinyRuns, 'tiny', ['tiny']]];
+  const ran = counts.filter(([, , modes]) => plan.some(([m]) => modes.includes(m))).map(([n, what]) => `${n} ${what}`);
+  out(`- timed runs per tool: ${ran.join(', ')}; round-robin; median seconds, spawn to exit of the last process`);
 
   const started = new Date();
   const sources = new Map();
