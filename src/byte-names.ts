@@ -82,10 +82,25 @@ export function toBytes(p: string): Buffer {
   return Buffer.concat(parts);
 }
 
-/** A path for people: each byte that is not UTF-8 as `\xNN` (`caf\xe9`); any other path as it is. */
+/** What `display` escapes: bytes that are not UTF-8, and control characters (C0, DEL, C1). */
+const UNSHOWN = /[\udc80-\udcff\x00-\x1f\x7f-\x9f]/u;
+const UNSHOWN_RUNS = /[\udc80-\udcff\x00-\x1f\x7f-\x9f]+/gu;
+
+/**
+ * A path for people: each byte that is not UTF-8 as `\xNN` (`caf\xe9`), and so is each byte of a
+ * control character (a line break would split a message in two; an escape sequence would reach the
+ * terminal: rsync escapes both too). Any other path is shown as it is.
+ */
 export function display(p: string): string {
-  return BYTE.test(p) ? p.replace(BYTES, (run) => [...run].map((c) => `\\x${(c.charCodeAt(0) - 0xdc00).toString(16)}`).join('')) : p;
+  return UNSHOWN.test(p) ? p.replace(UNSHOWN_RUNS, (run) => [...toBytes(run)].map(hex).join('')) : p;
 }
+
+/** Only the bytes that are not UTF-8 escaped, as `\xNN`: for --json, where JSON escapes control characters itself. */
+export function escapeRawBytes(p: string): string {
+  return BYTE.test(p) ? p.replace(BYTES, (run) => [...toBytes(run)].map(hex).join('')) : p;
+}
+
+const hex = (byte: number): string => `\\x${byte.toString(16).padStart(2, '0')}`;
 
 /**
  * Whether an error from an fs call is about path `p`: Node sets `err.path` to the path given, but a

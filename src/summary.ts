@@ -1,6 +1,6 @@
 /** Pure formatting: the final summary line and the units the bar and summary share. */
 import path from 'node:path';
-import { display, hasRawBytes, toBytes } from './byte-names.js';
+import { display, escapeRawBytes, hasRawBytes, toBytes } from './byte-names.js';
 import type { CopyOutcome } from './copy-file.js';
 import type { CopyFailure, CopyResult, SkippedEntry } from './copy.js';
 import { describeError } from './errors.js';
@@ -68,9 +68,9 @@ export function formatSummary(r: CopyResult): string {
 }
 
 /**
- * The --json document: the result with the options it ran with. Every string is shown as people read
- * it (bytes that are not UTF-8 as `\xNN`: JSON holds text only); a path with such bytes also gets its
- * exact bytes in base64 beside it (`pathBytes`, `sourceBytes`, `destinationBytes`).
+ * The --json document: the result with the options it ran with. JSON holds text only: in every
+ * string, bytes that are not UTF-8 are written `\xNN` (as messages show them), and a path with such
+ * bytes also gets its exact bytes in base64 beside it (`pathBytes`, `sourceBytes`, `destinationBytes`).
  */
 export function formatJson(r: CopyResult, options: Record<string, unknown>): string {
   const doc = {
@@ -82,7 +82,7 @@ export function formatJson(r: CopyResult, options: Record<string, unknown>): str
     elapsedMs: Math.round(r.elapsedMs * 1000) / 1000,
     options,
   };
-  return JSON.stringify(doc, (_key, value: unknown) => (typeof value === 'string' ? display(value) : value), 2);
+  return JSON.stringify(doc, (_key, value: unknown) => (typeof value === 'string' ? escapeRawBytes(value) : value), 2);
 }
 
 /** `{ [key]: p, [key + 'Bytes']: base64 }` for a path with bytes that are not UTF-8; nothing for others. */

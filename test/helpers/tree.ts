@@ -112,17 +112,18 @@ export function diffTrees(a: Map<string, EntryInfo>, b: Map<string, EntryInfo>):
   return lines;
 }
 
-/** Names anywhere below `root` that look like pcopy temp files. */
+/** Names anywhere below `root` that look like pcopy temp files (names read as bytes: any name is walked). */
 export function findTemps(root: string): string[] {
   const found: string[] = [];
-  const visit = (dir: string): void => {
-    for (const d of fs.readdirSync(dir, { withFileTypes: true })) {
-      const abs = path.join(dir, d.name);
-      if (d.name.startsWith('.pcopy-') && d.name.endsWith('.tmp')) found.push(abs);
+  const visit = (dir: Buffer): void => {
+    for (const d of fs.readdirSync(dir, { withFileTypes: true, encoding: 'buffer' })) {
+      const abs = Buffer.concat([dir, Buffer.from('/'), d.name]);
+      const name = d.name.toString('latin1');
+      if (name.startsWith('.pcopy-') && name.endsWith('.tmp')) found.push(abs.toString());
       if (d.isDirectory()) visit(abs);
     }
   };
-  visit(root);
+  visit(Buffer.from(root));
   return found;
 }
 
