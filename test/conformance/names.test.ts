@@ -303,6 +303,7 @@ describe('names with line breaks', () => {
     symlink('inner', `${src}/real\ndir/to-inner\n`); // a link to a file
     symlink('nowhere', `${src}/dang\nling`); // dangling: a failure with -L, as with any name
     symlink('../dest', `${src}/into\ndest`); // the destination itself
+    symlink('../outside', `${src}/lien-\xe9`); // a byte name in the main walk (fast-glob's stat of a link)
     const dest = `${tmp}/dest`;
 
     const r = await runPcopy(['-L', src, dest]);
@@ -310,6 +311,10 @@ describe('names with line breaks', () => {
     // Directories not walked into (the loop, the link to DEST) are still made, empty, as in the main walk.
     expect(listTree(dest)).toEqual([
       'into\ndest/',
+      'lien-\xe9/',
+      'lien-\xe9/f\xe9',
+      'lien-\xe9/sub/',
+      'lien-\xe9/sub/g',
       'real\ndir/',
       'real\ndir/inner',
       'real\ndir/loop\n/',
@@ -323,7 +328,7 @@ describe('names with line breaks', () => {
       'to\nother/sub/',
       'to\nother/sub/g',
     ]);
-    for (const rel of ['real\ndir/o\xe9', 'to\nother', 'real\ndir/loop\n']) expect(byteSnapshot(dest).get(rel)?.type, rel).toBe('dir');
+    for (const rel of ['lien-\xe9', 'real\ndir/o\xe9', 'to\nother', 'real\ndir/loop\n']) expect(byteSnapshot(dest).get(rel)?.type, rel).toBe('dir');
     expect(byteSnapshot(dest).get('real\ndir/to-inner\n')?.type).toBe('file');
     expect(read(`${dest}/real\ndir/to-inner\n`)).toBe('inner');
     expect(read(`${dest}/to\nother/f\xe9`)).toBe('outside file');
