@@ -8,6 +8,7 @@
  */
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { osPath } from './byte-names.js';
 import { EntryFailure, entryError } from './errors.js';
 import { applyFdMetadata, fixPathMetadata, isSparse, micros, targetMode, utimeSeconds, type MetadataPolicy, type SourceStat } from './metadata.js';
 import type { CopyOptions, OverwriteMode } from './options.js';
@@ -74,7 +75,7 @@ export interface CopyContext {
 
 /** The source entry's stat: lstat, or stat with -L (where a source path may be a symlink to follow). */
 export function statSource(src: string, dereference: boolean): fs.BigIntStats {
-  return dereference ? fs.statSync(src, { bigint: true }) : fs.lstatSync(src, { bigint: true });
+  return dereference ? fs.statSync(osPath(src), { bigint: true }) : fs.lstatSync(osPath(src), { bigint: true });
 }
 
 /**
@@ -102,7 +103,7 @@ export function matchesQuickCheck(have: fs.BigIntStats | undefined, want: Source
  * copy, undefined when it must be copied. A matching file gets its metadata corrected in place.
  */
 export function existingOutcome(dest: string, st: SourceStat, policy: CopyPolicy, sameAs: (have: fs.BigIntStats) => boolean): CopyOutcome | undefined {
-  const have = fs.lstatSync(dest, { bigint: true, throwIfNoEntry: false });
+  const have = fs.lstatSync(osPath(dest), { bigint: true, throwIfNoEntry: false });
   if (!have) return undefined;
   if (policy.overwrite === 'never') return 'kept';
   if (policy.overwrite === 'update' && have.isFile() && micros(have.mtimeNs) - micros(st.mtimeNs) > BigInt(policy.modifyWindowUs)) {
@@ -133,12 +134,12 @@ export function* copyRegularFile(
     if (outcome) return outcome;
   }
   if (policy.dryRun) return 'copied';
-  const fdIn = fs.openSync(src, sourceOpenFlags(policy.dereference));
+  const fdIn = fs.openSync(osPath(src), sourceOpenFlags(policy.dereference));
   let fdOut = -1;
   let created = false;
   try {
     // The worker runs with umask 0, so the temp file is born with exactly the mode it should have.
-    fdOut = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, targetMode(st, policy) & 0o777);
+    fdOut = fs.openSync(osPath(tmp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, targetMode(st, policy) & 0o777);
     created = true;
     const { buffer } = ctx;
     const sparse = isSparse(st);
@@ -183,16 +184,16 @@ export function* copyRegularFile(
 /** Recreates a symlink with exactly the same target bytes (never followed), via a temp link and rename. */
 export function copySymlink(src: string, dest: string, tmp: string, st: SourceStat, ctx: CopyContext, fresh = false): CopyOutcome {
   const { policy } = ctx;
-  const target = fs.readlinkSync(src, { encoding: 'buffer' });
+  const target = fs.readlinkSync(osPath(src), { encoding: 'buffer' });
   if (!fresh) {
-    const outcome = existingOutcome(dest, st, policy, (have) => have.isSymbolicLink() && fs.readlinkSync(dest, { encoding: 'buffer' }).equals(target));
+    const outcome = existingOutcome(dest, st, policy, (have) => have.isSymbolicLink() && fs.readlinkSync(osPath(dest), { encoding: 'buffer' }).equals(target));
     if (outcome) return outcome;
   }
   if (policy.dryRun) return 'copied';
-  fs.symlinkSync(target, tmp);
+  fs.symlinkSync(target, osPath(tmp));
   try {
-    if (policy.owner) fs.lchownSync(tmp, st.uid, st.gid);
-    if (policy.times) fs.lutimesSync(tmp, utimeSeconds(st.atimeNs), utimeSeconds(st.mtimeNs));
+    if (policy.owner) fs.lchownSync(osPath(tmp), st.uid, st.gid);
+    if (policy.times) fs.lutimesSync(osPath(tmp), utimeSeconds(st.atimeNs), utimeSeconds(st.mtimeNs));
     renameOver(tmp, dest);
   } catch (err) {
     removeQuietly(tmp);
@@ -207,21 +208,21 @@ export function copySymlink(src: string, dest: string, tmp: string, st: SourceSt
  */
 export function renameOver(tmp: string, dest: string): void {
   try {
-    fs.renameSync(tmp, dest);
+    fs.renameSync(osPath(tmp), osPath(dest));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EISDIR') throw err;
     try {
-      fs.rmdirSync(dest);
+      fs.rmdirSync(osPath(dest));
     } catch {
       throw new EntryFailure(entryError.notEmpty());
     }
-    fs.renameSync(tmp, dest);
+    fs.renameSync(osPath(tmp), osPath(dest));
   }
 }
 
 export function removeQuietly(path: string): void {
   try {
-    fs.unlinkSync(path);
+    fs.unlinkSync(osPath(path));
   } catch {
     // already gone, or never made: nothing to clean
   }

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { decode, osPath } from './byte-names.js';
 import { copyPolicy, type CopyPolicy } from './copy-file.js';
 import type { CopyEvent, CopyProgress, CopyResult, SkippedEntry } from './copy-result.js';
 import { DestDirs, makeDirs, parentOf } from './dest-dirs.js';
@@ -34,8 +35,13 @@ const PART_BYTES = 32 * 1024 * 1024;
 /**
  * Copies SRC to DEST (see `resolveTarget` for what that means). Refusals throw a `PcopyError` before
  * anything is written; per-entry failures are in the result, which also says if the run was interrupted.
+ * A path given as a Buffer is taken as its exact bytes (a name that is not UTF-8). Paths in events and
+ * in the result are strings in which each byte that is not UTF-8 is a lone surrogate U+DC80 + byte
+ * (see byte-names.ts): `osPath` gives what to hand `node:fs`, `display` the escaped form for people.
  */
-export async function copy(src: string, dest: string, options: CopyRunOptions = {}): Promise<CopyResult> {
+export async function copy(source: string | Buffer, destination: string | Buffer, options: CopyRunOptions = {}): Promise<CopyResult> {
+  const src = typeof source === 'string' ? source : decode(source);
+  const dest = typeof destination === 'string' ? destination : decode(destination);
   const opts = resolveOptions(options);
   const target = resolveTarget(src, dest);
   return new CopyRun(target, opts, options.onEvent ?? (() => {})).run(src, dest);
@@ -109,7 +115,7 @@ class CopyRun {
       {
         workers: opts.workers,
         // A tree gets every worker at once; one file only one, unless it is big enough to be split.
-        initialWorkers: target.kind === 'tree' || fs.statSync(target.srcFile).size >= SPLIT_FILE_BYTES ? opts.workers : 1,
+        initialWorkers: target.kind === 'tree' || fs.statSync(osPath(target.srcFile)).size >= SPLIT_FILE_BYTES ? opts.workers : 1,
         srcRoot: this.srcRoot,
         destRoot: this.destRoot,
         chunkSize: opts.chunkSize,

@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { isErrorPath, osPath } from './byte-names.js';
 import { statSource, type CopyPolicy } from './copy-file.js';
 import { entryError, serializeError, type SerializedError } from './errors.js';
 import { fixPathMetadata, sourceStatOf, takesOwnGroup, targetMode, type SourceStat } from './metadata.js';
@@ -53,7 +54,7 @@ export class DestDirs {
   /** Makes DEST itself (and its missing parents); throws if it cannot be made. */
   makeRoot(): void {
     const { srcRoot, destRoot, policy } = this.settings;
-    const st = sourceStatOf(fs.statSync(srcRoot, { bigint: true }));
+    const st = sourceStatOf(fs.statSync(osPath(srcRoot), { bigint: true }));
     if (policy.dryRun) {
       this.count++;
       return;
@@ -99,18 +100,18 @@ export class DestDirs {
       const st = sourceStatOf(statSource(src, policy.dereference));
       if (policy.dryRun) {
         this.count++;
-        const existed = fs.lstatSync(dest, { throwIfNoEntry: false })?.isDirectory() ?? false;
+        const existed = fs.lstatSync(osPath(dest), { throwIfNoEntry: false })?.isDirectory() ?? false;
         return this.events.made(rel, existed ? 'same' : 'copied');
       }
       let existed = false;
       try {
-        fs.mkdirSync(dest, 0o700);
+        fs.mkdirSync(osPath(dest), 0o700);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        existed = fs.lstatSync(dest).isDirectory();
+        existed = fs.lstatSync(osPath(dest)).isDirectory();
         if (!existed) {
-          fs.unlinkSync(dest);
-          fs.mkdirSync(dest, 0o700);
+          fs.unlinkSync(osPath(dest));
+          fs.mkdirSync(osPath(dest), 0o700);
         }
       }
       this.enter(dest, st, existed);
@@ -119,7 +120,7 @@ export class DestDirs {
     } catch (err) {
       this.failedDirs.add(rel);
       const e = err as NodeJS.ErrnoException;
-      this.events.failed(rel, e.code === 'ENOENT' && e.path === src ? entryError.vanished() : serializeError(err));
+      this.events.failed(rel, e.code === 'ENOENT' && isErrorPath(e.path, src) ? entryError.vanished() : serializeError(err));
     }
   }
 
@@ -129,9 +130,9 @@ export class DestDirs {
     for (let i = this.records.length - 1; i >= 0; i--) {
       const { dest, st, created } = this.records[i]!;
       try {
-        const have = fs.lstatSync(dest, { bigint: true });
+        const have = fs.lstatSync(osPath(dest), { bigint: true });
         fixPathMetadata(dest, have, st, policy);
-        if (created && !policy.mode) fs.chmodSync(dest, targetMode(st, policy, Number(have.mode)));
+        if (created && !policy.mode) fs.chmodSync(osPath(dest), targetMode(st, policy, Number(have.mode)));
       } catch (err) {
         this.events.failed(path.relative(destRoot, dest), serializeError(err));
       }
@@ -145,12 +146,12 @@ export class DestDirs {
       this.records.push({ dest, st, created: true });
       return;
     }
-    const have = fs.lstatSync(dest, { bigint: true });
+    const have = fs.lstatSync(osPath(dest), { bigint: true });
     // --ignore-existing never touches an existing entry: the directory gets its own mode and times back.
     this.records.push({ dest, st: this.settings.overwrite === 'never' ? sourceStatOf(have) : st, created: false });
     // A read-only directory left by an earlier run must take new files until its mode is set again.
     const mode = Number(have.mode);
-    if (!isRoot && (mode & 0o700) !== 0o700) fs.chmodSync(dest, mode | 0o700);
+    if (!isRoot && (mode & 0o700) !== 0o700) fs.chmodSync(osPath(dest), mode | 0o700);
     removeStaleTemps(dest);
   }
 }
@@ -167,25 +168,26 @@ export function parentOf(rel: string): string {
  */
 export function makeDirs(dir: string, mode: number): boolean {
   try {
-    fs.mkdirSync(dir, mode);
+    fs.mkdirSync(osPath(dir), mode);
     return true;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST' && fs.statSync(dir).isDirectory()) return false;
+    if (code === 'EEXIST' && fs.statSync(osPath(dir)).isDirectory()) return false;
     if (code !== 'ENOENT' || path.dirname(dir) === dir) throw err;
   }
   makeDirs(path.dirname(dir), 0o777);
-  fs.mkdirSync(dir, mode);
+  fs.mkdirSync(osPath(dir), mode);
   return true;
 }
 
 /** Removes temp files left in `dir` by pcopy runs whose process is gone (never those of a live run). */
 export function removeStaleTemps(dir: string): void {
-  for (const name of fs.readdirSync(dir)) {
+  // Temp names are ASCII: other names may come back mangled here, and are never touched.
+  for (const name of fs.readdirSync(osPath(dir))) {
     const m = TEMP_NAME_PATTERN.exec(name);
     if (m && !isAlive(Number(m[1]))) {
       try {
-        fs.unlinkSync(path.join(dir, name));
+        fs.unlinkSync(osPath(path.join(dir, name)));
       } catch {
         // raced with another cleaner: fine
       }

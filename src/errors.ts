@@ -2,6 +2,7 @@
  * Errors as data: one error class with a code, and the exit codes as a const object.
  * Everything that crosses the worker boundary is a plain `SerializedError`.
  */
+import { display } from './byte-names.js';
 
 /** Exit codes of the CLI, documented in the README. */
 export const ExitCode = {
@@ -29,7 +30,7 @@ export class PcopyError extends Error {
 
 /** An OS error as it crosses the process boundary. */
 export interface SerializedError {
-  /** `EACCES`, `ENOSPC`, … or one of pcopy's own: `VANISHED`, `CHANGED`, `CRASHED`, `NOT_UTF8`, `NOT_EMPTY`. */
+  /** `EACCES`, `ENOSPC`, … or one of pcopy's own: `VANISHED`, `CHANGED`, `CRASHED`, `NOT_EMPTY`. */
   code: string;
   /** The OS reason without the path, e.g. `permission denied`. */
   message: string;
@@ -81,10 +82,9 @@ export const entryError = {
     code: 'CRASHED',
     message: `not copied: workers keep dying (${deaths} in a row with nothing completed, last ${how})`,
   }),
-  notUtf8: (): SerializedError => ({ code: 'NOT_UTF8', message: 'name is not valid UTF-8 and cannot be copied' }),
   notEmpty: (): SerializedError => ({ code: 'NOT_EMPTY', message: 'destination is a non-empty directory' }),
   parentFailed: (): SerializedError => ({ code: 'NO_PARENT', message: 'its destination directory could not be created' }),
-  linkLeaderFailed: (leader: string): SerializedError => ({ code: 'NO_LINK', message: `not linked: the copy of \`${leader}\` it is hard-linked to failed` }),
+  linkLeaderFailed: (leader: string): SerializedError => ({ code: 'NO_LINK', message: `not linked: the copy of \`${display(leader)}\` it is hard-linked to failed` }),
   verifyFailed: (): SerializedError => ({ code: 'VERIFY', message: 'the copy differs from the source when read back (--verify)' }),
   noReferent: (): SerializedError => ({ code: 'ENOENT', message: 'symlink has no referent (-L)' }),
 };

@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { osPath } from './byte-names.js';
 import type { CopyOutcome } from './copy-file.js';
 import { entryError, serializeError, type SerializedError } from './errors.js';
 import { tempPathOf } from './protocol.js';
@@ -74,15 +75,15 @@ export class HardLinkGroups {
     const leaderDest = path.join(this.destRoot, this.jobs.rel(group.leader));
     const dest = path.join(this.destRoot, this.jobs.rel(id));
     try {
-      const have = fs.lstatSync(dest, { throwIfNoEntry: false });
-      const leader = fs.lstatSync(leaderDest);
+      const have = fs.lstatSync(osPath(dest), { throwIfNoEntry: false });
+      const leader = fs.lstatSync(osPath(leaderDest));
       if (have && have.ino === leader.ino && have.dev === leader.dev) return this.jobs.settle(id, 'same');
       const tmp = tempPathOf(dest, this.runTag, id, 0);
-      fs.linkSync(leaderDest, tmp);
+      fs.linkSync(osPath(leaderDest), osPath(tmp));
       try {
-        fs.renameSync(tmp, dest);
+        fs.renameSync(osPath(tmp), osPath(dest));
       } catch (err) {
-        fs.unlinkSync(tmp);
+        fs.unlinkSync(osPath(tmp));
         throw err;
       }
       this.jobs.settle(id, 'copied');

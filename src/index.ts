@@ -13,3 +13,5 @@ export type { CopyOptions } from './options.js';
 export { ExitCode, PcopyError } from './errors.js';
 export type { SerializedError } from './errors.js';
 export { formatSummary } from './summary.js';
+/** Paths in results and events keep bytes that are not UTF-8 (see byte-names.ts): these turn them back. */
+export { osPath, display as displayPath } from './byte-names.js';

@@ -3,6 +3,7 @@
  * and how it applies it. Times travel as bigint nanoseconds and are set to the microsecond.
  */
 import fs from 'node:fs';
+import { osPath } from './byte-names.js';
 import type { WireStat } from './protocol.js';
 
 /** The source facts a copy needs, taken from one bigint lstat. */
@@ -70,7 +71,7 @@ export function targetMode(st: SourceStat, policy: MetadataPolicy, bornMode = 0)
  * `rsync -a` give them the source's group, not the directory's).
  */
 export function takesOwnGroup(dir: string): boolean {
-  return fs.lstatSync(dir).gid === process.getegid?.();
+  return fs.lstatSync(osPath(dir)).gid === process.getegid?.();
 }
 
 /** Whole microseconds, rounded down (also before 1970). */
@@ -109,7 +110,8 @@ export function applyFdMetadata(fd: number, st: SourceStat, policy: MetadataPoli
  * anything reads the source, and rewriting both on every rerun would change every ctime, as rsync
  * never does. The atime is set with the mtime, and when an entry is written.
  */
-export function fixPathMetadata(path: string, have: fs.BigIntStats, want: SourceStat, policy: MetadataPolicy): void {
+export function fixPathMetadata(where: string, have: fs.BigIntStats, want: SourceStat, policy: MetadataPolicy): void {
+  const path = osPath(where);
   const isLink = have.isSymbolicLink();
   const ownerDiffers = policy.owner && (Number(have.uid) !== want.uid || Number(have.gid) !== want.gid);
   if (ownerDiffers) fs.lchownSync(path, want.uid, want.gid);

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { decode, display, osPath } from './byte-names.js';
 import { PcopyError } from './errors.js';
 
 /** What one run copies: a directory's contents into a directory, or one file to one path. */
@@ -23,30 +24,32 @@ const refuse = (message: string): never => {
  */
 export function resolveTarget(src: string, dest: string): CopyTarget {
   if (src === '' || dest === '') refuse('source and destination must not be empty');
+  // Paths in messages: bytes that are not UTF-8 escaped.
+  const [s, d] = [display(src), display(dest)];
   const srcStat = statOrRefuse(src, 'source');
-  if (!srcStat) return refuse(`source \`${src}\` does not exist`);
-  const srcReal = fs.realpathSync(src);
+  if (!srcStat) return refuse(`source \`${s}\` does not exist`);
+  const srcReal = realpath(src);
   const destStat = statOrRefuse(dest, 'destination');
-  if (!destStat && fs.lstatSync(dest, { throwIfNoEntry: false })?.isSymbolicLink()) {
-    refuse(`destination \`${dest}\` is a symlink to a missing path`);
+  if (!destStat && fs.lstatSync(osPath(dest), { throwIfNoEntry: false })?.isSymbolicLink()) {
+    refuse(`destination \`${d}\` is a symlink to a missing path`);
   }
-  const destReal = destStat ? fs.realpathSync(dest) : realpathOfMissing(dest);
+  const destReal = destStat ? realpath(dest) : realpathOfMissing(dest);
 
   if (srcStat.isDirectory()) {
-    if (destStat && !destStat.isDirectory()) refuse(`cannot copy directory \`${src}\` onto \`${dest}\`, which is not a directory`);
+    if (destStat && !destStat.isDirectory()) refuse(`cannot copy directory \`${s}\` onto \`${d}\`, which is not a directory`);
     if (destReal === srcReal || (destStat && destStat.dev === srcStat.dev && destStat.ino === srcStat.ino)) {
-      refuse(`\`${src}\` and \`${dest}\` are the same directory`);
+      refuse(`\`${s}\` and \`${d}\` are the same directory`);
     }
-    if (isInside(destReal, srcReal)) refuse(`cannot copy \`${src}\` into itself: \`${dest}\` is inside it`);
-    if (isInside(srcReal, destReal)) refuse(`cannot copy \`${src}\` into \`${dest}\`: the source is inside the destination`);
+    if (isInside(destReal, srcReal)) refuse(`cannot copy \`${s}\` into itself: \`${d}\` is inside it`);
+    if (isInside(srcReal, destReal)) refuse(`cannot copy \`${s}\` into \`${d}\`: the source is inside the destination`);
     return { kind: 'tree', srcRoot: srcReal, destRoot: destReal };
   }
-  if (!srcStat.isFile()) refuse(`source \`${src}\` is not a regular file or directory`);
+  if (!srcStat.isFile()) refuse(`source \`${s}\` is not a regular file or directory`);
   const intoDir = destStat ? destStat.isDirectory() : /[/\\]$/.test(dest);
-  const destFile = intoDir ? path.join(destReal, path.basename(path.resolve(src))) : destReal;
-  const existing = fs.statSync(destFile, { throwIfNoEntry: false });
+  const destFile = intoDir ? path.join(destReal, path.basename(absolute(src))) : destReal;
+  const existing = fs.statSync(osPath(destFile), { throwIfNoEntry: false });
   if (existing && existing.dev === srcStat.dev && existing.ino === srcStat.ino) {
-    refuse(`\`${src}\` and \`${destFile}\` are the same file`);
+    refuse(`\`${s}\` and \`${display(destFile)}\` are the same file`);
   }
   return { kind: 'file', srcFile: srcReal, destFile };
 }
@@ -59,24 +62,42 @@ export function isInside(child: string, parent: string): boolean {
 
 function statOrRefuse(p: string, role: 'source' | 'destination'): fs.Stats | undefined {
   try {
-    return fs.statSync(p, { throwIfNoEntry: false });
+    return fs.statSync(osPath(p), { throwIfNoEntry: false });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOTDIR') return refuse(`${role} \`${p}\`: a part of the path is not a directory`);
-    if (e.code === 'ELOOP') return refuse(`${role} \`${p}\`: too many levels of symbolic links`);
-    return refuse(`cannot access ${role} \`${p}\`: ${e.code ?? ''} ${e.message}`.trim());
+    if (e.code === 'ENOTDIR') return refuse(`${role} \`${display(p)}\`: a part of the path is not a directory`);
+    if (e.code === 'ELOOP') return refuse(`${role} \`${display(p)}\`: too many levels of symbolic links`);
+    return refuse(`cannot access ${role} \`${display(p)}\`: ${e.code ?? ''} ${e.message}`.trim());
   }
 }
 
 /** Real path of a path that does not exist yet: the real path of its nearest existing ancestor + the rest. */
 function realpathOfMissing(p: string): string {
-  const abs = path.resolve(p);
+  const abs = absolute(p);
   let existing = abs;
   const rest: string[] = [];
-  while (!fs.existsSync(existing)) {
+  while (!fs.existsSync(osPath(existing))) {
     rest.unshift(path.basename(existing));
     existing = path.dirname(existing);
   }
-  if (!fs.statSync(existing).isDirectory()) refuse(`cannot create \`${p}\`: \`${existing}\` is not a directory`);
-  return path.join(fs.realpathSync(existing), ...rest);
+  if (!fs.statSync(osPath(existing)).isDirectory()) refuse(`cannot create \`${display(p)}\`: \`${display(existing)}\` is not a directory`);
+  return path.join(realpath(existing), ...rest);
+}
+
+/**
+ * The real path, read as bytes (a name that is not UTF-8 would come back mangled as a string). The
+ * native realpath(3): Node's own `realpathSync` turns a Buffer path into a string on the way.
+ */
+function realpath(p: string): string {
+  return decode(fs.realpathSync.native(osPath(p), { encoding: 'buffer' }));
+}
+
+/**
+ * `path.resolve`, but by the working directory's bytes: `process.cwd()` replaces those that are not
+ * UTF-8 (getcwd gives the real path, so the real path of `.` is the same directory).
+ */
+function absolute(p: string): string {
+  if (path.isAbsolute(p)) return path.resolve(p);
+  const cwd = process.cwd();
+  return path.resolve(cwd.includes('\uFFFD') ? realpath('.') : cwd, p);
 }

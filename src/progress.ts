@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import type cliProgressTypes from 'cli-progress';
+import { display } from './byte-names.js';
 import type { CopyProgress } from './copy.js';
 import { formatBytes, formatDuration, groupDigits } from './summary.js';
 
@@ -36,7 +37,7 @@ export class ProgressText {
   describe(p: CopyProgress, complete = false): { percent: number | undefined; text: string } {
     const rate = this.rate(p);
     const files = `${groupDigits(p.entriesDone)}/${groupDigits(p.entriesFound)} entries`;
-    const current = p.currentFile ? ` | ${shorten(p.currentFile, 40)}` : '';
+    const current = p.currentFile ? ` | ${shorten(display(p.currentFile), 40)}` : '';
     if (!p.totalsKnown && !complete) {
       const text = `scanning… ${groupDigits(p.entriesFound)} entries, ${formatBytes(p.bytesFound)} found so far | ${formatBytes(p.bytesDone)} copied | ${formatBytes(rate)}/s${current}`;
       return { percent: undefined, text };

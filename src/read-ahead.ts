@@ -12,6 +12,7 @@
  * come from memory after all, read-ahead stops. Nothing is decided from the file system or the path.
  */
 import fs from 'node:fs';
+import { osPath } from './byte-names.js';
 import type { JobQueue } from './job-queue.js';
 
 /** A first read of a file slower than this (ms) came from the device, not from memory. */
@@ -107,7 +108,7 @@ export class ReadAhead {
       if (n === this.queue.shifted) this.wake();
       this.fill();
     };
-    fs.open(path, this.openFlags, (err, fd) => {
+    fs.open(osPath(path), this.openFlags, (err, fd) => {
       if (err) return finish();
       const step = (position: number): void => {
         fs.read(fd, buffer, 0, Math.min(READ_BYTES, bytes - position), position, (e, got) => {

@@ -6,6 +6,7 @@
  * up: the remaining jobs fail with one clear error instead of forking forever. Pure, like the
  * scheduler it serves.
  */
+import { display } from './byte-names.js';
 import { entryError, type SerializedError } from './errors.js';
 import { State, type JobBook } from './job-book.js';
 import type { WorkerReport } from './protocol.js';
@@ -42,7 +43,7 @@ export class Recovery {
     }
     const parts = this.splits.interrupted(w, (id, part) => held.some((h) => typeof h !== 'number' && h[0] === id && h[1] === part));
     for (const [id, part] of parts.retried) {
-      this.host.warn(`worker ${w} died (${how}) while copying part ${part + 1} of \`${this.jobs.rel(id)}\`: writing that part again`);
+      this.host.warn(`worker ${w} died (${how}) while copying part ${part + 1} of \`${display(this.jobs.rel(id))}\`: writing that part again`);
     }
     for (const id of parts.lost) this.failSplit(id, entryError.crashed(how));
     if (this.gaveUp || this.deathsInARow > this.settings.workers) this.giveUp(how);
@@ -61,7 +62,7 @@ export class Recovery {
   private retryOrFail(id: number, w: number, how: string): void {
     if (this.jobs.attempt(id) >= 1) return this.jobs.move(id, State.failed, -1, entryError.crashed(how));
     this.jobs.retry(id);
-    this.host.warn(`worker ${w} died (${how}) while copying \`${this.jobs.rel(id)}\`: trying it once more`);
+    this.host.warn(`worker ${w} died (${how}) while copying \`${display(this.jobs.rel(id))}\`: trying it once more`);
     this.requeue(id);
   }
 

@@ -11,11 +11,15 @@
  * when it follows symlinks (-L): a directory whose device and inode equal one of its ancestors' (a
  * loop) or DEST's (a link into the copy) is not descended into, and with -x neither is a directory on
  * another file system.
+ *
+ * Names are read as bytes and decoded (see byte-names.ts), so a name that is not UTF-8 is listed as
+ * what it is, and every fs call here gets `osPath` of its path.
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type fastGlob from 'fast-glob';
+import { decode, osPath } from './byte-names.js';
 import { entryError, serializeError, type SerializedError } from './errors.js';
 import { makePathFilter } from './patterns.js';
 
@@ -50,7 +54,6 @@ export interface ScanHandlers {
 
 /** Walks `root` (a directory). Resolves when the walk ends or the signal aborts it. */
 export function scanSource(root: string, handlers: ScanHandlers, options: ScanOptions): Promise<void> {
-  const reported = new Set<string>();
   const guard = makeGuard(root, handlers, options);
   const filter = makePathFilter(options.include, options.exclude);
   /**
@@ -69,12 +72,19 @@ export function scanSource(root: string, handlers: ScanHandlers, options: ScanOp
       return false;
     });
   };
+  /**
+   * Our own walk of an entry fast-glob cannot see, and of everything below it, with the same filter
+   * and, with -L, the same link following and guard (loops, -x, DEST) as the main walk.
+   */
   const walkBypassed = (rel: string, d: fs.Dirent): void => {
-    if (filter.selected(rel)) handlers.entry({ rel, type: typeOf(d) });
-    if (!d.isDirectory() || filter.nothingBelow(rel)) return;
+    const abs = path.join(root, rel);
+    const type = options.followLinks && d.isSymbolicLink() ? followedType(abs) : typeOf(d);
+    if (filter.selected(rel)) handlers.entry({ rel, type });
+    if (type !== 'dir' || filter.nothingBelow(rel)) return;
+    if (guard && !guard.sync(abs)) return;
     let children: fs.Dirent[];
     try {
-      children = fs.readdirSync(path.join(root, rel), { withFileTypes: true });
+      children = decodeNames(fs.readdirSync(osPath(abs), { withFileTypes: true, encoding: 'buffer' }));
     } catch (err) {
       handlers.error(rel, serializeError(err));
       return;
@@ -88,18 +98,22 @@ export function scanSource(root: string, handlers: ScanHandlers, options: ScanOp
     const rel = path.relative(root, dir);
     // Not even read: an unreadable directory whose contents are all excluded is no error.
     if (filter.nothingBelow(rel)) return callback(null, []);
+    // fast-glob asks for dirents; their names are read as bytes and handed on decoded.
     const list = (): void =>
-      fs.readdir(dir, opts as { withFileTypes: true }, (err, entries) => {
+      fs.readdir(osPath(dir), { withFileTypes: true, encoding: 'buffer' }, (err, entries) => {
         if (err) {
-          if (!reported.has(rel)) handlers.error(rel, err.code === 'ENOENT' ? entryError.vanished() : serializeError(err));
+          handlers.error(rel, err.code === 'ENOENT' ? entryError.vanished() : serializeError(err));
           callback(null, []);
           return;
         }
-        callback(null, visible(rel, entries));
+        callback(null, visible(rel, decodeNames(entries)));
       });
     if (!guard) return list();
-    guard(dir, (descend) => (descend ? list() : callback(null, [])));
+    guard.async(dir, (descend) => (descend ? list() : callback(null, [])));
   }) as unknown as typeof fs.readdir;
+  // With -L fast-glob stats each symlink to see what it points to: by its bytes too.
+  const stat = ((p: string, callback: (err: NodeJS.ErrnoException | null, st: fs.Stats) => void) =>
+    fs.stat(osPath(p), callback)) as unknown as typeof fs.stat;
 
   // Loaded here rather than at start-up, so the workers are forked ~20 ms sooner.
   const fg = createRequire(import.meta.url)('fast-glob') as typeof fastGlob;
@@ -110,7 +124,7 @@ export function scanSource(root: string, handlers: ScanHandlers, options: ScanOp
     followSymbolicLinks: options.followLinks,
     objectMode: true,
     unique: false,
-    fs: { readdir },
+    fs: { readdir, stat },
   }) as unknown as NodeJS.ReadableStream & { destroy(): void };
 
   const { signal } = options;
@@ -124,12 +138,6 @@ export function scanSource(root: string, handlers: ScanHandlers, options: ScanOp
     stream.on('data', (e: fastGlob.Entry) => {
       const rel = e.path;
       if (!filter.selected(rel)) return;
-      // A name that is not valid UTF-8 reaches us with U+FFFD in it and cannot be opened by that name.
-      if (e.name.includes('\uFFFD') && !fs.lstatSync(path.join(root, rel), { throwIfNoEntry: false })) {
-        reported.add(rel);
-        handlers.error(rel, entryError.notUtf8());
-        return;
-      }
       handlers.entry({ rel, type: typeOf(e.dirent as unknown as fs.Dirent) });
     });
     stream.on('error', (err) => {
@@ -146,43 +154,74 @@ export function scanSource(root: string, handlers: ScanHandlers, options: ScanOp
 /** Line terminators, which `.` in a JavaScript regular expression does not match. */
 const LINE_BREAK = /[\n\r\u2028\u2029]/;
 
-type Guard = (dir: string, done: (descend: boolean) => void) => void;
+/** Decides per directory whether the walk may go in: `async` for fast-glob's walk, `sync` for ours. */
+interface Guard {
+  async(dir: string, done: (descend: boolean) => void): void;
+  sync(dir: string): boolean;
+}
 
 /** With -L or -x: decides per directory, from one stat, whether the walk may go in. */
 function makeGuard(root: string, handlers: ScanHandlers, options: ScanOptions): Guard | undefined {
   if (!options.followLinks && !options.oneFileSystem) return undefined;
-  const rootDev = fs.statSync(root).dev;
-  const destId = options.destRoot ? idOf(fs.statSync(options.destRoot, { throwIfNoEntry: false })) : undefined;
+  const rootDev = fs.statSync(osPath(root)).dev;
+  const destId = options.destRoot ? idOf(fs.statSync(osPath(options.destRoot), { throwIfNoEntry: false })) : undefined;
   const ids = new Map<string, string>();
-  return (dir, done) => {
-    fs.stat(dir, (err, st) => {
-      if (err) return done(true); // readdir reports it
-      const rel = path.relative(root, dir);
-      const id = idOf(st)!;
-      let reason: NotDescendedReason | undefined;
-      if (options.oneFileSystem && st.dev !== rootDev) reason = 'other-file-system';
-      else if (options.followLinks && id === destId) reason = 'destination';
-      else if (options.followLinks) {
-        for (let p = dir; p.length > root.length; ) {
-          p = path.dirname(p);
-          if (ids.get(p) === id) reason = 'loop';
-        }
+  const decide = (dir: string, st: fs.Stats): boolean => {
+    const rel = path.relative(root, dir);
+    const id = idOf(st)!;
+    let reason: NotDescendedReason | undefined;
+    if (options.oneFileSystem && st.dev !== rootDev) reason = 'other-file-system';
+    else if (options.followLinks && id === destId) reason = 'destination';
+    else if (options.followLinks) {
+      for (let p = dir; p.length > root.length; ) {
+        p = path.dirname(p);
+        if (ids.get(p) === id) reason = 'loop';
       }
-      if (reason) {
-        handlers.notDescended(rel, reason);
-        return done(false);
-      }
-      ids.set(dir, id);
-      done(true);
-    });
+    }
+    if (reason) {
+      handlers.notDescended(rel, reason);
+      return false;
+    }
+    ids.set(dir, id);
+    return true;
   };
+  return {
+    // On a failed stat the walk goes in: its readdir reports the failure.
+    async: (dir, done) => fs.stat(osPath(dir), (err, st) => done(err ? true : decide(dir, st))),
+    sync: (dir) => {
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(osPath(dir));
+      } catch {
+        return true;
+      }
+      return decide(dir, st);
+    },
+  };
+}
+
+/** Dirents read in buffer mode, with their names decoded (the same objects: their types stay). */
+function decodeNames(entries: fs.Dirent<Buffer>[] | Buffer[] | fs.Dirent[]): fs.Dirent[] {
+  for (const d of entries as Array<{ name: Buffer | string }>) if (typeof d.name !== 'string') d.name = decode(d.name);
+  return entries as fs.Dirent[];
+}
+
+/** With -L: what a symlink found by our own walk points to; a dangling one stays a link (as in fast-glob's walk). */
+function followedType(abs: string): EntryType {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(osPath(abs));
+  } catch {
+    return 'link';
+  }
+  return typeOf(st);
 }
 
 function idOf(st: fs.Stats | undefined): string | undefined {
   return st ? `${st.dev}:${st.ino}` : undefined;
 }
 
-function typeOf(d: fs.Dirent | undefined): EntryType {
+function typeOf(d: fs.Dirent | fs.Stats | undefined): EntryType {
   if (!d) return 'unknown';
   if (d.isDirectory()) return 'dir';
   if (d.isFile()) return 'file';

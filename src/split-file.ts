@@ -10,6 +10,7 @@
  * Whoever fails removes nothing shared: the scheduler removes a failed split's temp file.
  */
 import fs from 'node:fs';
+import { osPath } from './byte-names.js';
 import { checkUnchanged, EntryFailure, existingOutcome, matchesQuickCheck, renameOver, sourceOpenFlags, statSource, YIELD_EVERY_BYTES, type CopyContext, type CopyPolicy } from './copy-file.js';
 import { entryError } from './errors.js';
 import { writeSkippingZeros } from './write-chunks.js';
@@ -25,7 +26,7 @@ export function openSplit(src: string, dest: string, tmp: string, policy: CopyPo
   const outcome = existingOutcome(dest, st, policy, (have) => matchesQuickCheck(have, st, policy.modifyWindowUs));
   if (outcome) return outcome;
   if (policy.dryRun) return 'copied';
-  const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+  const fd = fs.openSync(osPath(tmp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
   try {
     // Parts leave a sparse source's holes unwritten, a last one too: the length is set here, once.
     if (isSparse(st)) fs.ftruncateSync(fd, st.size);
@@ -37,9 +38,9 @@ export function openSplit(src: string, dest: string, tmp: string, policy: CopyPo
 
 /** Copies bytes [offset, offset + length) of `src` into the same place of the temp file. */
 export function* copyPart(src: string, tmp: string, offset: number, length: number, ctx: CopyContext): Generator<void, void> {
-  const fdIn = fs.openSync(src, sourceOpenFlags(ctx.policy.dereference));
+  const fdIn = fs.openSync(osPath(src), sourceOpenFlags(ctx.policy.dereference));
   try {
-    const fdOut = fs.openSync(tmp, O_WRONLY | O_NOFOLLOW);
+    const fdOut = fs.openSync(osPath(tmp), O_WRONLY | O_NOFOLLOW);
     try {
       const { buffer } = ctx;
       // One fstat per part (tens of MiB): the part task carries no stat, and this is the same file.
@@ -73,11 +74,11 @@ export function* copyPart(src: string, tmp: string, offset: number, length: numb
 /** Every part is in: check the source, set metadata, flush if asked, rename. */
 export function sealSplit(src: string, dest: string, tmp: string, st: SourceStat, policy: CopyPolicy): void {
   checkUnchanged(src, st, policy.dereference);
-  if (policy.owner) fs.lchownSync(tmp, st.uid, st.gid);
-  fs.chmodSync(tmp, targetMode(st, policy));
-  if (policy.times) fs.utimesSync(tmp, utimeSeconds(st.atimeNs), utimeSeconds(st.mtimeNs));
+  if (policy.owner) fs.lchownSync(osPath(tmp), st.uid, st.gid);
+  fs.chmodSync(osPath(tmp), targetMode(st, policy));
+  if (policy.times) fs.utimesSync(osPath(tmp), utimeSeconds(st.atimeNs), utimeSeconds(st.mtimeNs));
   if (policy.fsync) {
-    const fd = fs.openSync(tmp, fs.constants.O_RDONLY | O_NOFOLLOW);
+    const fd = fs.openSync(osPath(tmp), fs.constants.O_RDONLY | O_NOFOLLOW);
     try {
       fs.fsyncSync(fd);
     } finally {

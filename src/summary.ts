@@ -1,5 +1,6 @@
 /** Pure formatting: the final summary line and the units the bar and summary share. */
 import path from 'node:path';
+import { display, escapeRawBytes, hasRawBytes, toBytes } from './byte-names.js';
 import type { CopyOutcome } from './copy-file.js';
 import type { CopyFailure, CopyResult, SkippedEntry } from './copy.js';
 import { describeError } from './errors.js';
@@ -66,9 +67,27 @@ export function formatSummary(r: CopyResult): string {
   return `${lead}${parts.join(', ')}`;
 }
 
-/** The --json document: the result with the options it ran with. */
+/**
+ * The --json document: the result with the options it ran with. JSON holds text only: in every
+ * string, bytes that are not UTF-8 are written `\xNN` (as messages show them), and a path with such
+ * bytes also gets its exact bytes in base64 beside it (`pathBytes`, `sourceBytes`, `destinationBytes`).
+ */
 export function formatJson(r: CopyResult, options: Record<string, unknown>): string {
-  return JSON.stringify({ ...r, elapsedMs: Math.round(r.elapsedMs * 1000) / 1000, options }, null, 2);
+  const doc = {
+    ...r,
+    ...withBytes('source', r.source),
+    ...withBytes('destination', r.destination),
+    failures: r.failures.map((f) => ({ ...f, ...withBytes('path', f.path) })),
+    skipped: r.skipped.map((s) => ({ ...s, ...withBytes('path', s.path) })),
+    elapsedMs: Math.round(r.elapsedMs * 1000) / 1000,
+    options,
+  };
+  return JSON.stringify(doc, (_key, value: unknown) => (typeof value === 'string' ? escapeRawBytes(value) : value), 2);
+}
+
+/** `{ [key]: p, [key + 'Bytes']: base64 }` for a path with bytes that are not UTF-8; nothing for others. */
+function withBytes(key: string, p: string): Record<string, string> {
+  return hasRawBytes(p) ? { [key]: p, [`${key}Bytes`]: toBytes(p).toString('base64') } : {};
 }
 
 /** `Cannot copy `src/a` to `dest/a`: EACCES: permission denied` (paths as the user gave them). */
@@ -93,11 +112,11 @@ export function formatSkipped(s: SkippedEntry, src: string): string {
 
 /** One --verbose / --dry-run line for an entry. */
 export function formatEntry(rel: string, kind: 'file' | 'link' | 'dir', outcome: CopyOutcome, dryRun: boolean): string {
-  const shown = kind === 'dir' ? `${rel === '' ? '.' : rel}/` : rel;
+  const shown = kind === 'dir' ? `${rel === '' ? '.' : display(rel)}/` : display(rel);
   const word = outcome === 'copied' ? (dryRun ? (kind === 'dir' ? 'create' : 'copy') : kind === 'dir' ? 'created' : 'copied') : outcome === 'same' ? 'unchanged' : 'kept';
   return `${word.padEnd(9)} ${shown}`;
 }
 
 function joinShown(root: string, rel: string): string {
-  return rel === '' ? root : path.join(root, rel);
+  return display(rel === '' ? root : path.join(root, rel));
 }

@@ -1,6 +1,7 @@
 /** --verify: the source read again and the copy read back must hash the same, before the rename. */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import { osPath } from './byte-names.js';
 import type { CopyContext } from './copy-file.js';
 import { EntryFailure, entryError } from './errors.js';
 import { YIELD_EVERY_BYTES } from './write-chunks.js';
@@ -9,7 +10,7 @@ const { O_RDONLY, O_NOFOLLOW } = fs.constants;
 
 /** --verify: hash the source again and the temp copy, before the copy gets its final name. */
 export function* verifyCopy(fdIn: number, tmp: string, ctx: CopyContext): Generator<void, void> {
-  const fdCopy = fs.openSync(tmp, O_RDONLY | O_NOFOLLOW);
+  const fdCopy = fs.openSync(osPath(tmp), O_RDONLY | O_NOFOLLOW);
   try {
     const a = yield* hashFd(fdIn, ctx.buffer);
     const b = yield* hashFd(fdCopy, ctx.buffer);

@@ -17,6 +17,7 @@
 import { performance } from 'node:perf_hooks';
 import { reportWorkerCpu } from './diagnostics.js';
 import { copyRegularFile, copySymlink, EntryFailure, sourceOpenFlags, statSource, type CopyContext } from './copy-file.js';
+import { isErrorPath } from './byte-names.js';
 import { entryError, serializeError, type SerializedError } from './errors.js';
 import { JobQueue, type QueuedJob } from './job-queue.js';
 import { fromWireStat, sourceStatOf, toWireStat, type SourceStat } from './metadata.js';
@@ -159,8 +160,7 @@ function statOf(job: JobRef, src: string): SourceStat {
 function sourceError(err: unknown, job: JobRef, src: string): SerializedError {
   if (err instanceof EntryFailure) return err.error;
   const e = err as NodeJS.ErrnoException;
-  if (e.code === 'ENOENT' && e.path === src) {
-    if (job.rel.includes('\uFFFD')) return entryError.notUtf8();
+  if (e.code === 'ENOENT' && isErrorPath(e.path, src)) {
     if (job.kind === 'link' && settings().policy.dereference) return entryError.noReferent();
     return entryError.vanished();
   }

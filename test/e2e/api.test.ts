@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { copy, PcopyError, type CopyEvent, type CopyResult } from '../../dist/index.js';
+import { copy, displayPath, osPath, PcopyError, type CopyEvent, type CopyResult } from '../../dist/index.js';
 import { build, diffTrees, findTemps, hashFile, listEntries, read, snapshot, tempPerTest, writeFile } from '../helpers/tree.js';
 
 const tmp = tempPerTest('pcopy-feat-api-');
@@ -95,6 +95,23 @@ describe('copy()', () => {
     expect((err as PcopyError).message.length).toBeGreaterThan(0);
     expect(fs.existsSync(dest)).toBe(false);
     expect(snapshot(tmp(), { withRoot: false })).toEqual(before);
+  });
+
+  it('takes SRC and DEST as Buffers; names that are not UTF-8 come back as strings osPath and displayPath turn back', async () => {
+    const latin1 = (p: string): Buffer => Buffer.from(p, 'latin1');
+    const src = latin1(path.join(tmp(), 's\xe9'));
+    const dest = latin1(path.join(tmp(), 'd\xe9'));
+    fs.mkdirSync(Buffer.concat([src, latin1('/r\xe9p')]), { recursive: true });
+    fs.writeFileSync(Buffer.concat([src, latin1('/r\xe9p/caf\xe9')]), 'latin-1\n');
+    const events: CopyEvent[] = [];
+    const result = await copy(src, dest, { onEvent: (e) => events.push(e) });
+    expect(result).toMatchObject({ filesCopied: 1, dirs: 2, failures: [] });
+    expect(fs.readFileSync(Buffer.concat([dest, latin1('/r\xe9p/caf\xe9')]), 'utf8')).toBe('latin-1\n');
+    const file = events.flatMap((e) => (e.type === 'entry-done' && e.kind === 'file' ? [e.path] : []));
+    expect(file).toHaveLength(1);
+    expect(osPath(file[0]!)).toEqual(latin1('r\xe9p/caf\xe9'));
+    expect(displayPath(file[0]!)).toBe('r\\xe9p/caf\\xe9');
+    expect(osPath(result.source)).toEqual(src);
   });
 
   it('an AbortSignal aborted mid-copy resolves with interrupted: true and leaves no temp files', async () => {

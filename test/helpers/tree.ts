@@ -245,12 +245,21 @@ export function isTempName(rel: string): boolean {
   return /(^|\/)\.pcopy-[^/]*\.tmp$/.test(rel);
 }
 
-/** Paths of everything below `root` that looks like a pcopy temp file. */
+/** Names anywhere below `root` that look like pcopy temp files (names read as bytes: any name is walked). */
 export function findTemps(root: string): string[] {
-  return listEntries(root)
-    .filter(isTempName)
-    .map((rel) => path.join(root, rel));
+  const found: string[] = [];
+  const visit = (dir: Buffer): void => {
+    for (const d of fs.readdirSync(dir, { withFileTypes: true, encoding: 'buffer' })) {
+      const abs = Buffer.concat([dir, Buffer.from('/'), d.name]);
+      const name = d.name.toString('latin1');
+      if (name.startsWith('.pcopy-') && name.endsWith('.tmp')) found.push(abs.toString());
+      if (d.isDirectory()) visit(abs);
+    }
+  };
+  visit(Buffer.from(root));
+  return found;
 }
+
 
 /** Inode of every regular file below `root`, keyed by relative path. */
 export function inodes(root: string): Map<string, bigint> {
