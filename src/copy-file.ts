@@ -73,6 +73,18 @@ export interface CopyContext {
   onGrown(n: number): void;
 }
 
+/**
+ * A source the worker's read-ahead already opened (with `sourceOpenFlags`), with its first bytes
+ * read (the descriptor's offset is past them). `release` gives the buffer back once written;
+ * `release(true)` also closes the descriptor (the copy turned out not to need it).
+ */
+export interface ReadStart {
+  fd: number;
+  buffer: Buffer;
+  bytes: number;
+  release(close: boolean): void;
+}
+
 /** The source entry's stat: lstat, or stat with -L (where a source path may be a symlink to follow). */
 export function statSource(src: string, dereference: boolean): fs.BigIntStats {
   return dereference ? fs.statSync(osPath(src), { bigint: true }) : fs.lstatSync(osPath(src), { bigint: true });
@@ -127,14 +139,17 @@ export function* copyRegularFile(
   st: SourceStat,
   ctx: CopyContext,
   fresh = false,
+  start?: ReadStart,
 ): Generator<void, CopyOutcome> {
   const { policy } = ctx;
-  if (!fresh) {
-    const outcome = existingOutcome(dest, st, policy, (have) => matchesQuickCheck(have, st, policy.modifyWindowUs));
-    if (outcome) return outcome;
+  if (!fresh || policy.dryRun) {
+    const outcome = fresh ? undefined : existingOutcome(dest, st, policy, (have) => matchesQuickCheck(have, st, policy.modifyWindowUs));
+    if (outcome || policy.dryRun) {
+      start?.release(true);
+      return outcome ?? 'copied';
+    }
   }
-  if (policy.dryRun) return 'copied';
-  const fdIn = fs.openSync(osPath(src), sourceOpenFlags(policy.dereference));
+  const fdIn = start ? start.fd : fs.openSync(osPath(src), sourceOpenFlags(policy.dereference));
   let fdOut = -1;
   let created = false;
   try {
@@ -148,12 +163,15 @@ export function* copyRegularFile(
     let total = 0;
     let sinceYield = 0;
     while (toEnd || total < st.size) {
-      const started = total === 0 && ctx.onFirstRead ? performance.now() : 0;
-      const n = fs.readSync(fdIn, buffer, 0, buffer.length, null);
+      // The first chunk may have been read ahead (the descriptor's offset is past it then).
+      const chunk = total === 0 && start ? start.buffer : buffer;
+      const started = total === 0 && !start && ctx.onFirstRead ? performance.now() : 0;
+      const n = chunk === buffer ? fs.readSync(fdIn, buffer, 0, buffer.length, null) : start!.bytes;
       if (started) ctx.onFirstRead!(performance.now() - started);
       if (n === 0) break;
-      if (sparse) writeSkippingZeros(fdOut, buffer, n, total);
-      else writeAll(fdOut, buffer, n);
+      if (sparse) writeSkippingZeros(fdOut, chunk, n, total);
+      else writeAll(fdOut, chunk, n);
+      if (chunk !== buffer) start!.release(false);
       total += n;
       if (toEnd) ctx.onGrown(n);
       else ctx.onBytes(n);
@@ -175,6 +193,7 @@ export function* copyRegularFile(
     created = false;
     return 'copied';
   } finally {
+    start?.release(false);
     fs.closeSync(fdIn);
     if (fdOut >= 0) fs.closeSync(fdOut);
     if (created) removeQuietly(tmp);

@@ -32,10 +32,10 @@ export class JobQueue {
   }
 
   /** Path and size of the job `offset` places from the front (for reading ahead). */
-  peek(offset: number): { rel: string; size: number } | undefined {
+  peek(offset: number): { rel: string; size: number; link: boolean } | undefined {
     if (offset < 0 || offset >= this.end - this.start) return undefined;
     const i = this.start + offset;
-    return { rel: this.rels[i]!, size: this.numbers[i * JobQueue.N + 2]! };
+    return { rel: this.rels[i]!, size: this.numbers[i * JobQueue.N + 2]!, link: (this.numbers[i * JobQueue.N + 1]! % 8 & LINK) !== 0 };
   }
 
   push({ job, st }: QueuedJob): void {

@@ -13,6 +13,7 @@
  */
 import fs from 'node:fs';
 import { osPath } from './byte-names.js';
+import type { ReadStart } from './copy-file.js';
 import type { JobQueue } from './job-queue.js';
 
 /** A first read of a file slower than this (ms) came from the device, not from memory. */
@@ -22,18 +23,17 @@ const WATCH = 16;
 /** After this many files read ahead, the next WATCH files are left to the copy alone, to check. */
 const PROBE_EVERY = 1024;
 /** Files read ahead at once, per worker (the worker's thread pool is as big: see worker-handle.ts). */
-export const READ_AHEAD_DEPTH = 24;
+export const READ_AHEAD_DEPTH = Number(process.env.RA_DEPTH) || 24;
 /** How far ahead of the copy, in files, at most. */
 const MAX_AHEAD = 512;
-/** Bytes read ahead per file: the beginning is what costs a seek; the kernel's own read-ahead follows. */
-const FILE_BYTES = 1024 * 1024;
-const READ_BYTES = 128 * 1024;
 
 export class ReadAhead {
   private active = false;
   /** Index (in the queue's order of jobs ever pushed) of the next job to read ahead. */
   private next = 0;
   private readonly pending = new Set<number>();
+  /** Read-aheads that are in, by job: their descriptors are open until the copy takes them. */
+  private readonly ready = new Map<number, ReadStart>();
   private readonly buffers: Buffer[] = [];
   private readonly waits: number[] = [];
   private sinceProbe = 0;
@@ -46,6 +46,7 @@ export class ReadAhead {
     private readonly queue: JobQueue,
     private readonly pathOf: (rel: string) => string,
     private readonly openFlags: number,
+    private readonly chunkSize: number,
     private readonly wake: () => void,
   ) {}
 
@@ -60,6 +61,7 @@ export class ReadAhead {
 
   /** The copy of job `n` (-1: not from the queue) waited `ms` for its first read. */
   observe(n: number, ms: number): void {
+    if (process.env.RA_OFF) return;
     const alone = !this.active || n >= this.next || (n >= this.probeFrom && n < this.probeTo);
     if (!alone) return;
     this.waits.push(ms);
@@ -84,7 +86,7 @@ export class ReadAhead {
     if (!this.active) return;
     const front = this.queue.shifted;
     if (this.next < front) this.next = front;
-    while (this.pending.size < READ_AHEAD_DEPTH && this.next - front < MAX_AHEAD) {
+    while (this.pending.size + this.ready.size < READ_AHEAD_DEPTH && this.next - front < MAX_AHEAD) {
       const job = this.queue.peek(this.next - front);
       if (!job) return;
       const n = this.next++;
@@ -94,29 +96,45 @@ export class ReadAhead {
         this.probeTo = this.next += WATCH;
         this.waits.length = 0;
       }
-      if (job.size > 0) this.read(n, this.pathOf(job.rel), Math.min(job.size, FILE_BYTES));
+      if (job.size > 0 && !job.link) this.read(n, this.pathOf(job.rel), job.size);
     }
   }
 
+  /** The read-ahead of job `n`, if it is in: the copy takes over its descriptor and first chunk. */
+  take(n: number): ReadStart | undefined {
+    const start = this.ready.get(n);
+    this.ready.delete(n);
+    return start;
+  }
+
+  /** Opens job `n`'s source and reads its first chunk, to hand both over to the copy. */
   private read(n: number, path: string, bytes: number): void {
     this.pending.add(n);
-    const buffer = this.buffers.pop() ?? Buffer.allocUnsafe(READ_BYTES);
-    const finish = (fd?: number): void => {
-      if (fd !== undefined) fs.close(fd, () => {});
-      this.buffers.push(buffer);
+    const buffer = this.buffers.pop() ?? Buffer.allocUnsafe(this.chunkSize);
+    const done = (start?: ReadStart): void => {
       this.pending.delete(n);
+      if (start) this.ready.set(n, start);
+      else this.buffers.push(buffer);
       if (n === this.queue.shifted) this.wake();
       this.fill();
     };
     fs.open(osPath(path), this.openFlags, (err, fd) => {
-      if (err) return finish();
-      const step = (position: number): void => {
-        fs.read(fd, buffer, 0, Math.min(READ_BYTES, bytes - position), position, (e, got) => {
-          if (e || got === 0 || position + got >= bytes) return finish(fd);
-          step(position + got);
-        });
-      };
-      step(0);
+      // Out of descriptors: read-ahead holds some of them, so it stops; the copy opens files itself.
+      if (err) return done(void (this.active &&= err.code !== 'EMFILE' && err.code !== 'ENFILE'));
+      fs.read(fd, buffer, 0, Math.min(buffer.length, bytes), null, (e, got) => {
+        if (e) {
+          fs.close(fd, () => {});
+          return done();
+        }
+        let released = false;
+        const release = (close: boolean): void => {
+          if (released) return;
+          released = true;
+          this.buffers.push(buffer);
+          if (close) fs.closeSync(fd);
+        };
+        done({ fd, buffer, bytes: got, release });
+      });
     });
   }
 }

@@ -43,6 +43,8 @@ interface InHand {
   limit: number;
 }
 
+let sizingMs = 0;
+process.on('exit', () => { if (process.env.RA_DEBUG) process.stderr.write(`sizing ${sizingMs.toFixed(0)} ms\n`); });
 let init: WorkerInit | undefined;
 let ctx: CopyContext | undefined;
 let readAhead: ReadAhead | undefined;
@@ -77,7 +79,7 @@ process.on('message', (message: ParentMessage) => {
         onFirstRead: (ms) => readAhead!.observe(current?.n ?? -1, ms),
         onGrown: countGrown,
       };
-      readAhead = new ReadAhead(queue, (rel) => under(message.srcRoot, rel), sourceOpenFlags(message.policy.dereference), schedule);
+      readAhead = new ReadAhead(queue, (rel) => under(message.srcRoot, rel), sourceOpenFlags(message.policy.dereference), message.chunkSize, schedule);
       return;
     case 'size':
       sizeJobs(message.jobs);
@@ -117,6 +119,7 @@ function settings(): WorkerInit {
 
 /** lstat every job of a batch now and report at once; vanished or changed entries fail here. */
 function sizeJobs(jobs: JobRef[]): void {
+  const t0 = performance.now();
   const { hardLinks } = settings().policy;
   const batch: QueuedJob[] = [];
   const flat: number[] = [];
@@ -129,6 +132,7 @@ function sizeJobs(jobs: JobRef[]): void {
   }
   sized.push(batch);
   sizes.push(flat);
+  sizingMs += performance.now() - t0;
   flush(true);
 }
 
@@ -267,7 +271,7 @@ function step(h: InHand): void {
         h.st ??= statOf(job, src);
         if (job.kind === 'link' && !policy.dereference) outcome = copySymlink(src, dest, tmp, h.st, ctx!, job.fresh);
         else {
-          h.gen ??= copyRegularFile(src, dest, tmp, h.st, ctx!, job.fresh);
+          h.gen ??= copyRegularFile(src, dest, tmp, h.st, ctx!, job.fresh, readAhead!.take(h.n));
           const r = h.gen.next();
           if (r.done) outcome = r.value as CopyOutcome;
         }
