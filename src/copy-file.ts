@@ -67,8 +67,12 @@ export interface CopyContext {
   gid: number;
   /** Called with the bytes written after each chunk (holes left out count as written). */
   onBytes(n: number): void;
-  /** Told how long the source's first read took (ms): how long the device made the copy wait. */
-  onFirstRead?(ms: number): void;
+  /**
+   * Told how long a source's first read took (ms: how long the device made the copy wait), with its
+   * descriptor and size; may answer with a follower, told how far the copy has read (-1: it stopped),
+   * to read further ahead in the file.
+   */
+  onFirstRead?(ms: number, fd: number, size: number): Follower | undefined;
   /** Called with bytes read past a size of 0 (a /proc or /sys file): they add to the bar's total too. */
   onGrown(n: number): void;
 }
@@ -78,6 +82,9 @@ export interface CopyContext {
  * read (the descriptor's offset is past them). `release` gives the buffer back once written;
  * `release(true)` also closes the descriptor (the copy turned out not to need it).
  */
+/** Reads ahead of a copy in one file: told the copy's position after each chunk, -1 when it stops. */
+export type Follower = (position: number) => void;
+
 export interface ReadStart {
   fd: number;
   buffer: Buffer;
@@ -152,6 +159,7 @@ export function* copyRegularFile(
   const fdIn = start ? start.fd : fs.openSync(osPath(src), sourceOpenFlags(policy.dereference));
   let fdOut = -1;
   let created = false;
+  let follow: Follower | undefined;
   try {
     // The worker runs with umask 0, so the temp file is born with exactly the mode it should have.
     fdOut = fs.openSync(osPath(tmp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, targetMode(st, policy) & 0o777);
@@ -167,11 +175,12 @@ export function* copyRegularFile(
       const chunk = total === 0 && start ? start.buffer : buffer;
       const started = total === 0 && !start && ctx.onFirstRead ? performance.now() : 0;
       const n = chunk === buffer ? fs.readSync(fdIn, buffer, 0, buffer.length, null) : start!.bytes;
-      if (started) ctx.onFirstRead!(performance.now() - started);
+      if (started) follow = ctx.onFirstRead!(performance.now() - started, fdIn, st.size);
       if (n === 0) break;
       if (sparse) writeSkippingZeros(fdOut, chunk, n, total);
       else writeAll(fdOut, chunk, n);
       if (chunk !== buffer) start!.release(false);
+      follow?.(total + n);
       total += n;
       if (toEnd) ctx.onGrown(n);
       else ctx.onBytes(n);
@@ -193,6 +202,7 @@ export function* copyRegularFile(
     created = false;
     return 'copied';
   } finally {
+    follow?.(-1);
     start?.release(false);
     fs.closeSync(fdIn);
     if (fdOut >= 0) fs.closeSync(fdOut);

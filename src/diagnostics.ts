@@ -2,7 +2,8 @@
  * Hidden diagnostics and test hooks, set through the environment (never CLI options):
  * - PCOPY_DEBUG_TIMING: phase times and CPU of the parent and of each worker, on stderr, for the
  *   benchmark notes;
- * - PCOPY_TEST_DELAY_MS: workers pause after each chunk, so tests can interrupt a copy mid-file.
+ * - PCOPY_TEST_DELAY_MS: workers pause after each chunk, so tests can interrupt a copy mid-file;
+ * - PCOPY_TEST_READ_AHEAD: workers read ahead from the start (tests cannot make a cache cold).
  */
 import { performance } from 'node:perf_hooks';
 
@@ -11,6 +12,11 @@ const timing = Boolean(process.env.PCOPY_DEBUG_TIMING);
 /** Test-only pause after each chunk, in ms (0: none). */
 export function testDelayMs(): number {
   return Number(process.env.PCOPY_TEST_DELAY_MS) || 0;
+}
+
+/** Test-only: read ahead whatever the device's speed. */
+export function testReadAhead(): boolean {
+  return process.env.PCOPY_TEST_READ_AHEAD === '1';
 }
 
 /** Phase marks of a run; printed with the parent's CPU time by `report` when timing is on. */

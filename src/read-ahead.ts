@@ -13,7 +13,7 @@
  */
 import fs from 'node:fs';
 import { osPath } from './byte-names.js';
-import type { ReadStart } from './copy-file.js';
+import type { Follower, ReadStart } from './copy-file.js';
 import type { JobQueue } from './job-queue.js';
 
 /** A first read of a file slower than this (ms) came from the device, not from memory. */
@@ -23,7 +23,13 @@ const WATCH = 16;
 /** After this many files read ahead, the next WATCH files are left to the copy alone, to check. */
 const PROBE_EVERY = 1024;
 /** Files read ahead at once, per worker (the worker's thread pool is as big: see worker-handle.ts). */
-export const READ_AHEAD_DEPTH = Number(process.env.RA_DEPTH) || 24;
+export const READ_AHEAD_DEPTH = 16;
+/** Files at least this big are followed: read ahead within, FOLLOW_REQUESTS requests at a time. */
+const FOLLOW_BYTES = 8 * 1024 * 1024;
+const FOLLOW_REQUEST_BYTES = 2 * 1024 * 1024;
+const FOLLOW_REQUESTS = 8;
+/** At most this far ahead of the copy in one file (the copy takes in completions every ~20 ms). */
+const FOLLOW_AHEAD = 32 * 1024 * 1024;
 /** How far ahead of the copy, in files, at most. */
 const MAX_AHEAD = 512;
 
@@ -35,6 +41,7 @@ export class ReadAhead {
   /** Read-aheads that are in, by job: their descriptors are open until the copy takes them. */
   private readonly ready = new Map<number, ReadStart>();
   private readonly buffers: Buffer[] = [];
+  private readonly followBuffers: Buffer[] = [];
   private readonly waits: number[] = [];
   private sinceProbe = 0;
   /** Jobs [probeFrom, probeTo) are not read ahead: their copies' first reads tell if the device is still slow. */
@@ -48,7 +55,11 @@ export class ReadAhead {
     private readonly openFlags: number,
     private readonly chunkSize: number,
     private readonly wake: () => void,
-  ) {}
+    /** Test-only: read ahead from the start and never stop (see diagnostics.ts). */
+    private readonly forced = false,
+  ) {
+    this.active = forced;
+  }
 
   get isActive(): boolean {
     return this.active;
@@ -61,7 +72,6 @@ export class ReadAhead {
 
   /** The copy of job `n` (-1: not from the queue) waited `ms` for its first read. */
   observe(n: number, ms: number): void {
-    if (process.env.RA_OFF) return;
     const alone = !this.active || n >= this.next || (n >= this.probeFrom && n < this.probeTo);
     if (!alone) return;
     this.waits.push(ms);
@@ -69,16 +79,52 @@ export class ReadAhead {
     if (!this.active) {
       if (this.waits.length === WATCH && median(this.waits) > DEVICE_MS) {
         this.active = true;
-        if (process.env.RA_DEBUG) process.stderr.write(`ra on at ${n} median ${median(this.waits)}\n`);
         this.waits.length = 0;
         this.fill();
       }
     } else if (n === this.probeTo - 1) {
       // The probe is over: the device no longer makes the copy wait (the data is cached after all).
-      if (process.env.RA_DEBUG) process.stderr.write(`probe at ${n} median ${median(this.waits)}\n`);
-      if (median(this.waits) <= DEVICE_MS) this.active = false;
+      if (median(this.waits) <= DEVICE_MS && !this.forced) this.active = false;
       this.waits.length = 0;
     }
+  }
+
+  /**
+   * A copy read the first chunk of a file in `ms`: the answer to the copy's `onFirstRead`. A big file
+   * whose first read came from the device is read further ahead, in big requests (the kernel's own
+   * read-ahead asks for too little at a time to keep a disk busy).
+   */
+  firstRead(n: number, ms: number, fd: number, size: number): Follower | undefined {
+    this.observe(n, ms);
+    if (size < FOLLOW_BYTES || !(ms > DEVICE_MS || this.active)) return undefined;
+    return this.follow(fd, size);
+  }
+
+  private follow(fd: number, size: number): Follower {
+    let next = 0;
+    let copied = 0;
+    let inFlight = 0;
+    let stopped = false;
+    const more = (): void => {
+      while (!stopped && inFlight < FOLLOW_REQUESTS && next < size && next - copied < FOLLOW_AHEAD) {
+        const at = Math.max(next, copied);
+        const length = Math.min(FOLLOW_REQUEST_BYTES, size - at);
+        next = at + length;
+        inFlight++;
+        const buffer = this.followBuffers.pop() ?? Buffer.allocUnsafe(FOLLOW_REQUEST_BYTES);
+        // The bytes only warm the page cache, where the copy's own reads find them.
+        fs.read(fd, buffer, 0, length, at, () => {
+          inFlight--;
+          this.followBuffers.push(buffer);
+          more();
+        });
+      }
+    };
+    return (position) => {
+      if (position < 0) stopped = true;
+      else copied = position;
+      more();
+    };
   }
 
   /** Starts reading ahead as far as allowed. */
@@ -120,7 +166,7 @@ export class ReadAhead {
     };
     fs.open(osPath(path), this.openFlags, (err, fd) => {
       // Out of descriptors: read-ahead holds some of them, so it stops; the copy opens files itself.
-      if (err) return done(void (this.active &&= err.code !== 'EMFILE' && err.code !== 'ENFILE'));
+      if (err) return done(void (this.active &&= this.forced || (err.code !== 'EMFILE' && err.code !== 'ENFILE')));
       fs.read(fd, buffer, 0, Math.min(buffer.length, bytes), null, (e, got) => {
         if (e) {
           fs.close(fd, () => {});

@@ -15,7 +15,7 @@
  * all make the worker remove its temp file and exit at once.
  */
 import { performance } from 'node:perf_hooks';
-import { reportWorkerCpu } from './diagnostics.js';
+import { reportWorkerCpu, testReadAhead } from './diagnostics.js';
 import { copyRegularFile, copySymlink, EntryFailure, sourceOpenFlags, statSource, type CopyContext } from './copy-file.js';
 import { isErrorPath } from './byte-names.js';
 import { entryError, serializeError, type SerializedError } from './errors.js';
@@ -43,8 +43,6 @@ interface InHand {
   limit: number;
 }
 
-let sizingMs = 0;
-process.on('exit', () => { if (process.env.RA_DEBUG) process.stderr.write(`sizing ${sizingMs.toFixed(0)} ms\n`); });
 let init: WorkerInit | undefined;
 let ctx: CopyContext | undefined;
 let readAhead: ReadAhead | undefined;
@@ -76,10 +74,10 @@ process.on('message', (message: ParentMessage) => {
         gid: process.getegid?.() ?? -1,
         yieldEveryChunk: message.delayMs > 0,
         onBytes: countBytes,
-        onFirstRead: (ms) => readAhead!.observe(current?.n ?? -1, ms),
+        onFirstRead: (ms, fd, size) => readAhead!.firstRead(current?.n ?? -1, ms, fd, size),
         onGrown: countGrown,
       };
-      readAhead = new ReadAhead(queue, (rel) => under(message.srcRoot, rel), sourceOpenFlags(message.policy.dereference), message.chunkSize, schedule);
+      readAhead = new ReadAhead(queue, (rel) => under(message.srcRoot, rel), sourceOpenFlags(message.policy.dereference), message.chunkSize, schedule, testReadAhead());
       return;
     case 'size':
       sizeJobs(message.jobs);
@@ -119,7 +117,6 @@ function settings(): WorkerInit {
 
 /** lstat every job of a batch now and report at once; vanished or changed entries fail here. */
 function sizeJobs(jobs: JobRef[]): void {
-  const t0 = performance.now();
   const { hardLinks } = settings().policy;
   const batch: QueuedJob[] = [];
   const flat: number[] = [];
@@ -132,7 +129,6 @@ function sizeJobs(jobs: JobRef[]): void {
   }
   sized.push(batch);
   sizes.push(flat);
-  sizingMs += performance.now() - t0;
   flush(true);
 }
 

@@ -1,0 +1,75 @@
+/**
+ * Read-ahead (src/read-ahead.ts): where a device is slow, workers open and read the next files of
+ * their queue ahead on the thread pool, hand the open descriptor and first chunk to the copy, and
+ * read big files further ahead in big requests. A test cannot make a cache cold, so these runs force
+ * it on with PCOPY_TEST_READ_AHEAD=1 and check that every guarantee holds on that path too.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { diffTrees, findTemps, hashFile, makeTree, snapshot, srcDestPerTest, writeFile } from '../helpers/tree.js';
+import { runPcopy, startPcopy, waitFor, withinOrKill } from '../helpers/run.js';
+import { openTemps, workersOf } from '../helpers/proc.js';
+import { clip } from '../helpers/output.js';
+
+let work: string;
+let src: string;
+let dest: string;
+srcDestPerTest('pcopy-readahead-', (dirs) => ({ work, src, dest } = dirs));
+
+const READ_AHEAD = { PCOPY_TEST_READ_AHEAD: '1' };
+const MiB = 1024 * 1024;
+
+describe('read-ahead', () => {
+  it('copies a mixed tree exactly (contents, modes, times, links, empty files), with --verify too, and a rerun finds it all unchanged', async () => {
+    makeTree('random', src, 7);
+    for (let i = 0; i < 300; i++) writeFile(path.join(src, 'many', `f${i % 7}`, `${i}.bin`), (i * 977) % 70_000);
+    writeFile(path.join(src, 'big', 'twenty.bin'), 20 * MiB + 3); // read ahead within, in big requests
+    fs.writeFileSync(path.join(src, 'many', 'empty'), '');
+    fs.symlinkSync('f1/1.bin', path.join(src, 'many', 'link'));
+
+    for (const args of [[], ['--verify', '--chunk-size', '1k']]) {
+      const out = path.join(work, `dest${args.length}`);
+      const r = await runPcopy([...args, src, out], { extraEnv: READ_AHEAD });
+      expect(r.code, clip(r.stderr)).toBe(0);
+      expect(diffTrees(snapshot(src), snapshot(out))).toEqual([]);
+      expect(findTemps(out)).toEqual([]);
+    }
+    const again = await runPcopy(['--json', src, path.join(work, 'dest0')], { extraEnv: READ_AHEAD });
+    expect(again.code, clip(again.stderr)).toBe(0);
+    const result = JSON.parse(again.stdout) as { filesCopied: number; filesSame: number };
+    expect(result.filesCopied).toBe(0);
+    expect(result.filesSame).toBeGreaterThan(300);
+  });
+
+  it('reports a file that vanished after it was queued and copies the rest (exit 1)', async () => {
+    for (let i = 0; i < 200; i++) writeFile(path.join(src, `f${i}`), 5000 + i);
+    writeFile(path.join(src, 'slow', 'big.bin'), 1 * MiB);
+    // The big file comes first and is slow (1 KiB chunks, a pause after each): meanwhile a queued file goes.
+    const run = startPcopy(['-j', '1', '--chunk-size', '1k', src, dest], { extraEnv: { ...READ_AHEAD, PCOPY_TEST_DELAY_MS: '1' } });
+    await waitFor(() => fs.existsSync(dest) && findTemps(dest).length > 0, 'the copy to start');
+    fs.rmSync(path.join(src, 'f150'));
+    const r = await withinOrKill(run.done, 120_000, run, 'pcopy');
+    expect(r.stderr).toMatch(/f150/);
+    expect(r.code, clip(r.stderr)).toBe(1);
+    for (let i = 0; i < 200; i++) if (i !== 150) expect(hashFile(path.join(dest, `f${i}`)), `f${i}`).toBe(hashFile(path.join(src, `f${i}`)));
+    expect(fs.existsSync(path.join(dest, 'f150'))).toBe(false);
+    expect(findTemps(dest)).toEqual([]);
+  });
+
+  it('Ctrl-C while reading ahead: exit 130, no temp file, no worker left, nothing half-written under a final name', async () => {
+    for (let i = 0; i < 400; i++) writeFile(path.join(src, `d${i % 4}`, `f${i}`), 20_000 + i);
+    const run = startPcopy(['--chunk-size', '1k', src, dest], { extraEnv: { ...READ_AHEAD, PCOPY_TEST_DELAY_MS: '2' } });
+    await waitFor(() => workersOf(run.pid).some((w) => openTemps(w.pid).length > 0), 'a worker writing a temp file');
+    process.kill(-run.pid, 'SIGINT');
+    const r = await withinOrKill(run.done, 60_000, run, 'pcopy');
+    expect(r.code, clip(r.stderr)).toBe(130);
+    expect(findTemps(dest)).toEqual([]);
+    expect(workersOf(run.pid)).toEqual([]);
+    for (const dir of fs.readdirSync(dest)) {
+      for (const name of fs.readdirSync(path.join(dest, dir))) {
+        expect(hashFile(path.join(dest, dir, name)), name).toBe(hashFile(path.join(src, dir, name)));
+      }
+    }
+  });
+});
