@@ -11,6 +11,7 @@
  * what people read shows those bytes escaped (`display`: `caf\xe9`).
  */
 import { isUtf8 } from 'node:buffer';
+import fs from 'node:fs';
 
 /** A lone low surrogate standing for one byte (`u`: the low half of a real surrogate pair is not one). */
 const BYTE = /[\udc80-\udcff]/u;
@@ -109,4 +110,34 @@ const hex = (byte: number): string => `\\x${byte.toString(16).padStart(2, '0')}`
 export function isErrorPath(errPath: unknown, p: string): boolean {
   if (errPath === p) return true;
   return typeof errPath === 'string' && BYTE.test(p) && errPath === toBytes(p).toString('utf8');
+}
+
+/**
+ * The arguments with their exact bytes. Node decodes the command line as UTF-8 and replaces each byte
+ * that is not with U+FFFD, so SRC `caf\xe9` would arrive as `caf\uFFFD`, a name that does not exist
+ * (and a pattern with such a byte would match nothing). On Linux the bytes are in /proc/self/cmdline,
+ * NUL-terminated: the user's arguments are its last ones (node's own flags and the script come
+ * first). An argument holding U+FFFD is taken from there, decoded as byte-names does, only when those
+ * bytes decode with replacement to exactly that argument; anything else is left as Node gave it.
+ */
+export function exactArgv(argv: string[]): string[] {
+  if (!argv.slice(2).some((a) => a.includes('\uFFFD'))) return argv;
+  let cmdline: Buffer;
+  try {
+    cmdline = fs.readFileSync('/proc/self/cmdline');
+  } catch {
+    return argv; // not Linux
+  }
+  const raw: Buffer[] = [];
+  for (let start = 0; start < cmdline.length; ) {
+    const end = cmdline.indexOf(0, start);
+    raw.push(cmdline.subarray(start, end < 0 ? cmdline.length : end));
+    start = end < 0 ? cmdline.length : end + 1;
+  }
+  const offset = raw.length - argv.length; // raw[i + offset] is argv[i] for the user's arguments
+  if (offset < 0) return argv;
+  return argv.map((arg, i) => {
+    const bytes = raw[i + offset];
+    return i >= 2 && arg.includes('\uFFFD') && bytes?.toString('utf8') === arg ? decode(bytes) : arg;
+  });
 }

@@ -7,27 +7,28 @@
  * - copying in time slices of synchronous fs calls (a worker is its own process, so sync calls block
  *   nobody), yielding to the event loop between slices so an abort, new work or the parent's
  *   disappearance are seen within milliseconds, even inside a huge file;
- * - reporting in batches: at most one report per ~100 ms, plus one when it runs dry, one when a job
- *   stays in hand past a slice (so a crash is attributed to it), and one per sized batch.
+ * - reading ahead where the device is slow (read-ahead.ts): then it yields after every file, so the
+ *   read-ahead's completions are taken in at once;
+ * - reporting in batches (worker-report.ts): at most one report per ~100 ms, plus one when it runs
+ *   dry, one when a job stays in hand past a slice (so a crash is attributed to it), one per sized batch.
  *
  * Signals: Ctrl-C reaches the whole process group, but the parent coordinates the stop, so a first
  * SIGINT/SIGHUP is ignored here; a second one, SIGTERM, an `abort` message or a lost parent
  * all make the worker remove its temp file and exit at once.
  */
 import { performance } from 'node:perf_hooks';
-import { reportWorkerCpu, testReadAhead } from './diagnostics.js';
-import { copyRegularFile, copySymlink, EntryFailure, sourceOpenFlags, statSource, type CopyContext } from './copy-file.js';
 import { isErrorPath } from './byte-names.js';
+import { copyRegularFile, copySymlink, EntryFailure, sourceOpenFlags, statSource, type CopyContext } from './copy-file.js';
+import { reportWorkerCpu, testReadAhead } from './diagnostics.js';
 import { entryError, serializeError, type SerializedError } from './errors.js';
 import { JobQueue, type QueuedJob } from './job-queue.js';
 import { fromWireStat, sourceStatOf, toWireStat, type SourceStat } from './metadata.js';
-import { tempPathOf, under, type CopyOutcome, type JobRef, type ParentMessage, type Task, type TaskResult, type WorkerInit, type WorkerReport } from './protocol.js';
+import { tempPathOf, under, type CopyOutcome, type JobRef, type ParentMessage, type Task, type WorkerInit, type WorkerReport } from './protocol.js';
 import { ReadAhead } from './read-ahead.js';
 import { copyPart, openSplit, sealSplit } from './split-file.js';
+import { ReportBatch } from './worker-report.js';
 
 const SLICE_MS = 20;
-const FLUSH_MS = 100;
-const MAX_RESULTS_PER_REPORT = 4000;
 
 /** A job sized here and routed here, or a task. */
 type Work = ({ t: 'queued' } & QueuedJob) | Task;
@@ -54,14 +55,8 @@ let current: InHand | null = null;
 let inHandReported: InHand | null = null;
 let scheduled = false;
 let ending = false;
-let idleReported = false;
 
-let sizes: number[][] = [];
-let links: Array<[number, string]> = [];
-let bytes = 0;
-let grown: Array<[id: number, bytes: number]> = [];
-let results: TaskResult[] = [];
-let lastFlush = performance.now();
+const report = new ReportBatch();
 
 process.on('message', (message: ParentMessage) => {
   switch (message.type) {
@@ -94,7 +89,7 @@ process.on('message', (message: ParentMessage) => {
     case 'abort':
       return abortNow();
   }
-  idleReported = false;
+  report.busy();
   schedule();
 });
 
@@ -125,10 +120,10 @@ function sizeJobs(jobs: JobRef[]): void {
     if (!st) continue;
     batch.push({ job, st });
     flat.push(job.id, st.size);
-    if (hardLinks && st.nlink > 1 && job.kind === 'file') links.push([job.id, `${st.dev}:${st.ino}`]);
+    if (hardLinks && st.nlink > 1 && job.kind === 'file') report.links.push([job.id, `${st.dev}:${st.ino}`]);
   }
   sized.push(batch);
-  sizes.push(flat);
+  report.sizes.push(flat);
   flush(true);
 }
 
@@ -144,7 +139,7 @@ function statOrFail(job: JobRef): SourceStat | undefined {
   try {
     return statOf(job, src);
   } catch (err) {
-    results.push({ id: job.id, error: sourceError(err, job, src) });
+    report.results.push({ id: job.id, error: sourceError(err, job, src) });
     return undefined;
   }
 }
@@ -171,16 +166,13 @@ function countBytes(n: number): void {
   if (!current) return;
   const counted = Math.min(n, current.limit - current.reported);
   current.reported += counted;
-  bytes += counted;
+  report.bytes += counted;
 }
 
 /** Bytes read past a size of 0 (/proc, /sys): reported per job, as they add to its size. */
 function countGrown(n: number): void {
   if (!current) return;
-  const id = current.work.job.id;
-  const last = grown[grown.length - 1];
-  if (last?.[0] === id) last[1] += n;
-  else grown.push([id, n]);
+  report.grow(current.work.job.id, n);
 }
 
 function schedule(): void {
@@ -273,37 +265,29 @@ function step(h: InHand): void {
         }
     }
     if (outcome === undefined) return;
-    results.push(st ? { id: job.id, outcome, st: toWireStat(st) } : part === undefined ? { id: job.id, outcome } : { id: job.id, part, outcome });
+    report.results.push(st ? { id: job.id, outcome, st: toWireStat(st) } : part === undefined ? { id: job.id, outcome } : { id: job.id, part, outcome });
   } catch (err) {
     const error = sourceError(err, job, src);
-    results.push(part === undefined ? { id: job.id, error } : { id: job.id, part, error });
+    report.results.push(part === undefined ? { id: job.id, error } : { id: job.id, part, error });
   }
   // A finished job accounts exactly its sized bytes.
-  bytes += h.limit - h.reported;
+  report.bytes += h.limit - h.reported;
   current = null;
 }
 
 /** Sends what happened since the last report, if due (always when `force`, or when running dry). */
 function flush(force: boolean): void {
   const idle = !current && tasks.length === 0 && queue.length === 0;
-  const now = performance.now();
-  const due = force || now - lastFlush >= FLUSH_MS || results.length >= MAX_RESULTS_PER_REPORT || (idle && !idleReported);
-  if (!due || (!force && results.length === 0 && bytes === 0 && grown.length === 0 && !(idle && !idleReported))) return;
   const inHand: WorkerReport['inHand'] = current ? [current.work.t === 'part' ? [current.work.job.id, current.work.part] : current.work.job.id] : [];
-  send({ type: 'report', sizes, links, bytes, ...(grown.length > 0 && { grown }), results, inHand, idle });
+  const due = report.take(force, idle, inHand);
+  if (!due) return;
+  send(due);
   inHandReported = current;
-  if (idle) idleReported = true;
-  sizes = [];
-  links = [];
-  bytes = 0;
-  grown = [];
-  results = [];
-  lastFlush = now;
 }
 
-function send(report: WorkerReport): void {
+function send(message: WorkerReport): void {
   if (!process.connected) return abortNow();
-  process.send!(report);
+  process.send!(message);
 }
 
 /** Stop now: the copy generator's `finally` removes the temp file in hand. */

@@ -1,0 +1,49 @@
+/**
+ * A worker's next report, filled as it works and sent in batches: at most one report per ~100 ms,
+ * plus one when the worker runs dry, and whenever the worker forces one (a sized batch, a job that
+ * stays in hand past a slice). Never one IPC message per file.
+ */
+import { performance } from 'node:perf_hooks';
+import type { TaskResult, WorkerReport } from './protocol.js';
+
+const FLUSH_MS = 100;
+const MAX_RESULTS_PER_REPORT = 4000;
+
+export class ReportBatch {
+  sizes: number[][] = [];
+  links: Array<[number, string]> = [];
+  bytes = 0;
+  grown: Array<[id: number, bytes: number]> = [];
+  results: TaskResult[] = [];
+  private lastFlush = performance.now();
+  private idleReported = false;
+
+  /** New work came: the next time the worker runs dry is worth a report. */
+  busy(): void {
+    this.idleReported = false;
+  }
+
+  /** Bytes read past a size of 0 by job `id` (they add to its size). */
+  grow(id: number, n: number): void {
+    const last = this.grown[this.grown.length - 1];
+    if (last?.[0] === id) last[1] += n;
+    else this.grown.push([id, n]);
+  }
+
+  /** The report to send now, if one is due (always when `force`); the batch starts again empty. */
+  take(force: boolean, idle: boolean, inHand: WorkerReport['inHand']): WorkerReport | undefined {
+    const now = performance.now();
+    const dry = idle && !this.idleReported;
+    const due = force || dry || now - this.lastFlush >= FLUSH_MS || this.results.length >= MAX_RESULTS_PER_REPORT;
+    if (!due || (!force && !dry && this.results.length === 0 && this.bytes === 0 && this.grown.length === 0)) return undefined;
+    const { sizes, links, bytes, grown, results } = this;
+    if (idle) this.idleReported = true;
+    this.sizes = [];
+    this.links = [];
+    this.bytes = 0;
+    this.grown = [];
+    this.results = [];
+    this.lastFlush = now;
+    return { type: 'report', sizes, links, bytes, ...(grown.length > 0 && { grown }), results, inHand, idle };
+  }
+}
