@@ -75,13 +75,12 @@ export class ReadAhead {
     const alone = !this.active || n >= this.next || (n >= this.probeFrom && n < this.probeTo);
     if (!alone) return;
     this.waits.push(ms);
-    if (this.waits.length > WATCH) this.waits.shift();
     if (!this.active) {
-      if (this.waits.length === WATCH && median(this.waits) > DEVICE_MS) {
-        this.active = true;
-        this.waits.length = 0;
-        this.fill();
-      }
+      // Decided once per WATCH first reads: cheap enough for every file of a warm copy.
+      if (this.waits.length < WATCH) return;
+      this.active = median(this.waits) > DEVICE_MS;
+      this.waits.length = 0;
+      this.fill();
     } else if (n === this.probeTo - 1) {
       // The probe is over: the device no longer makes the copy wait (the data is cached after all).
       if (median(this.waits) <= DEVICE_MS && !this.forced) this.active = false;
