@@ -2,8 +2,9 @@
  * The parent↔worker messages: one task union going down, one report shape coming up.
  *
  * A job (one file or symlink) is first *sized*: its worker lstats it at once so the bar's totals fill
- * in early, and keeps that stat. The scheduler then routes it, once: copied by that same worker
- * (`route`), or taken away from it (a big file for an idle worker, a huge file in parts, a -H link).
+ * in early. Where it is copied the scheduler decides once, when it sends the batch, as a rule that
+ * travels with it (`keepBelow`): the worker that sized it copies it, or reports it `away` (a big file,
+ * which the scheduler gives to the next idle worker; a -H file with several links, for its group).
  * Everything else a worker does is a `Task`. Results come back batched (one `report` per ~100 ms,
  * or when the worker runs dry), never one IPC round trip per file.
  */
@@ -71,13 +72,11 @@ export interface WorkerInit {
 
 export type ParentMessage =
   | WorkerInit
-  /** lstat these now and report their sizes; keep the stats until their `route`. */
-  | { type: 'size'; jobs: JobRef[] }
   /**
-   * The routing of this worker's oldest `sizes` reports, `batches` of them: copy every job it sized
-   * there, in order, except those in `away` (routed elsewhere: forget them).
+   * lstat these now and report their sizes; copy here, in order, those the scheduler's rule keeps:
+   * files smaller than `keepBelow` that are not -H files with several links. Report the others `away`.
    */
-  | { type: 'route'; batches: number; away: number[] }
+  | { type: 'size'; jobs: JobRef[]; keepBelow: number }
   /** More work, done before queued copies (parts and big files first: they hold temp files). */
   | { type: 'tasks'; tasks: Task[] }
   /** No more work will come: exit once idle. */
@@ -100,8 +99,10 @@ export interface TaskResult {
 /** The one message a worker sends. */
 export interface WorkerReport {
   type: 'report';
-  /** Sizes from lstat, flat `[id, bytes, …]`, of one `size` batch each (a failed lstat is a result instead). */
-  sizes: number[][];
+  /** Sizes from lstat, flat `[id, bytes, …]` (a failed lstat is a result instead). */
+  sizes: number[];
+  /** Sized jobs not kept by the `size` rule: the scheduler routes them. */
+  away: number[];
   /** -H: sized files with several links, as [id, `dev:ino`]. */
   links: Array<[id: number, key: string]>;
   /** Bytes done since the last report (streamed, plus the rest of each finished file). */

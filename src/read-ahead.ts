@@ -12,6 +12,7 @@
  * come from memory after all, read-ahead stops. Nothing is decided from the file system or the path.
  */
 import fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { osPath } from './byte-names.js';
 import type { Follower, ReadStart } from './copy-file.js';
 import type { JobQueue } from './job-queue.js';
@@ -26,6 +27,9 @@ const PROBE_EVERY = 1024;
 export const READ_AHEAD_DEPTH = 16;
 /** Files at least this big are followed: read ahead within, FOLLOW_REQUESTS requests at a time. */
 const FOLLOW_BYTES = 8 * 1024 * 1024;
+const MiB = 1024 * 1024;
+/** A copy slower than this per MiB (ms: under ~400 MiB/s) waits for a device, not for memory. */
+const DEVICE_MS_PER_MIB = 2.5;
 const FOLLOW_REQUEST_BYTES = 2 * 1024 * 1024;
 const FOLLOW_REQUESTS = 8;
 /** At most this far ahead of the copy in one file (the copy takes in completions every ~20 ms). */
@@ -90,13 +94,13 @@ export class ReadAhead {
 
   /**
    * A copy read the first chunk of a file in `ms`: the answer to the copy's `onFirstRead`. A big file
-   * whose first read came from the device is read further ahead, in big requests (the kernel's own
+   * is followed: once the copy has gone through its first MiB, if that took as long as a device takes
+   * (or read-ahead is on anyway), it is read further ahead in big requests (the kernel's own
    * read-ahead asks for too little at a time to keep a disk busy).
    */
   firstRead(n: number, ms: number, fd: number, size: number): Follower | undefined {
     this.observe(n, ms);
-    if (size < FOLLOW_BYTES || !(ms > DEVICE_MS || this.active)) return undefined;
-    return this.follow(fd, size);
+    return size >= FOLLOW_BYTES ? this.follow(fd, size) : undefined;
   }
 
   private follow(fd: number, size: number): Follower {
@@ -104,8 +108,11 @@ export class ReadAhead {
     let copied = 0;
     let inFlight = 0;
     let stopped = false;
+    let reading = this.active;
+    let since = -1;
+    let from = 0;
     const more = (): void => {
-      while (!stopped && inFlight < FOLLOW_REQUESTS && next < size && next - copied < FOLLOW_AHEAD) {
+      while (reading && !stopped && inFlight < FOLLOW_REQUESTS && next < size && next - copied < FOLLOW_AHEAD) {
         const at = Math.max(next, copied);
         const length = Math.min(FOLLOW_REQUEST_BYTES, size - at);
         next = at + length;
@@ -121,7 +128,14 @@ export class ReadAhead {
     };
     return (position) => {
       if (position < 0) stopped = true;
-      else copied = position;
+      else {
+        copied = position;
+        if (since < 0) [since, from] = [performance.now(), position];
+        else if (!reading && position - from >= MiB) {
+          reading = performance.now() - since > (DEVICE_MS_PER_MIB * (position - from)) / MiB;
+          since = Infinity; // decided for this file
+        }
+      }
       more();
     };
   }

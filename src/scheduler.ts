@@ -5,13 +5,15 @@
  * answers through a `SchedulerHost` (fork, send, remove temps, the run's events), so it is tested
  * with fake workers.
  *
- *   queued ─size→ sizing@w ─report→ at@w (copied by the worker that sized it) ─result→ done | failed
+ *   queued ─size→ sizing@w ─report→ at@w (kept by the worker that sized it) ─result→ done | failed
  *                           ├──────→ big (bigFileBytes or more, or a -H leader) ─idle worker→ at@w'
  *                           │                                                  └─ or opening@w' (split)
  *                           └──────→ held (-H: waits for its link group; the caller settles it)
  *   opening@w ─opened→ parts (each waits → at a worker → written) ─last part→ sealing@w ─→ done
  *
- * Workers take jobs in batches (pushed while they have room) and big work one piece at a time, only
+ * Where a sized job is copied is decided once, when its batch is sent: the `size` message carries the
+ * rule (files under bigFileBytes stay with the worker that sizes them, the rest is reported away), so
+ * no second round trip holds a worker up. Workers take jobs in batches (pushed while they have room) and big work one piece at a time, only
  * when idle, so big files spread over the pool. A worker says which jobs it has in hand, so when it
  * dies `Recovery` (recovery.ts) knows which to retry once and which to queue again, and when to give up.
  */
@@ -120,7 +122,7 @@ export class Scheduler {
   onReport(w: number, report: WorkerReport): void {
     if (!this.jobs.isLive(w)) return;
     this.inHand.set(w, report.inHand);
-    if (report.sizes.length > 0) this.route(w, report);
+    if (report.sizes.length > 0) this.sized(w, report);
     // Read past a size of 0: the job's size and the total grow first, so the bar never passes it.
     for (const [id, n] of report.grown ?? []) {
       this.jobs.setSize(id, this.jobs.sizedBytes(id) + n);
@@ -149,32 +151,20 @@ export class Scheduler {
 
   // ── routing and results ──
 
-  /** Routes the jobs a worker sized, once: they stay with it, or go away (big, held). */
-  private route(w: number, report: WorkerReport): void {
+  /** Records what a worker sized: kept there by the batch's rule, or away (big: for an idle worker; held: -H). */
+  private sized(w: number, report: WorkerReport): void {
     const linked = new Set(report.links.map(([id]) => id));
-    const away: number[] = [];
+    const away = new Set(report.away);
     let bytes = 0;
-    let files = 0;
-    for (const batch of report.sizes) {
-      for (let i = 0; i < batch.length; i += 2) {
-        const id = batch[i]!;
-        const size = batch[i + 1]!;
-        bytes += size - this.jobs.sizedBytes(id);
-        this.jobs.setSize(id, size);
-        files++;
-        if (linked.has(id)) {
-          away.push(id);
-          this.jobs.move(id, State.held);
-        } else if (size >= this.settings.bigFileBytes) {
-          away.push(id);
-          this.jobs.move(id, State.big);
-        } else {
-          this.jobs.move(id, State.at, w);
-        }
-      }
+    for (let i = 0; i < report.sizes.length; i += 2) {
+      const id = report.sizes[i]!;
+      const size = report.sizes[i + 1]!;
+      bytes += size - this.jobs.sizedBytes(id);
+      this.jobs.setSize(id, size);
+      if (!away.has(id)) this.jobs.move(id, State.at, w);
+      else this.jobs.move(id, linked.has(id) ? State.held : State.big);
     }
-    this.host.sized(bytes, files);
-    this.host.send(w, { type: 'route', batches: report.sizes.length, away });
+    this.host.sized(bytes, report.sizes.length / 2);
   }
 
   private onResult(w: number, r: TaskResult): void {
@@ -227,7 +217,7 @@ export class Scheduler {
         this.jobs.move(id, State.sizing, w);
         return this.jobs.ref(id);
       });
-      this.host.send(w, { type: 'size', jobs });
+      this.host.send(w, { type: 'size', jobs, keepBelow: this.settings.bigFileBytes });
       this.batchSize = Math.min(this.batchSize * 2, MAX_BATCH);
     }
     this.giveBigWork();

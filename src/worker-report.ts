@@ -10,7 +10,8 @@ const FLUSH_MS = 100;
 const MAX_RESULTS_PER_REPORT = 4000;
 
 export class ReportBatch {
-  sizes: number[][] = [];
+  sizes: number[] = [];
+  away: number[] = [];
   links: Array<[number, string]> = [];
   bytes = 0;
   grown: Array<[id: number, bytes: number]> = [];
@@ -36,14 +37,15 @@ export class ReportBatch {
     const dry = idle && !this.idleReported;
     const due = force || dry || now - this.lastFlush >= FLUSH_MS || this.results.length >= MAX_RESULTS_PER_REPORT;
     if (!due || (!force && !dry && this.results.length === 0 && this.bytes === 0 && this.grown.length === 0)) return undefined;
-    const { sizes, links, bytes, grown, results } = this;
+    const { sizes, away, links, bytes, grown, results } = this;
     if (idle) this.idleReported = true;
     this.sizes = [];
+    this.away = [];
     this.links = [];
     this.bytes = 0;
     this.grown = [];
     this.results = [];
     this.lastFlush = now;
-    return { type: 'report', sizes, links, bytes, ...(grown.length > 0 && { grown }), results, inHand, idle };
+    return { type: 'report', sizes, away, links, bytes, ...(grown.length > 0 && { grown }), results, inHand, idle };
   }
 }

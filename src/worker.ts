@@ -1,8 +1,8 @@
 /**
  * The forked worker. It takes care of:
  * - sizing each `size` batch at once (one lstat per entry) and reporting at once, so the parent's
- *   totals fill in early and the scheduler can route the batch; it keeps the stats and copies, in
- *   order, what the `route` leaves it;
+ *   totals fill in early; it copies, in order, the jobs the batch's rule keeps here and reports the
+ *   others away (big files, -H links: the scheduler routes those);
  * - doing the scheduler's other tasks (big files, parts of huge files, their open and seal) first;
  * - copying in time slices of synchronous fs calls (a worker is its own process, so sync calls block
  *   nobody), yielding to the event loop between slices so an abort, new work or the parent's
@@ -47,8 +47,6 @@ interface InHand {
 let init: WorkerInit | undefined;
 let ctx: CopyContext | undefined;
 let readAhead: ReadAhead | undefined;
-/** Sized batches waiting for their `route`, oldest first. */
-const sized: QueuedJob[][] = [];
 const queue = new JobQueue();
 const tasks: Task[] = [];
 let current: InHand | null = null;
@@ -75,10 +73,7 @@ process.on('message', (message: ParentMessage) => {
       readAhead = new ReadAhead(queue, (rel) => under(message.srcRoot, rel), sourceOpenFlags(message.policy.dereference), message.chunkSize, schedule, testReadAhead());
       return;
     case 'size':
-      sizeJobs(message.jobs);
-      break;
-    case 'route':
-      takeRoute(message.batches, new Set(message.away));
+      sizeJobs(message.jobs, message.keepBelow);
       break;
     case 'tasks':
       tasks.push(...message.tasks);
@@ -110,26 +105,20 @@ function settings(): WorkerInit {
   return init;
 }
 
-/** lstat every job of a batch now and report at once; vanished or changed entries fail here. */
-function sizeJobs(jobs: JobRef[]): void {
+/** lstat every job of a batch now and report at once; keep what the rule keeps; vanished or changed entries fail here. */
+function sizeJobs(jobs: JobRef[], keepBelow: number): void {
   const { hardLinks } = settings().policy;
-  const batch: QueuedJob[] = [];
-  const flat: number[] = [];
   for (const job of jobs) {
     const st = statOrFail(job);
     if (!st) continue;
-    batch.push({ job, st });
-    flat.push(job.id, st.size);
-    if (hardLinks && st.nlink > 1 && job.kind === 'file') report.links.push([job.id, `${st.dev}:${st.ino}`]);
+    report.sizes.push(job.id, st.size);
+    if (hardLinks && st.nlink > 1 && job.kind === 'file') {
+      report.links.push([job.id, `${st.dev}:${st.ino}`]);
+      report.away.push(job.id);
+    } else if (st.size >= keepBelow) report.away.push(job.id);
+    else queue.push({ job, st });
   }
-  sized.push(batch);
-  report.sizes.push(flat);
   flush(true);
-}
-
-/** The scheduler routed the oldest sized batches: copy them here, but for those taken away. */
-function takeRoute(batches: number, away: Set<number>): void {
-  for (let i = 0; i < batches; i++) for (const q of sized.shift() ?? []) if (!away.has(q.job.id)) queue.push(q);
   readAhead!.fill();
 }
 

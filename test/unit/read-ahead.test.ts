@@ -20,12 +20,13 @@ describe('ReadAhead decides from first reads', () => {
     expect(ra.isActive).toBe(true);
   });
 
-  it('follows a big file only when its first read came from the device (or read-ahead is on)', () => {
+  it('follows big files only (small ones are covered by the queue\'s read-ahead), and a stopped follower reads nothing', () => {
     const ra = make();
-    expect(ra.firstRead(-1, 0.004, 99, 64 * 1024 * 1024)).toBeUndefined();
-    expect(ra.firstRead(-1, 0.5, 99, 1024 * 1024)).toBeUndefined(); // small: the queue's read-ahead covers it
-    const follow = ra.firstRead(-1, 0.5, -1, 64 * 1024 * 1024);
+    expect(ra.firstRead(-1, 0.5, 99, 1024 * 1024)).toBeUndefined();
+    const follow = ra.firstRead(-1, 0.004, -1, 64 * 1024 * 1024);
     expect(typeof follow).toBe('function');
-    follow!(-1); // stopped at once: no read is issued on the (invalid) descriptor
+    follow!(65536);
+    follow!(-1); // stopped: no read is issued on the (invalid) descriptor
   });
+});
 });

@@ -54,15 +54,26 @@ class FakePool {
     return hits;
   }
 
-  /** Worker `w` sizes the jobs of every `size` message it got, with `sizeOf(id)`, in one report. */
+  /**
+   * Worker `w` sizes the jobs of every `size` message it got, with `sizeOf(id)`, in one report, and
+   * applies each message's rule as a worker does: it keeps files under `keepBelow` not linked (-H).
+   */
   sizeAll(w: number, sizeOf: (id: number) => number, links: Array<[number, string]> = []): number[] {
-    const batches = this.take('size', w).map(([, m]) => m.jobs.flatMap((j) => [j.id, sizeOf(j.id)]));
-    this.report(w, { sizes: batches, links });
-    return batches.flatMap((b) => b.filter((_, i) => i % 2 === 0));
+    const linked = new Set(links.map(([id]) => id));
+    const sizes: number[] = [];
+    const away: number[] = [];
+    for (const [, m] of this.take('size', w)) {
+      for (const j of m.jobs) {
+        sizes.push(j.id, sizeOf(j.id));
+        if (linked.has(j.id) || sizeOf(j.id) >= m.keepBelow) away.push(j.id);
+      }
+    }
+    this.report(w, { sizes, away, links });
+    return sizes.filter((_, i) => i % 2 === 0);
   }
 
   report(w: number, r: Partial<WorkerReport>): void {
-    this.s.onReport(w, { type: 'report', sizes: [], links: [], bytes: 0, results: [], inHand: [], idle: false, ...r });
+    this.s.onReport(w, { type: 'report', sizes: [], away: [], links: [], bytes: 0, results: [], inHand: [], idle: false, ...r });
   }
 
   results(w: number, results: TaskResult[], bytes = 0): void {
@@ -93,13 +104,13 @@ describe('Scheduler: batches and routing', () => {
     expect(sizes[0]![1].jobs[0]).toEqual({ id: 0, kind: 'file', rel: 'f0', attempt: 0, fresh: true });
   });
 
-  it('routes sized jobs once: small ones stay with the worker that sized them, big ones wait for an idle worker', () => {
+  it('routes sized jobs once, by the rule sent with the batch: small ones stay with the worker that sized them, big ones wait for an idle worker', () => {
     const p = new FakePool({ workers: 1, initialWorkers: 1 });
     const big = p.s.add('file', 'big', false);
     const small = p.s.add('file', 'small', false);
     p.s.finishInput();
+    expect(p.sent.filter(([, m]) => m.type === 'size').map(([, m]) => (m as { keepBelow: number }).keepBelow)).toEqual([8 * MiB]);
     p.sizeAll(0, (id) => (id === big ? 20 * MiB : 100));
-    expect(p.take('route')).toEqual([[0, { type: 'route', batches: 1, away: [big] }]]);
     expect(p.sizedBytes).toBe(20 * MiB + 100);
     expect([p.s.jobs.stateName(small), p.s.jobs.worker(small)]).toEqual(['at', 0]);
     // The worker still has the small file: it is not idle, so the big file waits.
@@ -162,7 +173,7 @@ describe('Scheduler: huge files in parts', () => {
     p.s.finishInput();
     const size = 80 * MiB; // three parts: 32 + 32 + 16 MiB
     const w = p.take('size')[0]![0];
-    p.report(w, { sizes: [[id, size]] });
+    p.report(w, { sizes: [id, size], away: [id] });
     const [opener, open] = p.take('tasks')[0]!;
     expect(open.tasks).toEqual([{ t: 'open', job: { id, kind: 'file', rel: 'huge', attempt: 0, fresh: false } }]);
     expect(p.s.jobs.stateName(id)).toBe('opening');
@@ -191,7 +202,7 @@ describe('Scheduler: huge files in parts', () => {
     const id = p.s.add('file', 'huge', false);
     p.s.finishInput();
     const w = p.take('size')[0]![0];
-    p.report(w, { sizes: [[id, 96 * MiB]] });
+    p.report(w, { sizes: [id, 96 * MiB], away: [id] });
     const opener = p.take('tasks')[0]![0];
     p.results(opener, [{ id, outcome: 'opened', st: wire(96 * MiB) }]);
     p.take('tasks');
@@ -218,7 +229,6 @@ describe('Scheduler: workers that die', () => {
     for (let i = 0; i < 5; i++) p.s.add('file', `f${i}`, false);
     p.s.finishInput();
     p.sizeAll(0, () => 1000);
-    p.take('route');
     // The worker holds two jobs at once (as an asynchronous worker may) and has three more queued.
     p.report(0, { results: copied(0), inHand: [1, 2], bytes: 1000 });
     p.s.onExit(0, 'killed by SIGKILL');
@@ -320,7 +330,7 @@ describe('Scheduler: -H, end and abort', () => {
       [a, '1:5'],
       [b, '1:5'],
     ]);
-    expect(p.take('route')).toEqual([[0, { type: 'route', batches: 1, away: [a, b] }]]);
+    expect([p.s.jobs.worker(a), p.s.jobs.worker(b)]).toEqual([-1, -1]);
     expect(p.linked).toEqual([
       [a, '1:5'],
       [b, '1:5'],
@@ -358,7 +368,6 @@ describe('Scheduler: -H, end and abort', () => {
     const huge = p.s.add('file', 'huge', false);
     p.s.finishInput();
     p.sizeAll(p.s.jobs.worker(huge), () => 100 * MiB);
-    p.take('route');
     const opener = p.take('tasks')[0]![0];
     p.results(opener, [{ id: huge, outcome: 'opened', st: wire(100 * MiB) }]);
     p.take('tasks');
