@@ -28,8 +28,8 @@ export const READ_AHEAD_DEPTH = 16;
 /** Files at least this big are followed: read ahead within, FOLLOW_REQUESTS requests at a time. */
 const FOLLOW_BYTES = 8 * 1024 * 1024;
 const MiB = 1024 * 1024;
-/** A copy slower than this per MiB (ms: under ~400 MiB/s) waits for a device, not for memory. */
-const DEVICE_MS_PER_MIB = 2.5;
+/** A copy slower than this per MiB (ms: under ~250 MiB/s) waits for a device, not for memory. */
+const DEVICE_MS_PER_MIB = 4;
 const FOLLOW_REQUEST_BYTES = 2 * 1024 * 1024;
 const FOLLOW_REQUESTS = 8;
 /** At most this far ahead of the copy in one file (the copy takes in completions every ~20 ms). */
