@@ -29,4 +29,3 @@ describe('ReadAhead decides from first reads', () => {
     follow!(-1); // stopped: no read is issued on the (invalid) descriptor
   });
 });
-});
