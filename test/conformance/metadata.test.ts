@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, isRoot, runPcopy, tempDir, type RunResult } from '../helpers/tree.js';
+import { expectOk } from '../helpers/expect.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -26,11 +27,6 @@ const GID_A = 4242;
 const GID_B = 4343;
 /** The group of the setgid destination parent. */
 const GID_DEST = 4545;
-
-function expectOk(r: RunResult): void {
-  expect(r.stderr).toBe('');
-  expect(r.code).toBe(0);
-}
 
 /** `rwxr-s---`-style text of an entry's permission bits, as `ls -l` shows them (never follows links). */
 function perms(p: string): string {

@@ -19,6 +19,7 @@ import { resolveOptions } from '../../src/options.js';
 import { copyPart, openSplit, sealSplit } from '../../src/split-file.js';
 import { hashFile, tempPerTest } from '../helpers/tree.js';
 import { diffTrees, findTemps, runPcopy, snapshot, type RunResult } from '../helpers/tree.js';
+import { expectOk } from '../helpers/expect.js';
 
 const work = tempPerTest('pcopy-conf-sparse-');
 const KiB = 1024;
@@ -60,11 +61,6 @@ function keepsHoles(dir: string): boolean {
   const ok = allocated(probe) < MiB;
   fs.rmSync(probe);
   return ok;
-}
-
-function expectOk(r: RunResult): void {
-  expect(r.stderr).toBe('');
-  expect(r.code).toBe(0);
 }
 
 /**

@@ -14,14 +14,10 @@ import { sourceStatOf } from '../../src/metadata.js';
 import { resolveOptions } from '../../src/options.js';
 import { tempPerTest } from '../helpers/tree.js';
 import { findTemps, runPcopy, type RunResult } from '../helpers/tree.js';
+import { expectOk } from '../helpers/expect.js';
 
 const work = tempPerTest('pcopy-conf-special-');
 const OSTYPE = '/proc/sys/kernel/ostype';
-
-function expectOk(r: RunResult): void {
-  expect(r.stderr).toBe('');
-  expect(r.code).toBe(0);
-}
 
 function counting(): { ctx: CopyContext; counted: number[]; grown: number[] } {
   const counted: number[] = [];

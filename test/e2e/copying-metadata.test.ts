@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { build, diffTrees, findTemps, read, snapshot, statOf, tempPerTest, writeFile } from '../helpers/tree.js';
 import { pcopyCommand, runPcopy, type RunResult, runShell } from '../helpers/run.js';
 import { isRoot } from '../helpers/host.js';
+import { expectOk } from '../helpers/expect.js';
 
 const tmp = tempPerTest('pcopy-feat-meta-');
 
@@ -20,11 +21,6 @@ const mtimeUs = (p: string): bigint => statOf(p).mtimeNs / 1000n;
 /** Runs pcopy under `umask` (through sh, as a user's shell would). */
 function pcopyUmask(umask: string, args: string[]): Promise<RunResult> {
   return runShell(`umask ${umask} && exec ${pcopyCommand(args)}`, { cwd: tmp() });
-}
-
-function expectOk(r: RunResult): void {
-  expect(r.stderr).toBe('');
-  expect(r.code).toBe(0);
 }
 
 /** Files and a directory with unusual modes, old times with microseconds and (as root) a foreign owner. */

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { diffTrees, findTemps, hashFile, listEntries, makeOwnedRandomTree, mtimeUs, sha256, snapshot, srcDestPerTest, touchNs, writeFile } from '../helpers/tree.js';
 import { runPcopy, type RunResult } from '../helpers/run.js';
 import { clip, failureLines } from '../helpers/output.js';
+import { expectOk, expectSameTree, pcopyIn } from '../helpers/expect.js';
 
 let work: string;
 let src: string;
@@ -21,18 +22,7 @@ srcDestPerTest('pcopy-copying-', (dirs) => ({ work, src, dest } = dirs));
 const tmp = (): string => work;
 
 /** Runs pcopy with the test's temp directory as cwd. */
-function pcopy(args: string[], prefix: string[] = []): Promise<RunResult> {
-  return runPcopy(args, { cwd: tmp(), prefix });
-}
-
-function expectOk(r: RunResult): void {
-  expect(r.stderr).toBe('');
-  expect(r.code).toBe(0);
-}
-
-function expectSameTree(src: string, dest: string): void {
-  expect(diffTrees(snapshot(src, { withRoot: true }), snapshot(dest, { withRoot: true }))).toEqual([]);
-}
+const pcopy = pcopyIn(tmp);
 
 describe('copying a tree', () => {
   it.each([

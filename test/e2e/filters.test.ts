@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { build, hashFile, listEntries, read, srcDestPerTest } from '../helpers/tree.js';
 import { pcopyCommand, q, runPcopy, type RunResult, runShell } from '../helpers/run.js';
 import { NO_CAPS } from '../helpers/host.js';
+import { expectOk, pcopyIn } from '../helpers/expect.js';
 
 let work: string;
 let src: string;
@@ -19,14 +20,7 @@ srcDestPerTest('pcopy-filters-', (dirs) => ({ work, src, dest } = dirs));
 const tmp = (): string => work;
 
 /** Runs pcopy with the test's temp directory as cwd. */
-function pcopy(args: string[], prefix: string[] = []): Promise<RunResult> {
-  return runPcopy(args, { cwd: tmp(), prefix });
-}
-
-function expectOk(r: RunResult): void {
-  expect(r.stderr).toBe('');
-  expect(r.code).toBe(0);
-}
+const pcopy = pcopyIn(tmp);
 
 /** A project-like tree: logs, node_modules at several depths, names repeated at several depths. */
 function projectTree(): string {

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { build, diffTrees, findTemps, listEntries, read, snapshot, srcDestPerTest, statOf, writeFile } from '../helpers/tree.js';
 import { runPcopy, type RunResult } from '../helpers/run.js';
 import { clip } from '../helpers/output.js';
+import { expectOk, pcopyIn } from '../helpers/expect.js';
 
 let work: string;
 let src: string;
@@ -18,14 +19,7 @@ srcDestPerTest('pcopy-links-', (dirs) => ({ work, src, dest } = dirs));
 const tmp = (): string => work;
 
 /** Runs pcopy with the test's temp directory as cwd. */
-function pcopy(args: string[], prefix: string[] = []): Promise<RunResult> {
-  return runPcopy(args, { cwd: tmp(), prefix });
-}
-
-function expectOk(r: RunResult): void {
-  expect(r.stderr).toBe('');
-  expect(r.code).toBe(0);
-}
+const pcopy = pcopyIn(tmp);
 
 /** Depth of the deepest entry below `root` (links not followed). */
 function maxDepth(root: string): number {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { build, diffTrees, findTemps, hashFile, ino, inodes, listEntries, makeOwnedRandomTree, mtimeUs, read, sha256, snapshot, srcDestPerTest, statOf, touch, writeFile } from '../helpers/tree.js';
 import { runPcopy, type RunResult } from '../helpers/run.js';
+import { expectOk, expectSameTree, pcopyIn } from '../helpers/expect.js';
 
 let work: string;
 let src: string;
@@ -18,18 +19,7 @@ srcDestPerTest('pcopy-merging-', (dirs) => ({ work, src, dest } = dirs));
 const tmp = (): string => work;
 
 /** Runs pcopy with the test's temp directory as cwd. */
-function pcopy(args: string[], prefix: string[] = []): Promise<RunResult> {
-  return runPcopy(args, { cwd: tmp(), prefix });
-}
-
-function expectOk(r: RunResult): void {
-  expect(r.stderr).toBe('');
-  expect(r.code).toBe(0);
-}
-
-function expectSameTree(src: string, dest: string): void {
-  expect(diffTrees(snapshot(src, { withRoot: true }), snapshot(dest, { withRoot: true }))).toEqual([]);
-}
+const pcopy = pcopyIn(tmp);
 
 describe('a rerun over a complete copy', () => {
   // Merged from two tests that checked the same behaviour (core-copy: summary and inodes;

@@ -11,6 +11,7 @@ import { build, diffTrees, findTemps, ino, inodes, listEntries, makeTree, read, 
 import { BIN, runPcopy, type RunResult, runShell } from '../helpers/run.js';
 import { clip, crashLines, ESC, failureLines, lines } from '../helpers/output.js';
 import { canDropCaps, NO_CAPS, REASON, unavailable } from '../helpers/host.js';
+import { pcopyIn } from '../helpers/expect.js';
 
 let work: string;
 let src: string;
@@ -20,9 +21,7 @@ srcDestPerTest('pcopy-output-', (dirs) => ({ work, src, dest } = dirs));
 const tmp = (): string => work;
 
 /** Runs pcopy with the test's temp directory as cwd. */
-function pcopy(args: string[], prefix: string[] = []): Promise<RunResult> {
-  return runPcopy(args, { cwd: tmp(), prefix });
-}
+const pcopy = pcopyIn(tmp);
 
 const T0 = 1_600_000_000;
 
