@@ -1,8 +1,8 @@
 /**
  * The forked worker. It takes care of:
- * - sizing each `size` batch at once (one lstat per entry) and reporting at once, so the parent's
- *   totals fill in early; it copies, in order, the jobs the batch's rule keeps here and reports the
- *   others away (big files, -H links: the scheduler routes those);
+ * - sizing each `size` batch at once (sizing.ts: one lstat per entry) and reporting at once, so the
+ *   parent's totals fill in early; it copies, in order, the jobs the batch's rule keeps here and
+ *   reports the others away (big files, -H links: the scheduler routes those);
  * - doing the scheduler's other tasks (big files, parts of huge files, their open and seal) first;
  * - copying in time slices of synchronous fs calls (a worker is its own process, so sync calls block
  *   nobody), yielding to the event loop between slices so an abort, new work or the parent's
@@ -17,14 +17,13 @@
  * all make the worker remove its temp file and exit at once.
  */
 import { performance } from 'node:perf_hooks';
-import { isErrorPath } from './byte-names.js';
-import { copyRegularFile, copySymlink, EntryFailure, sourceOpenFlags, statSource, type CopyContext } from './copy-file.js';
+import { copyRegularFile, copySymlink, sourceOpenFlags, type CopyContext } from './copy-file.js';
 import { reportWorkerCpu, testReadAhead } from './diagnostics.js';
-import { entryError, serializeError, type SerializedError } from './errors.js';
 import { JobQueue, type QueuedJob } from './job-queue.js';
-import { fromWireStat, sourceStatOf, toWireStat, type SourceStat } from './metadata.js';
-import { tempPathOf, under, type CopyOutcome, type JobRef, type ParentMessage, type Task, type WorkerInit, type WorkerReport } from './protocol.js';
+import { fromWireStat, toWireStat, type SourceStat } from './metadata.js';
+import { tempPathOf, under, type CopyOutcome, type ParentMessage, type Task, type WorkerInit, type WorkerReport } from './protocol.js';
 import { ReadAhead } from './read-ahead.js';
+import { Sizing } from './sizing.js';
 import { copyPart, openSplit, sealSplit } from './split-file.js';
 import { ReportBatch } from './worker-report.js';
 
@@ -51,6 +50,7 @@ const queue = new JobQueue();
 const tasks: Task[] = [];
 let current: InHand | null = null;
 let inHandReported: InHand | null = null;
+let sizing: Sizing | undefined;
 let scheduled = false;
 let ending = false;
 
@@ -70,10 +70,19 @@ process.on('message', (message: ParentMessage) => {
         onFirstRead: (ms, fd, size) => readAhead!.firstRead(current?.n ?? -1, ms, fd, size),
         onGrown: countGrown,
       };
+      sizing = new Sizing(message.srcRoot, message.policy, queue, report, (done) => {
+        flush(done);
+        readAhead!.fill();
+        schedule();
+      });
       readAhead = new ReadAhead(queue, (rel) => under(message.srcRoot, rel), sourceOpenFlags(message.policy.dereference), message.chunkSize, schedule, testReadAhead());
       return;
     case 'size':
-      sizeJobs(message.jobs, message.keepBelow);
+      // Sized now and reported at once (the bar's totals), or on the thread pool where the device is slow.
+      if (!sizing!.size(message.jobs, message.keepBelow, readAhead!.isActive)) {
+        flush(true);
+        readAhead!.fill();
+      }
       break;
     case 'tasks':
       tasks.push(...message.tasks);
@@ -105,51 +114,6 @@ function settings(): WorkerInit {
   return init;
 }
 
-/** lstat every job of a batch now and report at once; keep what the rule keeps; vanished or changed entries fail here. */
-function sizeJobs(jobs: JobRef[], keepBelow: number): void {
-  const { hardLinks } = settings().policy;
-  for (const job of jobs) {
-    const st = statOrFail(job);
-    if (!st) continue;
-    report.sizes.push(job.id, st.size);
-    if (hardLinks && st.nlink > 1 && job.kind === 'file') {
-      report.links.push([job.id, `${st.dev}:${st.ino}`]);
-      report.away.push(job.id);
-    } else if (st.size >= keepBelow) report.away.push(job.id);
-    else queue.push({ job, st });
-  }
-  flush(true);
-  readAhead!.fill();
-}
-
-/** The entry's stat, checked to still be what the scan found; undefined after recording why not. */
-function statOrFail(job: JobRef): SourceStat | undefined {
-  const src = under(settings().srcRoot, job.rel);
-  try {
-    return statOf(job, src);
-  } catch (err) {
-    report.results.push({ id: job.id, error: sourceError(err, job, src) });
-    return undefined;
-  }
-}
-
-function statOf(job: JobRef, src: string): SourceStat {
-  const { dereference } = settings().policy;
-  const st = statSource(src, dereference);
-  const ok = job.kind === 'file' || dereference ? st.isFile() : st.isSymbolicLink();
-  if (!ok) throw new EntryFailure(entryError.changed(`no longer a ${job.kind === 'file' ? 'regular file' : 'symlink'}`));
-  return sourceStatOf(st);
-}
-
-function sourceError(err: unknown, job: JobRef, src: string): SerializedError {
-  if (err instanceof EntryFailure) return err.error;
-  const e = err as NodeJS.ErrnoException;
-  if (e.code === 'ENOENT' && isErrorPath(e.path, src)) {
-    if (job.kind === 'link' && settings().policy.dereference) return entryError.noReferent();
-    return entryError.vanished();
-  }
-  return serializeError(err);
-}
 
 function countBytes(n: number): void {
   if (!current) return;
@@ -206,11 +170,12 @@ function pump(): void {
     if (performance.now() >= sliceEnd || (current === null && readAhead!.isActive)) break;
   }
   readAhead!.fill();
-  const idle = !current && !waiting && tasks.length === 0 && queue.length === 0;
+  const runnable = current !== null || tasks.length > 0 || queue.length > 0;
   // A job still in hand after a whole slice is named in a report, so a crash is attributed to it.
   flush(current !== null && current !== inHandReported);
-  if (!idle && !waiting) schedule();
-  else if (idle && ending) {
+  // Waiting for a read-ahead or a sizing on the thread pool: its completion wakes the pump.
+  if (runnable && !waiting) schedule();
+  else if (!runnable && !sizing!.busy && ending) {
     reportWorkerCpu();
     process.disconnect();
   }
@@ -245,7 +210,7 @@ function step(h: InHand): void {
         outcome = 'copied';
         break;
       default:
-        h.st ??= statOf(job, src);
+        h.st ??= sizing!.stat(job, src);
         if (job.kind === 'link' && !policy.dereference) outcome = copySymlink(src, dest, tmp, h.st, ctx!, job.fresh);
         else {
           h.gen ??= copyRegularFile(src, dest, tmp, h.st, ctx!, job.fresh, readAhead!.take(h.n));
@@ -256,7 +221,7 @@ function step(h: InHand): void {
     if (outcome === undefined) return;
     report.results.push(st ? { id: job.id, outcome, st: toWireStat(st) } : part === undefined ? { id: job.id, outcome } : { id: job.id, part, outcome });
   } catch (err) {
-    const error = sourceError(err, job, src);
+    const error = sizing!.sourceError(err, job, src);
     report.results.push(part === undefined ? { id: job.id, error } : { id: job.id, part, error });
   }
   // A finished job accounts exactly its sized bytes.
@@ -266,7 +231,7 @@ function step(h: InHand): void {
 
 /** Sends what happened since the last report, if due (always when `force`, or when running dry). */
 function flush(force: boolean): void {
-  const idle = !current && tasks.length === 0 && queue.length === 0;
+  const idle = !current && tasks.length === 0 && queue.length === 0 && !sizing!.busy;
   const inHand: WorkerReport['inHand'] = current ? [current.work.t === 'part' ? [current.work.job.id, current.work.part] : current.work.job.id] : [];
   const due = report.take(force, idle, inHand);
   if (!due) return;
