@@ -70,19 +70,14 @@ process.on('message', (message: ParentMessage) => {
         onFirstRead: (ms, fd, size) => readAhead!.firstRead(current?.n ?? -1, ms, fd, size),
         onGrown: countGrown,
       };
-      sizing = new Sizing(message.srcRoot, message.policy, queue, report, (done) => {
-        flush(done);
-        readAhead!.fill();
-        schedule();
-      });
+      sizing = new Sizing(message.srcRoot, message.policy, queue, report);
       readAhead = new ReadAhead(queue, (rel) => under(message.srcRoot, rel), sourceOpenFlags(message.policy.dereference), message.chunkSize, schedule, testReadAhead());
       return;
     case 'size':
-      // Sized now and reported at once (the bar's totals), or on the thread pool where the device is slow.
-      if (!sizing!.size(message.jobs, message.keepBelow, readAhead!.isActive)) {
-        flush(true);
-        readAhead!.fill();
-      }
+      // Sized now and reported at once: the bar's totals fill in early.
+      sizing!.size(message.jobs, message.keepBelow);
+      flush(true);
+      readAhead!.fill();
       break;
     case 'tasks':
       tasks.push(...message.tasks);
@@ -173,9 +168,9 @@ function pump(): void {
   const runnable = current !== null || tasks.length > 0 || queue.length > 0;
   // A job still in hand after a whole slice is named in a report, so a crash is attributed to it.
   flush(current !== null && current !== inHandReported);
-  // Waiting for a read-ahead or a sizing on the thread pool: its completion wakes the pump.
+  // Waiting for a read-ahead: its completion wakes the pump.
   if (runnable && !waiting) schedule();
-  else if (!runnable && !sizing!.busy && ending) {
+  else if (!runnable && ending) {
     reportWorkerCpu();
     process.disconnect();
   }
@@ -231,7 +226,7 @@ function step(h: InHand): void {
 
 /** Sends what happened since the last report, if due (always when `force`, or when running dry). */
 function flush(force: boolean): void {
-  const idle = !current && tasks.length === 0 && queue.length === 0 && !sizing!.busy;
+  const idle = !current && tasks.length === 0 && queue.length === 0;
   const inHand: WorkerReport['inHand'] = current ? [current.work.t === 'part' ? [current.work.job.id, current.work.part] : current.work.job.id] : [];
   const due = report.take(force, idle, inHand);
   if (!due) return;
