@@ -16,8 +16,6 @@ import type { CopyOutcome } from './protocol.js';
 import { verifyCopy } from './verify.js';
 import { writeAll, writeSkippingZeros, YIELD_EVERY_BYTES } from './write-chunks.js';
 
-export { EntryFailure } from './errors.js';
-export { YIELD_EVERY_BYTES } from './write-chunks.js';
 
 export type { CopyOutcome } from './protocol.js';
 

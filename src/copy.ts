@@ -167,7 +167,7 @@ class CopyRun {
       clearInterval(ticker);
       signal?.removeEventListener('abort', onAbort);
     }
-    this.result.dirs = this.progress.dirs = this.dirs.count;
+    this.result.dirs = this.dirs.count;
     this.result.elapsedMs = performance.now() - this.started;
     this.emitProgress();
     return { source: src, destination: dest, ...this.result };
@@ -214,9 +214,7 @@ class CopyRun {
     }
     switch (type) {
       case 'dir':
-        this.dirs.make(rel);
-        this.progress.dirs = this.dirs.count;
-        return;
+        return this.dirs.make(rel);
       case 'file':
       case 'link':
         return this.addJob(type, rel, this.dirs.isFresh(parentOf(rel)));

@@ -4,7 +4,6 @@
  */
 import fs from 'node:fs';
 import { osPath } from './byte-names.js';
-import type { WireStat } from './protocol.js';
 
 /** The source facts a copy needs, taken from one bigint lstat. */
 export interface SourceStat {
@@ -126,7 +125,9 @@ export function fixPathMetadata(where: string, have: fs.BigIntStats, want: Sourc
   }
 }
 
-/** A stat as it crosses the process boundary: bigints as decimal strings. */
+/** A `SourceStat` as it crosses the process boundary (JSON): its bigints as decimal strings. */
+export type WireStat = Omit<SourceStat, 'ino' | 'atimeNs' | 'mtimeNs'> & { ino: string; atimeNs: string; mtimeNs: string };
+
 export function toWireStat(st: SourceStat): WireStat {
   return { ...st, ino: String(st.ino), atimeNs: String(st.atimeNs), mtimeNs: String(st.mtimeNs) };
 }

@@ -10,6 +10,9 @@
  */
 import type { CopyPolicy } from './copy-file.js';
 import type { SerializedError } from './errors.js';
+import type { WireStat } from './metadata.js';
+
+export type { WireStat } from './metadata.js';
 
 /** `copied` (or would be, in a dry run); `same`: already identical; `kept`: left alone by --ignore-existing / --update. */
 export type CopyOutcome = 'copied' | 'same' | 'kept';
@@ -26,20 +29,6 @@ export interface JobRef {
   attempt: number;
   /** Its destination directory was made by this run: nothing can be in the way there. */
   fresh: boolean;
-}
-
-/** The source's stat as it crosses the process boundary (bigints as decimal strings). */
-export interface WireStat {
-  size: number;
-  blocks: number;
-  mode: number;
-  uid: number;
-  gid: number;
-  dev: number;
-  ino: string;
-  nlink: number;
-  atimeNs: string;
-  mtimeNs: string;
 }
 
 /**
@@ -115,8 +104,6 @@ export interface WorkerReport {
   results: TaskResult[];
   /** Jobs in hand right now (a part as [id, part]): what a crash of this worker interrupts. */
   inHand: Array<number | [id: number, part: number]>;
-  /** Nothing queued, nothing in hand. */
-  idle: boolean;
 }
 
 /** The temp name of a job, in its destination directory: the one definition workers and clean-up share. */

@@ -181,7 +181,7 @@ export class Scheduler {
       this.jobs.move(id, State.parts);
       return this.grow();
     }
-    this.splits.drop(id);
+    if (this.jobs.state(id) === State.sealing) this.splits.drop(id);
     this.jobs.move(id, State.done, -1, r.outcome as CopyOutcome);
   }
 

@@ -11,9 +11,9 @@
  */
 import fs from 'node:fs';
 import { osPath } from './byte-names.js';
-import { checkUnchanged, EntryFailure, existingOutcome, matchesQuickCheck, renameOver, sourceOpenFlags, statSource, YIELD_EVERY_BYTES, type CopyContext, type CopyPolicy } from './copy-file.js';
-import { entryError } from './errors.js';
-import { writeSkippingZeros } from './write-chunks.js';
+import { checkUnchanged, existingOutcome, matchesQuickCheck, renameOver, sourceOpenFlags, statSource, type CopyContext, type CopyPolicy } from './copy-file.js';
+import { EntryFailure, entryError } from './errors.js';
+import { writeSkippingZeros, YIELD_EVERY_BYTES } from './write-chunks.js';
 import { isSparse, sourceStatOf, targetMode, utimeSeconds, type SourceStat } from './metadata.js';
 import type { CopyOutcome } from './protocol.js';
 

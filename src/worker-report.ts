@@ -46,6 +46,6 @@ export class ReportBatch {
     this.grown = [];
     this.results = [];
     this.lastFlush = now;
-    return { type: 'report', sizes, away, links, bytes, ...(grown.length > 0 && { grown }), results, inHand, idle };
+    return { type: 'report', sizes, away, links, bytes, ...(grown.length > 0 && { grown }), results, inHand };
   }
 }

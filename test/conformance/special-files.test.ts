@@ -9,7 +9,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { copyPolicy, copyRegularFile, EntryFailure, type CopyContext } from '../../src/copy-file.js';
+import { copyPolicy, copyRegularFile, type CopyContext } from '../../src/copy-file.js';
+import { EntryFailure } from '../../src/errors.js';
 import { sourceStatOf } from '../../src/metadata.js';
 import { resolveOptions } from '../../src/options.js';
 import { tempPerTest } from '../helpers/tree.js';

@@ -73,7 +73,7 @@ class FakePool {
   }
 
   report(w: number, r: Partial<WorkerReport>): void {
-    this.s.onReport(w, { type: 'report', sizes: [], away: [], links: [], bytes: 0, results: [], inHand: [], idle: false, ...r });
+    this.s.onReport(w, { type: 'report', sizes: [], away: [], links: [], bytes: 0, results: [], inHand: [], ...r });
   }
 
   results(w: number, results: TaskResult[], bytes = 0): void {
