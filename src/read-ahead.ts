@@ -28,7 +28,11 @@ export const READ_AHEAD_DEPTH = 16;
 /** Files at least this big are followed: read ahead within, FOLLOW_REQUESTS requests at a time. */
 const FOLLOW_BYTES = 8 * 1024 * 1024;
 const MiB = 1024 * 1024;
-/** A copy slower than this per MiB (ms: under ~250 MiB/s) waits for a device, not for memory. */
+/**
+ * A copy blocked (asleep in the kernel: neither running nor waiting for a CPU) more than this per MiB
+ * (ms) waits for a device. Wall time alone misleads on a busy machine: a copy from memory that
+ * loses its CPU for a few ms looks as slow as a disk (seen on tmpfs under load: big files read twice).
+ */
 const DEVICE_MS_PER_MIB = 4;
 const FOLLOW_REQUEST_BYTES = 2 * 1024 * 1024;
 const FOLLOW_REQUESTS = 8;
@@ -109,8 +113,8 @@ export class ReadAhead {
     let inFlight = 0;
     let stopped = false;
     let reading = this.active;
-    let since = -1;
-    let from = 0;
+    let decided = reading;
+    let start: { position: number; at: Blocked } | undefined;
     const more = (): void => {
       while (reading && !stopped && inFlight < FOLLOW_REQUESTS && next < size && next - copied < FOLLOW_AHEAD) {
         const at = Math.max(next, copied);
@@ -130,10 +134,10 @@ export class ReadAhead {
       if (position < 0) stopped = true;
       else {
         copied = position;
-        if (since < 0) [since, from] = [performance.now(), position];
-        else if (!reading && position - from >= MiB) {
-          reading = performance.now() - since > (DEVICE_MS_PER_MIB * (position - from)) / MiB;
-          since = Infinity; // decided for this file
+        if (!start) start = { position, at: blockedNow() };
+        else if (!decided && position - start.position >= MiB) {
+          decided = true;
+          reading = blockedNow().ms - start.at.ms > (DEVICE_MS_PER_MIB * (position - start.position)) / MiB;
         }
       }
       more();
@@ -202,3 +206,29 @@ function median(values: number[]): number {
   const sorted = [...values].sort((x, y) => x - y);
   return sorted[sorted.length >> 1]!;
 }
+
+/** Time this process has spent blocked so far (ms): wall time less CPU time less time waiting for a CPU. */
+interface Blocked {
+  ms: number;
+}
+
+function blockedNow(): Blocked {
+  const { user, system } = process.cpuUsage();
+  return { ms: performance.now() - (user + system) / 1000 - runQueueMs() };
+}
+
+/** This thread's time waiting on a run queue (ms), from Linux's /proc/thread-self/schedstat; 0 elsewhere. */
+function runQueueMs(): number {
+  if (schedstat === -1) return 0;
+  try {
+    schedstat ??= fs.openSync('/proc/thread-self/schedstat', 'r');
+    const n = fs.readSync(schedstat, statBuffer, 0, statBuffer.length, 0);
+    return Number(statBuffer.toString('latin1', 0, n).split(' ')[1]) / 1e6;
+  } catch {
+    schedstat = -1;
+    return 0;
+  }
+}
+/** A descriptor of this thread's schedstat, kept open; -1 where there is none. */
+let schedstat: number | undefined;
+const statBuffer = Buffer.alloc(128);

@@ -42,10 +42,11 @@ describe('ReadAhead decides from first reads', () => {
       expect(reads).not.toHaveBeenCalled();
       fast(-1);
 
-      // A copy at device speed: 1 MiB in more than 4 ms. Requests of 2 MiB go out ahead of it.
+      // A copy waiting for a device: blocked (here: asleep in a timer) far more than 4 ms for its first
+      // MiB. Requests of 2 MiB go out ahead of it.
       const slow = ra.firstRead(-1, 0.5, fd, 64 * MiB)!;
       slow(65536);
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await new Promise((resolve) => setTimeout(resolve, 60));
       slow(65536 + MiB);
       expect(reads.mock.calls.length).toBeGreaterThan(0);
       const calls = reads.mock.calls as unknown as unknown[][];
