@@ -115,7 +115,7 @@ class CopyRun {
       {
         workers: opts.workers,
         // A tree gets every worker at once; one file only one, unless it is big enough to be split.
-        initialWorkers: target.kind === 'tree' || fs.statSync(osPath(target.srcFile)).size >= SPLIT_FILE_BYTES ? opts.workers : 1,
+        initialWorkers: target.kind === 'file' && fs.statSync(osPath(target.srcFile)).size >= SPLIT_FILE_BYTES ? opts.workers : 1,
         srcRoot: this.srcRoot,
         destRoot: this.destRoot,
         chunkSize: opts.chunkSize,

@@ -44,7 +44,7 @@ export function reportWorkerCpu(): void {
   const { user, system } = process.cpuUsage();
   const { rss, heapUsed } = process.memoryUsage();
   process.stderr.write(
-    `pcopy worker ${process.pid}: cpu user ${(user / 1000).toFixed(0)} ms, system ${(system / 1000).toFixed(0)} ms, lived ${performance.now().toFixed(0)} ms, ` +
+    `pcopy worker ${process.pid}${process.argv.includes('early') ? ' (forked early)' : ''}: cpu user ${(user / 1000).toFixed(0)} ms, system ${(system / 1000).toFixed(0)} ms, lived ${performance.now().toFixed(0)} ms, ` +
       `max rss ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (now ${rss >> 20}, heap used ${heapUsed >> 20})\n`,
   );
 }

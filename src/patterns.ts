@@ -18,10 +18,9 @@
  * Patterns are handed to picomatch (fast-glob's own matcher), so braces and extglobs (`*.{js,ts}`,
  * `!(x)`) work too; those are fast-glob extras that rsync does not have.
  */
-import { createRequire } from 'node:module';
+import picomatch from 'picomatch';
 
 type Matcher = (input: string) => boolean;
-type Picomatch = (glob: string | string[], options: object) => Matcher;
 
 /** dotfiles like any name; a leading `!` is a character, not negation; `[!a]` is `[^a]` as in rsync; `.` also matches line breaks. */
 const PICOMATCH_OPTIONS = { dot: true, nonegate: true, posix: true, flags: 's' };
@@ -91,7 +90,6 @@ export function makePathFilter(include: readonly string[], exclude: readonly str
   if (excludeGlobs.length === 0 && !hasInclude) {
     return { all: true, excluded: () => false, selected: () => true, nothingBelow: () => false };
   }
-  const picomatch = createRequire(import.meta.url)('picomatch') as Picomatch;
   const compile = (globs: string[]): Matcher => (globs.length > 0 ? picomatch(globs, PICOMATCH_OPTIONS) : () => false);
   const isExcluded = compile(excludeGlobs);
   const isIncluded = compile(includeGlobs);
@@ -102,7 +100,7 @@ export function makePathFilter(include: readonly string[], exclude: readonly str
       return prefix !== '' && prefix !== '**' ? [prefix] : [];
     }),
   );
-  const includeShapes = includeGlobs.map((g) => shapeOf(g, picomatch));
+  const includeShapes = includeGlobs.map((g) => shapeOf(g));
   return {
     all: false,
     excluded: isExcluded,
@@ -115,7 +113,7 @@ export function makePathFilter(include: readonly string[], exclude: readonly str
 /** A glob cut into per-segment matchers (`'**'` for a globstar), or undefined when it cannot be cut. */
 type Shape = Array<Matcher | '**'> | undefined;
 
-function shapeOf(glob: string, picomatch: Picomatch): Shape {
+function shapeOf(glob: string): Shape {
   // Braces and extglobs may hold a `/` of their own: such a pattern may match below anything.
   if (/[{}()]/.test(glob)) return undefined;
   return glob.split('/').map((s) => (s === '**' ? '**' : picomatch(s, PICOMATCH_OPTIONS)));

@@ -3,8 +3,7 @@
  * The bar goes to stderr (so stdout keeps only the summary); lines printed while it is drawn
  * clear its line first and let it redraw below them.
  */
-import { createRequire } from 'node:module';
-import type cliProgressTypes from 'cli-progress';
+import cliProgress from 'cli-progress';
 import { display } from './byte-names.js';
 import type { CopyProgress } from './copy.js';
 import { formatBytes, formatDuration, groupDigits } from './summary.js';
@@ -83,13 +82,11 @@ class LineReporter implements Reporter {
 }
 
 class BarReporter implements Reporter {
-  private readonly bar: cliProgressTypes.SingleBar;
+  private readonly bar: cliProgress.SingleBar;
   private readonly text = new ProgressText();
   private last: CopyProgress | undefined;
 
   constructor(private readonly stream: NodeJS.WriteStream) {
-    // Loaded only when a bar is drawn: start-up time counts on small copies.
-    const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof cliProgressTypes;
     this.bar = new cliProgress.SingleBar({
       stream,
       fps: 10,

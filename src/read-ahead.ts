@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { osPath } from './byte-names.js';
 import type { Follower, ReadStart } from './copy-file.js';
 import type { JobQueue } from './job-queue.js';
+import { WORKER_THREADS } from './worker-process.js';
 
 /** A first read of a file slower than this (ms) came from the device, not from memory. */
 const DEVICE_MS = 0.05;
@@ -23,8 +24,8 @@ const DEVICE_MS = 0.05;
 const WATCH = 16;
 /** After this many files read ahead, the next WATCH files are left to the copy alone, to check. */
 const PROBE_EVERY = 1024;
-/** Files read ahead at once, per worker (the worker's thread pool is as big: see worker-handle.ts). */
-export const READ_AHEAD_DEPTH = 16;
+/** Files read ahead at once, per worker: one request per thread of the worker's pool (see worker-process.ts). */
+export const READ_AHEAD_DEPTH = WORKER_THREADS;
 /** Files at least this big are followed: read ahead within, FOLLOW_REQUESTS requests at a time. */
 const FOLLOW_BYTES = 8 * 1024 * 1024;
 const MiB = 1024 * 1024;

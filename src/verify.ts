@@ -1,6 +1,5 @@
 /** --verify: the source read again and the copy read back must hash the same, before the rename. */
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import { osPath } from './byte-names.js';
 import type { CopyContext } from './copy-file.js';
 import { EntryFailure, entryError } from './errors.js';
@@ -20,11 +19,9 @@ export function* verifyCopy(fdIn: number, tmp: string, ctx: CopyContext): Genera
   }
 }
 
-/** node:crypto is loaded only for --verify: every worker start pays for what it imports. */
-const require = createRequire(import.meta.url);
-
 function* hashFd(fd: number, buffer: Buffer): Generator<void, string> {
-  const { createHash } = require('node:crypto') as typeof import('node:crypto');
+  // node:crypto is loaded only for --verify: every worker start pays for what it imports.
+  const { createHash } = process.getBuiltinModule('node:crypto');
   const hash = createHash('sha256');
   let position = 0;
   let sinceYield = 0;

@@ -4,22 +4,10 @@
  * `abort` died, and `onExit` says how. After `abort` the worker gets a grace period to remove its
  * temp file, then it is killed.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { ParentMessage, WorkerInit, WorkerReport } from './protocol.js';
-import { READ_AHEAD_DEPTH } from './read-ahead.js';
+import { forkWorker } from './worker-process.js';
 
-const WORKER_FILE = new URL('./worker.js', import.meta.url);
-/**
- * A small young generation: a worker's garbage is short-lived (stats, messages), and the default 16 MiB
- * semi-spaces only let RSS grow (measured on 200,000 files: 109 → 88 MiB per worker, no slower).
- * Nothing of the parent's own flags is passed on.
- */
-const WORKER_EXEC_ARGV = ['--max-semi-space-size=2'];
-/**
- * Threads for a worker's read-ahead (see read-ahead.ts): each holds one request to the device, and a
- * disk serves a few dozen at once far faster than one by one. They start only if a worker reads ahead.
- */
-const THREADS = String(READ_AHEAD_DEPTH);
 /** How long an aborted worker gets to clean up before it is killed. */
 const ABORT_GRACE_MS = 3000;
 
@@ -36,11 +24,7 @@ export class WorkerHandle {
   readonly exited: Promise<void>;
 
   constructor(init: WorkerInit, events: WorkerHandleEvents) {
-    this.child = fork(WORKER_FILE, [], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      execArgv: WORKER_EXEC_ARGV,
-      env: { ...process.env, UV_THREADPOOL_SIZE: THREADS },
-    });
+    this.child = forkWorker();
     this.child.on('message', (m: WorkerReport) => events.report(m));
     this.child.on('error', () => {}); // a failed send shows up as 'exit' too
     this.exited = new Promise((resolve) => {

@@ -1,7 +1,7 @@
 /**
  * The published package: `npm pack` holds only what users need (package.json, README, LICENSE, the
  * bin script, compiled JS and type declarations), and the tarball installed into a fresh project
- * gives a working `pcopy` command. Needs dist (`npx tsc -p .`) and the dependencies in the npm cache.
+ * gives a working `pcopy` command. Needs dist (`npm run build`) and the dependencies in the npm cache.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -42,10 +42,10 @@ describe('npm package', () => {
     if (dir) cleanup(dir);
   });
 
-  it('the tarball holds only package.json, README.md, LICENSE, bin/pcopy.js and dist/*.js / dist/*.d.ts', () => {
-    const allowed = /^package\/(package\.json|README\.md|LICENSE|bin\/pcopy\.js|dist\/[\w.-]+\.(js|d\.ts))$/;
+  it('the tarball holds only package.json, README.md, LICENSE, bin/pcopy.js, dist/*.js / dist/*.d.ts and the worker bundle', () => {
+    const allowed = /^package\/(package\.json|README\.md|LICENSE|bin\/pcopy\.js|dist\/[\w.-]+\.(js|d\.ts)|dist\/worker\.cjs)$/;
     expect(files.filter((f) => !allowed.test(f))).toEqual([]);
-    for (const f of ['package.json', 'README.md', 'LICENSE', 'bin/pcopy.js']) expect(files).toContain(`package/${f}`);
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'bin/pcopy.js', 'dist/worker.cjs']) expect(files).toContain(`package/${f}`);
     // Every module of src/ ships compiled, with its declarations; no sources, tests, fixtures or maps.
     const modules = fs.readdirSync(path.join(ROOT, 'src')).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3));
     expect(modules.length).toBeGreaterThan(5);

@@ -84,9 +84,9 @@ export function cmdline(pid: number): string {
   }
 }
 
-/** Worker processes (children running dist/worker.js) of a pcopy parent. */
+/** Worker processes (children running dist/worker.cjs) of a pcopy parent. */
 export function workersOf(parentPid: number): ProcId[] {
-  return descendants(parentPid).filter((p) => cmdline(p.pid).includes('worker.js'));
+  return descendants(parentPid).filter((p) => cmdline(p.pid).includes('dist/worker.cjs'));
 }
 
 /** Paths of every file process `pid` has open (targets of /proc/pid/fd; [] if gone). */

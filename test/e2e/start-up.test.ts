@@ -1,0 +1,60 @@
+/**
+ * Start-up: bin/pcopy.js forks the first worker before it loads the CLI, when its arguments look
+ * like a copy. A small tree is copied by that one worker (the pool grows only for work worth a
+ * second process); a run that never copies (refused SRC, usage error, --help) exits at once with
+ * its usual code and leaves no process behind.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { groupMembers } from '../helpers/proc.js';
+import { runPcopy, startPcopy, waitFor, withinOrKill } from '../helpers/run.js';
+import { diffTrees, snapshot, srcDestPerTest, writeFile } from '../helpers/tree.js';
+
+const WORKER_LINE = /^pcopy worker \d+( \(forked early\))?: /;
+
+describe('start-up', () => {
+  let src: string;
+  let dest: string;
+  srcDestPerTest('pcopy-start-', (dirs) => ({ src, dest } = dirs));
+
+  it('a tree of 10 small files is copied by exactly one worker, the one forked before the CLI loaded', async () => {
+    for (let i = 0; i < 10; i++) writeFile(path.join(src, i < 5 ? '' : 'sub', `f${i}.txt`), 100 + i * 300);
+    const r = await runPcopy([src, dest], { extraEnv: { PCOPY_DEBUG_TIMING: '1' } });
+    expect(r.code, r.stderr).toBe(0);
+    const workers = r.stderr.split('\n').filter((l) => WORKER_LINE.test(l));
+    expect(workers).toHaveLength(1);
+    expect(workers[0]).toContain('(forked early)');
+    expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
+  });
+
+  it('a tree of 3,000 files still gets a second worker', async () => {
+    for (let i = 0; i < 3000; i++) writeFile(path.join(src, `d${i % 30}`, `f${i}`), 10 + (i % 50));
+    const r = await runPcopy([src, dest], { extraEnv: { PCOPY_DEBUG_TIMING: '1' } });
+    expect(r.code, r.stderr).toBe(0);
+    const workers = r.stderr.split('\n').filter((l) => WORKER_LINE.test(l));
+    expect(workers).toHaveLength(2);
+    expect(workers.filter((l) => l.includes('(forked early)'))).toHaveLength(1);
+    expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
+  });
+
+  const refusals: Array<[what: string, args: (src: string, dest: string) => string[], code: number, stderr: RegExp]> = [
+    ['a missing SRC', (s, d) => [path.join(s, 'missing'), d], 2, /^pcopy: source .*missing.* does not exist\n$/],
+    ['a bad option value', (s, d) => ['-j', 'many', s, d], 2, /workers/],
+    ['an unknown option', (s, d) => ['--frobnicate', s, d], 2, /unknown option '--frobnicate'/],
+    ['--help after the operands', (s, d) => [s, d, '--help'], 0, /^$/],
+  ];
+  for (const [what, args, code, stderr] of refusals) {
+    it(`${what}: exit ${code} at once, nothing written, no process left in its group`, async () => {
+      writeFile(path.join(src, 'a.txt'), 10);
+      const running = startPcopy(args(src, dest));
+      const r = await withinOrKill(running.done, 30_000, running, what);
+      expect(r.code).toBe(code);
+      expect(r.stderr).toMatch(stderr);
+      expect(fs.existsSync(dest)).toBe(false);
+      // An early worker that was never taken over sees its parent's channel close and exits.
+      await waitFor(() => groupMembers(running.pid).length === 0, 'no process left in the group', { timeoutMs: 10_000 });
+      expect(groupMembers(running.pid)).toEqual([]);
+    });
+  }
+});
