@@ -7,7 +7,7 @@
  * surrogates as `\udcXX` escapes —, patterns, sets and maps) unchanged.
  *
  * Conversions happen at the edges only: names read from the file system are `decode`d (readdir in
- * buffer mode), every fs call takes `osPath(p)` (a Buffer only for a path that holds such bytes), and
+ * latin1 mode: `decodeLatin1`), every fs call takes `osPath(p)` (a Buffer only for a path that holds such bytes), and
  * what people read shows those bytes escaped (`display`: `caf\xe9`).
  */
 import { isUtf8 } from 'node:buffer';
@@ -33,6 +33,16 @@ export function decode(bytes: Buffer): string {
     start = ++i;
   }
   return out + bytes.toString('utf8', start);
+}
+
+const NOT_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * A name read in latin1 (one character per byte) as pcopy's string form: ASCII as it is, anything
+ * else through `decode`. Directories are read this way: ~2x cheaper than a Buffer per name.
+ */
+export function decodeLatin1(name: string): string {
+  return NOT_ASCII.test(name) ? decode(Buffer.from(name, 'latin1')) : name;
 }
 
 /** The length of the well-formed UTF-8 sequence at `i` (Unicode table 3-7), or 0. */

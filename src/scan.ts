@@ -18,7 +18,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import fastGlob from 'fast-glob';
-import { decode, osPath } from './byte-names.js';
+import { decodeLatin1, osPath } from './byte-names.js';
 import { entryError, serializeError, type SerializedError } from './errors.js';
 import { makePathFilter } from './patterns.js';
 
@@ -83,7 +83,7 @@ export function scanSource(root: string, handlers: ScanHandlers, options: ScanOp
     if (guard && !guard.sync(abs)) return;
     let children: fs.Dirent[];
     try {
-      children = decodeNames(fs.readdirSync(osPath(abs), { withFileTypes: true, encoding: 'buffer' }));
+      children = decodeNames(fs.readdirSync(osPath(abs), { withFileTypes: true, encoding: 'latin1' }));
     } catch (err) {
       handlers.error(rel, serializeError(err));
       return;
@@ -99,7 +99,7 @@ export function scanSource(root: string, handlers: ScanHandlers, options: ScanOp
     if (filter.nothingBelow(rel)) return callback(null, []);
     // fast-glob asks for dirents; their names are read as bytes and handed on decoded.
     const list = (): void =>
-      fs.readdir(osPath(dir), { withFileTypes: true, encoding: 'buffer' }, (err, entries) => {
+      fs.readdir(osPath(dir), { withFileTypes: true, encoding: 'latin1' }, (err, entries) => {
         if (err) {
           handlers.error(rel, err.code === 'ENOENT' ? entryError.vanished() : serializeError(err));
           callback(null, []);
@@ -197,10 +197,10 @@ function makeGuard(root: string, handlers: ScanHandlers, options: ScanOptions): 
   };
 }
 
-/** Dirents read in buffer mode, with their names decoded (the same objects: their types stay). */
-function decodeNames(entries: fs.Dirent<Buffer>[] | Buffer[] | fs.Dirent[]): fs.Dirent[] {
-  for (const d of entries as Array<{ name: Buffer | string }>) if (typeof d.name !== 'string') d.name = decode(d.name);
-  return entries as fs.Dirent[];
+/** Dirents read in latin1 mode, with their names decoded (the same objects: their types stay). */
+function decodeNames(entries: fs.Dirent[]): fs.Dirent[] {
+  for (const d of entries) d.name = decodeLatin1(d.name);
+  return entries;
 }
 
 /** With -L: what a symlink found by our own walk points to; a dangling one stays a link (as in fast-glob's walk). */

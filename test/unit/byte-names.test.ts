@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decode, display, escapeRawBytes, hasRawBytes, isErrorPath, osPath, toBytes } from '../../src/byte-names.js';
+import { decode, decodeLatin1, display, escapeRawBytes, hasRawBytes, isErrorPath, osPath, toBytes } from '../../src/byte-names.js';
 
 const bytes = (...b: number[]): Buffer => Buffer.from(b);
 
@@ -22,6 +22,13 @@ describe('byte names', () => {
     expect(display('caf\udce9')).toBe('caf\\xe9');
     // A truncated sequence, then valid text: only the stray bytes are escaped.
     expect(decode(bytes(0xe2, 0x82, 0x41, 0xc3, 0xa9))).toBe('\udce2\udc82Aé');
+  });
+
+  it('reads names from a latin1 readdir exactly as from a buffer one', () => {
+    const names = [bytes(0x63, 0x61, 0x66, 0xe9), Buffer.from('café 日本語 💀'), Buffer.from('plain.txt'), bytes(0xff, 0x0a, 0xc3), bytes()];
+    for (const raw of names) expect(decodeLatin1(raw.toString('latin1'))).toBe(decode(raw));
+    const ascii = 'plain-name.txt';
+    expect(decodeLatin1(ascii)).toBe(ascii);
   });
 
   // coreutils init.cfg bad_unicode (used by tests/cp/non-utf8-name.sh): invalid UTF-8, an encoded
