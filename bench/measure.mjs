@@ -89,6 +89,21 @@ function survivors(descendants) {
   return [...descendants].filter((pid) => now.has(pid) && now.get(pid).state !== 'Z');
 }
 
+/** Clock ticks per second of /proc's times (USER_HZ: 100 on Linux everywhere). */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * CPU seconds (user + system) of every child this process has waited for, and of the children they
+ * waited for in turn (/proc/self/stat cutime + cstime): the CPU of a whole run, pcopy's workers or
+ * xargs' cats included, is the difference across it. Runs are never concurrent here.
+ */
+function childrenCpuSeconds() {
+  const stat = fs.readFileSync('/proc/self/stat', 'latin1');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 16 and 17 of stat(5), counted here from field 3 (state).
+  return (Number(fields[13]) + Number(fields[14])) / TICKS_PER_SECOND;
+}
+
 /**
  * Runs `argv` to completion. `seconds` runs from spawn until the process has exited and every holder
  * of its stderr pipe has closed it: pcopy's forked workers inherit stderr, so this is "until the last
@@ -99,6 +114,7 @@ function survivors(descendants) {
 export function timeRun(argv, { sample = true } = {}) {
   return new Promise((resolve) => {
     const started = performance.now();
+    const cpuBefore = childrenCpuSeconds();
     const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     const sampler = sample && child.pid ? startMemorySampler(child.pid) : undefined;
     let stderr = '';
@@ -112,11 +128,13 @@ export function timeRun(argv, { sample = true } = {}) {
     child.on('close', () => {
       const seconds = (performance.now() - started) / 1000;
       const mem = sampler?.stop();
-      resolve({ ...exit, seconds, stderr, peakKiB: mem?.peakKiB ?? 0, survivors: mem ? survivors(mem.descendants) : [] });
+      // 'close' comes after 'exit': the child has been waited for, its CPU counted.
+      const cpuSeconds = childrenCpuSeconds() - cpuBefore;
+      resolve({ ...exit, seconds, cpuSeconds, stderr, peakKiB: mem?.peakKiB ?? 0, survivors: mem ? survivors(mem.descendants) : [] });
     });
     child.on('error', (err) => {
       sampler?.stop();
-      resolve({ seconds: NaN, code: null, signal: null, peakKiB: 0, survivors: [], stderr: String(err) });
+      resolve({ seconds: NaN, cpuSeconds: NaN, code: null, signal: null, peakKiB: 0, survivors: [], stderr: String(err) });
     });
   });
 }

@@ -53,6 +53,20 @@ export function modeTable(mode, rows, tools, opts) {
   return markdownTable(header, body, header.map((_, i) => i > 0));
 }
 
+/**
+ * CPU seconds of each tool (user + system, summed over every process of a run; median): on two
+ * vCPUs a copy cannot take less wall time than about its CPU time / 1.3 (their measured speed-up).
+ */
+export function cpuTable(rows, tools, opts) {
+  const header = ['tree', ...tools.map((t) => `${labelOf(t, opts)} CPU (s)`)];
+  const body = rows
+    .filter((row) => !row.error)
+    .map((row) => [row.tree, ...tools.map((t) => (row.tools?.[t]?.valid ? row.tools[t].medianCpuSeconds.toFixed(2) : '—'))]);
+  return `CPU time, user + system of every process of a run (median):
+
+${markdownTable(header, body, header.map((_, i) => i > 0))}`;
+}
+
 /** scale has 10× the files of small: a ratio near 10 means the time grows linearly with the file count. */
 export function scaleRatios(rows) {
   const small = rows.find((r) => r.mode === 'tmpfs' && r.tree === 'small' && !r.error);

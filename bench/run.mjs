@@ -51,7 +51,7 @@ import { diskDirProblem, dropCaches, dropCachesProblem, warmTree } from './cold-
 import { commitOf, loadAverage, machineInfo } from './machine.mjs';
 import { median, syncFileSystem, timeRun } from './measure.mjs';
 import { RESULTS_FILE, fail, parseOptions } from './options.mjs';
-import { formatBytes, modeTable, scaleRatios } from './report.mjs';
+import { cpuTable, formatBytes, modeTable, scaleRatios } from './report.mjs';
 import { SEED, describeTree, isTiny, makeDirs, prepareSource, realTreeNeeds, removeTree, spaceProblem, treeDirs, walk } from './trees.mjs';
 import { BIN, MODES, ROOT, TOOLS, labelOf } from './tools.mjs';
 import { verifyCopy } from './verify.mjs';
@@ -135,7 +135,7 @@ async function runOnce(row, tool, iter, opts, sample) {
   if (r.code !== 0) problems.push(`exit ${r.signal ?? r.code}: ${r.stderr.trim().split('\n').slice(0, 3).join(' / ')}`);
   if (r.survivors.length) problems.push(`${r.survivors.length} child process(es) still running after it ended`);
   if (!problems.length) problems.push(...verifyCopy(row, TOOLS[tool].verify, iter));
-  return { seconds: r.seconds, peakRssMiB: r.peakKiB / 1024, ok: problems.length === 0, problems: problems.slice(0, 10), problemCount: problems.length };
+  return { seconds: r.seconds, cpuSeconds: r.cpuSeconds, peakRssMiB: r.peakKiB / 1024, ok: problems.length === 0, problems: problems.slice(0, 10), problemCount: problems.length };
 }
 
 /** Times `tools` on one source, alternating; `mode` says how the cache is set before each run. */
@@ -183,6 +183,7 @@ async function benchRow(opts, mode, tree, source, tools) {
       label: labelOf(tool, opts),
       valid,
       medianSeconds: valid ? median(seconds) : null,
+      medianCpuSeconds: valid ? median(rs.map((r) => r.cpuSeconds)) : null,
       minSeconds: Math.min(...seconds),
       maxSeconds: Math.max(...seconds),
       peakRssMiB: Math.max(...rs.map((r) => r.peakRssMiB)),
@@ -293,6 +294,8 @@ async function main() {
     out(`### ${MODES[mode].title}`);
     out();
     out(modeTable(mode, modeRows, MODES[mode].tools.filter((t) => available[t]), opts));
+    out();
+    out(cpuTable(modeRows, MODES[mode].tools.filter((t) => available[t]), opts));
   }
   const scale = scaleRatios(rows);
   if (scale) {

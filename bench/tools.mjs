@@ -61,7 +61,7 @@ export const MODES = {
   },
   cold: {
     title: 'Cold disk: source on the disk, page cache dropped before each run; destination on tmpfs',
-    tools: ['pcopy', 'baseline', 'cp', 'rsync', 'parread'],
+    tools: ['pcopy', 'baseline', 'cp', 'rsync', 'parread', 'plain'],
     ratios: [['pcopy', 'cp'], ['pcopy', 'parread'], ['parread', 'cp'], ['pcopy', 'baseline']],
   },
 };
