@@ -47,6 +47,8 @@ export class JobBook {
   private readonly waiting: Record<'queued' | 'big', { ids: number[]; head: number }> = { queued: { ids: [], head: 0 }, big: { ids: [], head: 0 } };
   /** Jobs done or failed. */
   completed = 0;
+  /** Sized bytes of the jobs in `at` (kept by a worker, not yet completed). */
+  bytesAt = 0;
 
   /** `completed` hears each job's completion exactly once. */
   constructor(private readonly onCompleted: (id: number, result: CopyOutcome | SerializedError) => void) {}
@@ -77,6 +79,8 @@ export class JobBook {
     const from = this.states[id]!;
     if (from >= State.done) return;
     if (AT_WORKER.has(from)) this.addLoad(this.workerOf[id]!, -1);
+    if (from === State.at) this.bytesAt -= this.sizedBytes(id);
+    if (to === State.at) this.bytesAt += this.sizedBytes(id);
     this.counts[from]!--;
     this.counts[to]!++;
     if (to === State.queued) this.waiting.queued.ids.push(id);
@@ -160,6 +164,7 @@ export class JobBook {
   }
 
   setSize(id: number, bytes: number): void {
+    if (this.states[id] === State.at) this.bytesAt += Math.max(bytes, 0) - this.sizedBytes(id);
     this.sizes[id] = bytes;
   }
 

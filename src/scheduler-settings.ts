@@ -48,3 +48,13 @@ export const MAX_OUTSTANDING = 32_768;
  * files a second worker made the run 25% slower.
  */
 export const JOBS_PER_EXTRA_WORKER = 1024;
+/**
+ * Bytes that weigh as much as one job when deciding to fork: a MiB copies in about the time of 30
+ * small files, so 500 files of 4 MiB get a second worker as 64,000 small files would.
+ */
+export const BYTES_PER_JOB = 32 * 1024;
+/**
+ * Jobs at a worker, at most, while the pool may still grow: the rest waits here until the sizes
+ * reported show whether another worker pays (else 500 files of 4 MiB would all go to the first one).
+ */
+export const MAX_OUTSTANDING_GROWING = 64;

@@ -21,7 +21,7 @@ import type { SerializedError } from './errors.js';
 import { JobBook, State } from './job-book.js';
 import type { CopyOutcome, JobKind, ParentMessage, TaskResult, WorkerReport } from './protocol.js';
 import { Recovery } from './recovery.js';
-import { JOBS_PER_EXTRA_WORKER, MAX_BATCH, MAX_OUTSTANDING, type SchedulerHost, type SchedulerSettings } from './scheduler-settings.js';
+import { BYTES_PER_JOB, JOBS_PER_EXTRA_WORKER, MAX_BATCH, MAX_OUTSTANDING, MAX_OUTSTANDING_GROWING, type SchedulerHost, type SchedulerSettings } from './scheduler-settings.js';
 import { SplitBook } from './split-book.js';
 
 export type { CopyOutcome } from './protocol.js';
@@ -210,7 +210,7 @@ export class Scheduler {
       let w = -1;
       let least = Infinity;
       for (const index of this.jobs.workers()) if (this.jobs.load(index) < least) [w, least] = [index, this.jobs.load(index)];
-      const room = MAX_OUTSTANDING - least;
+      const room = (this.jobs.workerCount < this.settings.workers ? MAX_OUTSTANDING_GROWING : MAX_OUTSTANDING) - least;
       if (room <= 0) break; // every worker has enough; their reports call us again
       const perWorker = this.inputDone ? Math.ceil(this.waiting() / this.jobs.workerCount) : this.batchSize;
       const jobs = this.jobs.take('queued', Math.min(perWorker, MAX_BATCH, room)).map((id) => {
@@ -266,7 +266,8 @@ export class Scheduler {
   /** Forks more workers only when the outstanding work is big enough to keep them busy. */
   private grow(): void {
     if (this.recovery.gaveUp || this.stopped || this.ending) return;
-    let outstanding = this.waiting() + (this.jobs.count(State.big) + this.splits.waiting) * JOBS_PER_EXTRA_WORKER;
+    let outstanding =
+      this.waiting() + (this.jobs.count(State.big) + this.splits.waiting) * JOBS_PER_EXTRA_WORKER + Math.floor(this.jobs.bytesAt / BYTES_PER_JOB);
     for (const w of this.jobs.workers()) outstanding += this.jobs.load(w);
     const wanted = Math.min(this.settings.workers, 1 + Math.floor(outstanding / JOBS_PER_EXTRA_WORKER));
     while (this.jobs.workerCount < wanted) this.fork();

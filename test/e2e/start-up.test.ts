@@ -1,7 +1,7 @@
 /**
  * Start-up: bin/pcopy.js forks the first worker before it loads the CLI, when its arguments look
  * like a copy. A small tree is copied by that one worker (the pool grows only for work worth a
- * second process); a run that never copies (refused SRC, usage error, --help) exits at once with
+ * second process: many files, or many bytes); a run that never copies (refused SRC, usage error, --help) exits at once with
  * its usual code and leaves no process behind.
  */
 import fs from 'node:fs';
@@ -35,6 +35,14 @@ describe('start-up', () => {
     const workers = r.stderr.split('\n').filter((l) => WORKER_LINE.test(l));
     expect(workers).toHaveLength(2);
     expect(workers.filter((l) => l.includes('(forked early)'))).toHaveLength(1);
+    expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
+  });
+
+  it('a tree of 24 files of 4 MiB gets a second worker once their sizes are known', async () => {
+    for (let i = 0; i < 24; i++) writeFile(path.join(src, `f${i}.bin`), 4 * 1024 * 1024 + i);
+    const r = await runPcopy([src, dest], { extraEnv: { PCOPY_DEBUG_TIMING: '1' } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr.split('\n').filter((l) => WORKER_LINE.test(l))).toHaveLength(2);
     expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
   });
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Scheduler } from '../../src/scheduler.js';
-import { MAX_OUTSTANDING, type SchedulerSettings } from '../../src/scheduler-settings.js';
+import { JOBS_PER_EXTRA_WORKER, MAX_OUTSTANDING, MAX_OUTSTANDING_GROWING, type SchedulerSettings } from '../../src/scheduler-settings.js';
 import type { JobRef, ParentMessage, TaskResult, WireStat, WorkerReport } from '../../src/protocol.js';
 import type { SerializedError } from '../../src/errors.js';
 
@@ -163,6 +163,51 @@ describe('Scheduler: batches and routing', () => {
     p.report(0, { grown: [[proc, 6]], results: copied(proc) });
     expect([p.sizedBytes, p.bytes, p.s.jobs.sizedBytes(proc)]).toEqual([6, 6, 6]);
     expect(p.done.get(proc)).toEqual(['copied']);
+  });
+});
+
+describe('Scheduler: how many workers', () => {
+  const sizedAt = (p: FakePool, w: number): number[] => p.take('size', w).flatMap(([, m]) => m.jobs.map((j) => j.id));
+
+  it('a small tree stays with one worker: no second fork for 500 files of 1 KiB, and every job reaches the first', () => {
+    const p = new FakePool({ initialWorkers: 1 });
+    for (let i = 0; i < 500; i++) p.s.add('file', `f${i}`, false);
+    p.s.finishInput();
+    const ids: number[] = [];
+    // The lone worker of a pool that may grow holds MAX_OUTSTANDING_GROWING jobs at most; as it
+    // completes them, the rest follows.
+    while (ids.length < 500) {
+      const batch = sizedAt(p, 0);
+      expect(batch.length).toBeGreaterThan(0);
+      ids.push(...batch);
+      p.report(0, { sizes: batch.flatMap((id) => [id, 1024]) });
+      expect(p.s.jobs.load(0)).toBeLessThanOrEqual(MAX_OUTSTANDING_GROWING);
+      p.results(0, copied(...batch), batch.length * 1024);
+    }
+    expect(p.forks).toEqual([0]);
+    expect(ids.sort((a, b) => a - b)).toEqual([...Array(500).keys()]);
+  });
+
+  it('500 files of 4 MiB fork a second worker once their sizes are known, and the jobs not yet sent are shared out', () => {
+    const p = new FakePool({ initialWorkers: 1 });
+    for (let i = 0; i < 500; i++) p.s.add('file', `f${i}`, false);
+    p.s.finishInput();
+    const first = sizedAt(p, 0);
+    expect(first.length).toBe(MAX_OUTSTANDING_GROWING);
+    expect(p.forks).toEqual([0]);
+    p.report(0, { sizes: first.flatMap((id) => [id, 4 * MiB]) });
+    expect(p.forks).toEqual([0, 1]);
+    const more = sizedAt(p, 0);
+    const second = sizedAt(p, 1);
+    expect(new Set([...first, ...more, ...second]).size).toBe(500);
+    // The two hold about as many jobs each: the first one's head start is MAX_OUTSTANDING_GROWING at most.
+    expect(Math.abs(p.s.jobs.load(0) - p.s.jobs.load(1))).toBeLessThanOrEqual(MAX_OUTSTANDING_GROWING);
+  });
+
+  it(`${JOBS_PER_EXTRA_WORKER} jobs waiting fork a second worker before any size is known`, () => {
+    const p = new FakePool({ initialWorkers: 1 });
+    for (let i = 0; i < JOBS_PER_EXTRA_WORKER + MAX_OUTSTANDING_GROWING; i++) p.s.add('file', `f${i}`, false);
+    expect(p.forks).toEqual([0, 1]);
   });
 });
 
