@@ -74,6 +74,11 @@ export class ReadAhead {
     return this.active;
   }
 
+  /** True when job `n`'s read-ahead is in: its copy can start without waiting. */
+  isReady(n: number): boolean {
+    return this.ready.has(n);
+  }
+
   /** True while job `n` (the next to copy) is being read ahead: the copy should wait for it. */
   isPending(n: number): boolean {
     return this.pending.has(n);
@@ -173,6 +178,19 @@ export class ReadAhead {
 
   /** Opens job `n`'s source and reads its first chunk, to hand both over to the copy. */
   private read(n: number, path: string, bytes: number): void {
+    // Opened here and now: sizing has just read the inode, so only the data waits for the device,
+    // and one thread-pool request per file (the read) costs half of two (cold small tree: 1.81 vs
+    // 2.06 s, 3.2 vs 3.6 s of CPU).
+    let fd: number;
+    try {
+      fd = fs.openSync(osPath(path), this.openFlags);
+    } catch (err) {
+      // Out of descriptors: read-ahead holds some of them, so it stops; the copy opens files itself
+      // (and reports any other failure).
+      const { code } = err as NodeJS.ErrnoException;
+      if (!this.forced && (code === 'EMFILE' || code === 'ENFILE')) this.active = false;
+      return;
+    }
     this.pending.add(n);
     const buffer = this.buffers.pop() ?? Buffer.allocUnsafe(this.chunkSize);
     const done = (start?: ReadStart): void => {
@@ -182,23 +200,19 @@ export class ReadAhead {
       if (n === this.queue.shifted) this.wake();
       this.fill();
     };
-    fs.open(osPath(path), this.openFlags, (err, fd) => {
-      // Out of descriptors: read-ahead holds some of them, so it stops; the copy opens files itself.
-      if (err) return done(void (this.active &&= this.forced || (err.code !== 'EMFILE' && err.code !== 'ENFILE')));
-      fs.read(fd, buffer, 0, Math.min(buffer.length, bytes), null, (e, got) => {
-        if (e) {
-          fs.close(fd, () => {});
-          return done();
-        }
-        let released = false;
-        const release = (close: boolean): void => {
-          if (released) return;
-          released = true;
-          this.buffers.push(buffer);
-          if (close) fs.closeSync(fd);
-        };
-        done({ fd, buffer, bytes: got, release });
-      });
+    fs.read(fd, buffer, 0, Math.min(buffer.length, bytes), null, (e, got) => {
+      if (e) {
+        fs.close(fd, () => {});
+        return done();
+      }
+      let released = false;
+      const release = (close: boolean): void => {
+        if (released) return;
+        released = true;
+        this.buffers.push(buffer);
+        if (close) fs.closeSync(fd);
+      };
+      done({ fd, buffer, bytes: got, release });
     });
   }
 }
