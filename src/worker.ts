@@ -7,8 +7,8 @@
  * - copying in time slices of synchronous fs calls (a worker is its own process, so sync calls block
  *   nobody), yielding to the event loop between slices so an abort, new work or the parent's
  *   disappearance are seen within milliseconds, even inside a huge file;
- * - reading ahead where the device is slow (read-ahead.ts): then it yields after every file, so the
- *   read-ahead's completions are taken in at once;
+ * - reading ahead where the device is slow (read-ahead.ts): then it goes back to the event loop whenever
+ *   the next file's read is not in yet, so the completions are taken in at once;
  * - reporting in batches (worker-report.ts): at most one report per ~100 ms, plus one when it runs
  *   dry, one when a job stays in hand past a slice (so a crash is attributed to it), one per sized batch.
  *
@@ -140,8 +140,8 @@ function nextWork(): InHand | null | 'wait' {
 }
 
 /**
- * Runs work for one time slice, then yields to the event loop. While reading ahead, it yields after
- * every file, so the read-ahead's completions are taken in at once and the device stays busy.
+ * Runs work for one time slice, then yields to the event loop. While reading ahead, it also yields
+ * when the next file's read is not in yet, so the completions are taken in and the device stays busy.
  */
 function pump(): void {
   scheduled = false;
@@ -162,7 +162,13 @@ function pump(): void {
       setTimeout(pump, delayMs);
       return;
     }
-    if (performance.now() >= sliceEnd || (current === null && readAhead!.isActive)) break;
+    if (performance.now() >= sliceEnd) break;
+    // Reading ahead: on to the next file if its read is in (refilling the slots it frees), else
+    // back to the event loop, where the completions are.
+    if (current === null && readAhead!.isActive) {
+      readAhead!.fill();
+      if (!readAhead!.isReady(queue.shifted)) break;
+    }
   }
   readAhead!.fill();
   const runnable = current !== null || tasks.length > 0 || queue.length > 0;
