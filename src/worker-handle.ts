@@ -26,10 +26,16 @@ export class WorkerHandle {
   constructor(init: WorkerInit, events: WorkerHandleEvents) {
     this.child = forkWorker();
     this.child.on('message', (m: WorkerReport) => events.report(m));
-    this.child.on('error', () => {}); // a failed send shows up as 'exit' too
     this.exited = new Promise((resolve) => {
       this.child.on('exit', (code, signal) => {
         events.exit(this.told ? undefined : signal ? `killed by ${signal}` : `exit code ${code}`);
+        resolve();
+      });
+      // A failed send shows up as 'exit' too; a process that could not start (out of descriptors or
+      // processes) never exits: it ends here, as a worker that died at once.
+      this.child.on('error', (err: NodeJS.ErrnoException) => {
+        if (this.child.pid !== undefined) return;
+        events.exit(`could not start (${err.code ?? err.message})`);
         resolve();
       });
     });

@@ -61,7 +61,12 @@ export function forkWorker(): ChildProcess {
 export function forkEarlyWorker(args: string[]): void {
   const operands = args.filter((a) => !a.startsWith('-'));
   if (operands.length < 2 || args.some((a) => a === '-h' || a === '--help' || a === '-V' || a === '--version')) return;
-  const child = spawn(['early']);
+  let child: ChildProcess;
+  try {
+    child = spawn(['early']);
+  } catch {
+    return; // out of processes or descriptors: the pool forks (and reports) as usual
+  }
   child.on('error', () => {});
   child.unref();
   child.channel?.unref();
