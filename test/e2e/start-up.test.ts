@@ -30,7 +30,8 @@ describe('start-up', () => {
 
   it('a tree of 3,000 files still gets a second worker', async () => {
     for (let i = 0; i < 3000; i++) writeFile(path.join(src, `d${i % 30}`, `f${i}`), 10 + (i % 50));
-    const r = await runPcopy([src, dest], { extraEnv: { PCOPY_DEBUG_TIMING: '1' } });
+    // Workers pause 1 ms per file, so the scan is surely ahead by 1,024 jobs, however busy the machine.
+    const r = await runPcopy([src, dest], { extraEnv: { PCOPY_DEBUG_TIMING: '1', PCOPY_TEST_DELAY_MS: '1' } });
     expect(r.code, r.stderr).toBe(0);
     const workers = r.stderr.split('\n').filter((l) => WORKER_LINE.test(l));
     expect(workers).toHaveLength(2);
