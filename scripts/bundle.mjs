@@ -26,7 +26,4 @@ await build({
   entryPoints: ['src/worker.ts'],
   outfile: 'dist/worker.cjs',
   format: 'cjs',
-  // import.meta.url, as an ES module would see it.
-  define: { 'import.meta.url': '__pcopyUrl' },
-  banner: { js: "const __pcopyUrl = require('node:url').pathToFileURL(__filename).href;" },
 });

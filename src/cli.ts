@@ -273,7 +273,7 @@ async function runCopy(src: string, dest: string, options: Partial<CopyOptions>,
   process.exit();
 }
 
-export function exitCodeOf(result: CopyResult, signal?: NodeJS.Signals): number {
+function exitCodeOf(result: CopyResult, signal?: NodeJS.Signals): number {
   if (result.interrupted) return SIGNAL_EXIT[signal ?? 'SIGINT'] ?? ExitCode.sigint;
   return result.failures.length > 0 ? ExitCode.someFailed : ExitCode.ok;
 }

@@ -39,12 +39,12 @@ export class PhaseMarks {
 }
 
 /** A worker's CPU time, life and memory, when timing is on. */
-export function reportWorkerCpu(): void {
+export function reportWorkerCpu(filesReadAhead: number): void {
   if (!timing) return;
   const { user, system } = process.cpuUsage();
   const { rss, heapUsed } = process.memoryUsage();
   process.stderr.write(
-    `pcopy worker ${process.pid}${process.argv.includes('early') ? ' (forked early)' : ''}: cpu user ${(user / 1000).toFixed(0)} ms, system ${(system / 1000).toFixed(0)} ms, lived ${performance.now().toFixed(0)} ms, ` +
+    `pcopy worker ${process.pid}${process.argv.includes('early') ? ' (forked early)' : ''}: cpu user ${(user / 1000).toFixed(0)} ms, system ${(system / 1000).toFixed(0)} ms, lived ${performance.now().toFixed(0)} ms, read ahead ${filesReadAhead} files, ` +
       `max rss ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (now ${rss >> 20}, heap used ${heapUsed >> 20})\n`,
   );
 }

@@ -5,12 +5,11 @@
  * and every child has exited, so the parent never leaves a worker behind.
  */
 import { removeQuietly } from './copy-file.js';
-import { Scheduler, type CopyOutcome, type PoolEvents, type SchedulerSettings } from './scheduler.js';
+import { Scheduler } from './scheduler.js';
+import type { PoolEvents, SchedulerSettings } from './scheduler-settings.js';
 import type { SerializedError } from './errors.js';
-import { tempPathOf, under, type JobKind, type JobRef, type WorkerInit } from './protocol.js';
+import { tempPathOf, under, type CopyOutcome, type JobKind, type JobRef, type WorkerInit } from './protocol.js';
 import { WorkerHandle } from './worker-handle.js';
-
-export type { PoolEvents } from './scheduler.js';
 
 export type PoolSettings = Omit<WorkerInit, 'type'> & SchedulerSettings;
 

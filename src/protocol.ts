@@ -12,7 +12,6 @@ import type { CopyPolicy } from './copy-file.js';
 import type { SerializedError } from './errors.js';
 import type { WireStat } from './metadata.js';
 
-export type { WireStat } from './metadata.js';
 
 /** `copied` (or would be, in a dry run); `same`: already identical; `kept`: left alone by --ignore-existing / --update. */
 export type CopyOutcome = 'copied' | 'same' | 'kept';

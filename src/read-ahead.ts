@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { osPath } from './byte-names.js';
 import type { Follower, ReadStart } from './copy-file.js';
 import type { JobQueue } from './job-queue.js';
-import { WORKER_THREADS } from './worker-process.js';
+import { WORKER_THREADS } from './worker-threads.js';
 
 /** A first read of a file slower than this (ms) came from the device, not from memory. */
 const DEVICE_MS = 0.05;
@@ -24,8 +24,8 @@ const DEVICE_MS = 0.05;
 const WATCH = 16;
 /** After this many files read ahead, the next WATCH files are left to the copy alone, to check. */
 const PROBE_EVERY = 1024;
-/** Files read ahead at once, per worker: one request per thread of the worker's pool (see worker-process.ts). */
-export const READ_AHEAD_DEPTH = WORKER_THREADS;
+/** Files read ahead at once, per worker: one request per thread of the worker's pool. */
+const READ_AHEAD_DEPTH = WORKER_THREADS;
 /** Files at least this big are followed: read ahead within, FOLLOW_REQUESTS requests at a time. */
 const FOLLOW_BYTES = 8 * 1024 * 1024;
 const MiB = 1024 * 1024;
@@ -44,6 +44,8 @@ const MAX_AHEAD = 512;
 
 export class ReadAhead {
   private active = false;
+  /** Files whose first chunk was read ahead, so far (shown by PCOPY_DEBUG_TIMING). */
+  filesRead = 0;
   /** Index (in the queue's order of jobs ever pushed) of the next job to read ahead. */
   private next = 0;
   private readonly pending = new Set<number>();
@@ -192,6 +194,7 @@ export class ReadAhead {
       return;
     }
     this.pending.add(n);
+    this.filesRead++;
     const buffer = this.buffers.pop() ?? Buffer.allocUnsafe(this.chunkSize);
     const done = (start?: ReadStart): void => {
       this.pending.delete(n);

@@ -24,8 +24,6 @@ import { Recovery } from './recovery.js';
 import { BYTES_PER_JOB, JOBS_PER_EXTRA_WORKER, MAX_BATCH, MAX_OUTSTANDING, MAX_OUTSTANDING_GROWING, type SchedulerHost, type SchedulerSettings } from './scheduler-settings.js';
 import { SplitBook } from './split-book.js';
 
-export type { CopyOutcome } from './protocol.js';
-export type { PoolEvents, SchedulerHost, SchedulerSettings } from './scheduler-settings.js';
 
 export class Scheduler {
   /** Every job's state (read it; only the scheduler moves jobs). */

@@ -3,7 +3,7 @@
  * for an idle worker, is at one, or is written; a part whose worker died is written again, once.
  * Pure bookkeeping for the scheduler, which decides when a file is split and what a failure means.
  */
-import type { WireStat } from './protocol.js';
+import type { WireStat } from './metadata.js';
 
 const WAITING = -2;
 const WRITTEN = -1;

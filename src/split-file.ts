@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import { osPath } from './byte-names.js';
 import { checkUnchanged, existingOutcome, matchesQuickCheck, renameOver, sourceOpenFlags, statSource, type CopyContext, type CopyPolicy } from './copy-file.js';
 import { EntryFailure, entryError } from './errors.js';
-import { writeSkippingZeros, YIELD_EVERY_BYTES } from './write-chunks.js';
+import { writeAllAt, writeSkippingZeros, YIELD_EVERY_BYTES } from './write-chunks.js';
 import { isSparse, sourceStatOf, targetMode, utimeSeconds, type SourceStat } from './metadata.js';
 import type { CopyOutcome } from './protocol.js';
 
@@ -51,10 +51,7 @@ export function* copyPart(src: string, tmp: string, offset: number, length: numb
         const n = fs.readSync(fdIn, buffer, 0, Math.min(buffer.length, length - done), offset + done);
         if (n === 0) throw new EntryFailure(entryError.changed('shrunk'));
         if (sparse) writeSkippingZeros(fdOut, buffer, n, offset + done);
-        else {
-          let written = 0;
-          while (written < n) written += fs.writeSync(fdOut, buffer, written, n - written, offset + done + written);
-        }
+        else writeAllAt(fdOut, buffer, 0, n, offset + done);
         done += n;
         ctx.onBytes(n);
         sinceYield += n;

@@ -12,6 +12,7 @@
  * worker sees its parent's channel close and exits too.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { WORKER_THREADS } from './worker-threads.js';
 
 /** The worker's bundle (scripts/bundle.mjs), CommonJS: a forked child starts ~10 ms sooner than with an ES module. */
 const WORKER_FILE = new URL('./worker.cjs', import.meta.url);
@@ -21,11 +22,6 @@ const WORKER_FILE = new URL('./worker.cjs', import.meta.url);
  * Nothing of the parent's own flags is passed on.
  */
 const WORKER_EXEC_ARGV = ['--max-semi-space-size=2'];
-/**
- * Threads for a worker's read-ahead (see read-ahead.ts): each holds one request to the device, and a
- * disk serves a few dozen at once far faster than one by one. They start only if a worker reads ahead.
- */
-export const WORKER_THREADS = 16;
 
 const EARLY = Symbol.for('pcopy.earlyWorker');
 type Slot = { [EARLY]?: ChildProcess };
@@ -54,13 +50,18 @@ export function forkWorker(): ChildProcess {
 }
 
 /**
- * Forks the first worker now when `args` (argv without node and the script) look like a copy:
- * two operands or more, and no help or version flag. A wrong guess costs only the CPU of a
- * process that exits with pcopy.
+ * Whether `args` (argv without node and the script) look like a copy: two words that are not
+ * options (option values count too), and no help or version flag. A wrong guess costs only the CPU
+ * of a worker that exits with pcopy.
  */
-export function forkEarlyWorker(args: string[]): void {
+export function looksLikeCopy(args: string[]): boolean {
   const operands = args.filter((a) => !a.startsWith('-'));
-  if (operands.length < 2 || args.some((a) => a === '-h' || a === '--help' || a === '-V' || a === '--version')) return;
+  return operands.length >= 2 && !args.some((a) => a === '-h' || a === '--help' || a === '-V' || a === '--version');
+}
+
+/** Forks the first worker now when `args` look like a copy. */
+export function forkEarlyWorker(args: string[]): void {
+  if (!looksLikeCopy(args)) return;
   let child: ChildProcess;
   try {
     child = spawn(['early']);

@@ -171,13 +171,13 @@ function pump(): void {
     }
   }
   readAhead!.fill();
-  const runnable = current !== null || tasks.length > 0 || queue.length > 0;
+  const runnable = hasWork();
   // A job still in hand after a whole slice is named in a report, so a crash is attributed to it.
   flush(current !== null && current !== inHandReported);
   // Waiting for a read-ahead: its completion wakes the pump.
   if (runnable && !waiting) schedule();
   else if (!runnable && ending) {
-    reportWorkerCpu();
+    reportWorkerCpu(readAhead?.filesRead ?? 0);
     process.disconnect();
   }
 }
@@ -230,9 +230,14 @@ function step(h: InHand): void {
   current = null;
 }
 
+/** Work in hand, tasks or queued jobs. */
+function hasWork(): boolean {
+  return current !== null || tasks.length > 0 || queue.length > 0;
+}
+
 /** Sends what happened since the last report, if due (always when `force`, or when running dry). */
 function flush(force: boolean): void {
-  const idle = !current && tasks.length === 0 && queue.length === 0;
+  const idle = !hasWork();
   const inHand: WorkerReport['inHand'] = current ? [current.work.t === 'part' ? [current.work.job.id, current.work.part] : current.work.job.id] : [];
   const due = report.take(force, idle, inHand);
   if (!due) return;

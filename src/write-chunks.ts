@@ -12,7 +12,7 @@ export const YIELD_EVERY_BYTES = 1024 * 1024;
  * size (aligned to the file offset), as `cp --sparse=auto` looks for zeros block by block. Smaller
  * than a chunk, so data scattered one block per chunk does not fill the holes between it.
  */
-export const HOLE_BYTES = 4096;
+const HOLE_BYTES = 4096;
 const ZEROS = Buffer.alloc(HOLE_BYTES);
 
 /** Writes `buffer[0, length)` at the file's offset, all of it. */
@@ -22,7 +22,7 @@ export function writeAll(fd: number, buffer: Buffer, length: number): void {
 }
 
 /** Writes `buffer[start, end)` at file offset `position`, all of it (positional: the file offset stays). */
-function writeAllAt(fd: number, buffer: Buffer, start: number, end: number, position: number): void {
+export function writeAllAt(fd: number, buffer: Buffer, start: number, end: number, position: number): void {
   let offset = start;
   while (offset < end) offset += fs.writeSync(fd, buffer, offset, end - offset, position + offset - start);
 }

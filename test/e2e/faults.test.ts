@@ -330,18 +330,18 @@ describe('F4 a low file-descriptor limit', () => {
 
   // So few descriptors that Node starts but cannot open a worker's IPC channel (here: 20): a worker
   // that cannot start ends like one that died at once, so the run ends with a clear message, no hang.
-  it.skipIf(unavailable(!hasCommand('prlimit'), REASON.prlimit))('prlimit --nofile=20: no worker can start; the run ends, exit 1, saying why', async () => {
+  it.skipIf(unavailable(!hasCommand('prlimit'), REASON.prlimit))('prlimit --nofile=20: no worker can start; the run ends, exit 1, saying why', async (ctx) => {
     for (let i = 0; i < 30; i++) writeFile(path.join(src, `f${i}`), 100);
     const r = await runPcopy([src, dest], { prefix: ['prlimit', '--nofile=20:20', '--'], timeoutMs: 30_000 });
     if (r.code === 0) {
-      // Where a worker still fits in 20 descriptors, the copy simply completes.
+      // A Node that starts its workers within 20 descriptors copies the tree: the case is not met here.
       expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
-    } else {
-      expect(r.code, clip(r.stderr)).toBe(1);
-      expect(r.stderr).toMatch(/workers keep dying .*could not start \(EMFILE\)/);
-      expect(r.stdout).toMatch(/30 failed/);
-      expect(findTemps(dest)).toEqual([]);
+      ctx.skip('a worker starts within 20 descriptors on this Node');
     }
+    expect(r.code, clip(r.stderr)).toBe(1);
+    expect(r.stderr).toMatch(/workers keep dying .*could not start \(EMFILE\)/);
+    expect(r.stdout).toMatch(/30 failed/);
+    expect(findTemps(dest)).toEqual([]);
   });
 });
 

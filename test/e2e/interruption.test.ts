@@ -261,8 +261,10 @@ describe('F2 the parent killed with SIGKILL', () => {
     const temp = await midFile(slow);
     const fast = await runPcopy([src, dest]);
     expect(fast.code, clip(fast.stderr)).toBe(0);
-    const slowStillRunning = procId(slow.pid) !== undefined && isAlive(procId(slow.pid)!);
-    if (slowStillRunning) expect(fs.existsSync(temp), `the live run's temp ${temp} was removed`).toBe(true);
+    // The slow run pauses 5 ms per KiB of its 1 MiB file (over 5 s): it is still going.
+    const slowId = procId(slow.pid);
+    expect(slowId !== undefined && isAlive(slowId), 'the slow run is still going').toBe(true);
+    expect(fs.existsSync(temp), `the live run's temp ${temp} was removed`).toBe(true);
     const r = await withinOrKill(slow.done, 45_000, slow, 'the slow run');
     expect(r.code, clip(r.stderr)).toBe(0);
     expect(findTemps(dest)).toEqual([]);

@@ -1,17 +1,20 @@
 /**
  * Start-up: bin/pcopy.js forks the first worker before it loads the CLI, when its arguments look
  * like a copy. A small tree is copied by that one worker (the pool grows only for work worth a
- * second process: many files, or many bytes); a run that never copies (refused SRC, usage error, --help) exits at once with
- * its usual code and leaves no process behind.
+ * second process: many files, or many bytes); a run refused after that early fork (missing SRC,
+ * usage error) exits at once with its usual code and leaves no process behind.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { looksLikeCopy } from '../../src/worker-process.js';
 import { groupMembers } from '../helpers/proc.js';
 import { runPcopy, startPcopy, waitFor, withinOrKill } from '../helpers/run.js';
 import { diffTrees, snapshot, srcDestPerTest, writeFile } from '../helpers/tree.js';
 
 const WORKER_LINE = /^pcopy worker \d+( \(forked early\))?: /;
+/** The PCOPY_DEBUG_TIMING line of each worker that ended normally. */
+const workerLines = (stderr: string): string[] => stderr.split('\n').filter((l) => WORKER_LINE.test(l));
 
 describe('start-up', () => {
   let src: string;
@@ -20,9 +23,10 @@ describe('start-up', () => {
 
   it('a tree of 10 small files is copied by exactly one worker, the one forked before the CLI loaded', async () => {
     for (let i = 0; i < 10; i++) writeFile(path.join(src, i < 5 ? '' : 'sub', `f${i}.txt`), 100 + i * 300);
-    const r = await runPcopy([src, dest], { extraEnv: { PCOPY_DEBUG_TIMING: '1' } });
+    // Up to four allowed: the work, not the limit, decides.
+    const r = await runPcopy(['-j', '4', src, dest], { extraEnv: { PCOPY_DEBUG_TIMING: '1' } });
     expect(r.code, r.stderr).toBe(0);
-    const workers = r.stderr.split('\n').filter((l) => WORKER_LINE.test(l));
+    const workers = workerLines(r.stderr);
     expect(workers).toHaveLength(1);
     expect(workers[0]).toContain('(forked early)');
     expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
@@ -31,9 +35,9 @@ describe('start-up', () => {
   it('a tree of 3,000 files still gets a second worker', async () => {
     for (let i = 0; i < 3000; i++) writeFile(path.join(src, `d${i % 30}`, `f${i}`), 10 + (i % 50));
     // Workers pause 1 ms per file, so the scan is surely ahead by 1,024 jobs, however busy the machine.
-    const r = await runPcopy([src, dest], { extraEnv: { PCOPY_DEBUG_TIMING: '1', PCOPY_TEST_DELAY_MS: '1' } });
+    const r = await runPcopy(['-j', '2', src, dest], { extraEnv: { PCOPY_DEBUG_TIMING: '1', PCOPY_TEST_DELAY_MS: '1' } });
     expect(r.code, r.stderr).toBe(0);
-    const workers = r.stderr.split('\n').filter((l) => WORKER_LINE.test(l));
+    const workers = workerLines(r.stderr);
     expect(workers).toHaveLength(2);
     expect(workers.filter((l) => l.includes('(forked early)'))).toHaveLength(1);
     expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
@@ -41,20 +45,29 @@ describe('start-up', () => {
 
   it('a tree of 24 files of 4 MiB gets a second worker once their sizes are known', async () => {
     for (let i = 0; i < 24; i++) writeFile(path.join(src, `f${i}.bin`), 4 * 1024 * 1024 + i);
-    const r = await runPcopy([src, dest], { extraEnv: { PCOPY_DEBUG_TIMING: '1' } });
+    const r = await runPcopy(['-j', '2', src, dest], { extraEnv: { PCOPY_DEBUG_TIMING: '1' } });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr.split('\n').filter((l) => WORKER_LINE.test(l))).toHaveLength(2);
+    expect(workerLines(r.stderr)).toHaveLength(2);
     expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
   });
 
+  it('the guess from argv: two operands and no help or version flag', () => {
+    expect(looksLikeCopy(['src', 'dest'])).toBe(true);
+    expect(looksLikeCopy(['-j', '2', '--exclude', '*.o', 'src', 'dest'])).toBe(true);
+    expect(looksLikeCopy(['src'])).toBe(false);
+    expect(looksLikeCopy(['src', 'dest', '--help'])).toBe(false);
+    expect(looksLikeCopy(['-V', 'src', 'dest'])).toBe(false);
+  });
+
+  // Each of these argv looks like a copy, so a worker is forked before the CLI refuses it.
   const refusals: Array<[what: string, args: (src: string, dest: string) => string[], code: number, stderr: RegExp]> = [
     ['a missing SRC', (s, d) => [path.join(s, 'missing'), d], 2, /^pcopy: source .*missing.* does not exist\n$/],
     ['a bad option value', (s, d) => ['-j', 'many', s, d], 2, /workers/],
     ['an unknown option', (s, d) => ['--frobnicate', s, d], 2, /unknown option '--frobnicate'/],
-    ['--help after the operands', (s, d) => [s, d, '--help'], 0, /^$/],
   ];
   for (const [what, args, code, stderr] of refusals) {
-    it(`${what}: exit ${code} at once, nothing written, no process left in its group`, async () => {
+    it(`${what}: exit ${code} at once, nothing written, the early worker gone with it`, async () => {
+      expect(looksLikeCopy(args(src, dest))).toBe(true);
       writeFile(path.join(src, 'a.txt'), 10);
       const running = startPcopy(args(src, dest));
       const r = await withinOrKill(running.done, 30_000, running, what);
