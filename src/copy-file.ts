@@ -75,19 +75,19 @@ export interface CopyContext {
   onGrown(n: number): void;
 }
 
-/**
- * A source the worker's read-ahead already opened (with `sourceOpenFlags`), with its first bytes
- * read (the descriptor's offset is past them). `release` gives the buffer back once written;
- * `release(true)` also closes the descriptor (the copy turned out not to need it).
- */
 /** Reads ahead of a copy in one file: told the copy's position after each chunk, -1 when it stops. */
 export type Follower = (position: number) => void;
 
+/**
+ * A source the worker's read-ahead already opened (with `sourceOpenFlags`), with its first bytes
+ * read (the descriptor's offset is past them). The copy closes the descriptor; `release` gives the
+ * buffer back once its bytes are written (or not needed).
+ */
 export interface ReadStart {
   fd: number;
   buffer: Buffer;
   bytes: number;
-  release(close: boolean): void;
+  release(): void;
 }
 
 /** The source entry's stat: lstat, or stat with -L (where a source path may be a symlink to follow). */
@@ -147,18 +147,20 @@ export function* copyRegularFile(
   start?: ReadStart,
 ): Generator<void, CopyOutcome> {
   const { policy } = ctx;
-  if (!fresh || policy.dryRun) {
-    const outcome = fresh ? undefined : existingOutcome(dest, st, policy, (have) => matchesQuickCheck(have, st, policy.modifyWindowUs));
-    if (outcome || policy.dryRun) {
-      start?.release(true);
-      return outcome ?? 'copied';
-    }
-  }
-  const fdIn = start ? start.fd : fs.openSync(osPath(src), sourceOpenFlags(policy.dereference));
+  // The copy owns a read-ahead's start from here: on every way out its descriptor is closed and its
+  // buffer given back (`first` holds it until its chunk is written).
+  let fdIn = start ? start.fd : -1;
+  let first = start;
   let fdOut = -1;
   let created = false;
   let follow: Follower | undefined;
   try {
+    if (!fresh) {
+      const outcome = existingOutcome(dest, st, policy, (have) => matchesQuickCheck(have, st, policy.modifyWindowUs));
+      if (outcome) return outcome;
+    }
+    if (policy.dryRun) return 'copied';
+    if (fdIn < 0) fdIn = fs.openSync(osPath(src), sourceOpenFlags(policy.dereference));
     // The worker runs with umask 0, so the temp file is born with exactly the mode it should have.
     fdOut = fs.openSync(osPath(tmp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, targetMode(st, policy) & 0o777);
     created = true;
@@ -170,14 +172,15 @@ export function* copyRegularFile(
     let sinceYield = 0;
     while (toEnd || total < st.size) {
       // The first chunk may have been read ahead (the descriptor's offset is past it then).
-      const chunk = total === 0 && start ? start.buffer : buffer;
-      const started = total === 0 && !start && ctx.onFirstRead ? performance.now() : 0;
-      const n = chunk === buffer ? fs.readSync(fdIn, buffer, 0, buffer.length, null) : start!.bytes;
+      const chunk = first ? first.buffer : buffer;
+      const started = total === 0 && !first && ctx.onFirstRead ? performance.now() : 0;
+      const n = first ? first.bytes : fs.readSync(fdIn, buffer, 0, buffer.length, null);
       if (started) follow = ctx.onFirstRead!(performance.now() - started, fdIn, st.size);
       if (n === 0) break;
       if (sparse) writeSkippingZeros(fdOut, chunk, n, total);
       else writeAll(fdOut, chunk, n);
-      if (chunk !== buffer) start!.release(false);
+      first?.release();
+      first = undefined;
       follow?.(total + n);
       total += n;
       if (toEnd) ctx.onGrown(n);
@@ -201,8 +204,8 @@ export function* copyRegularFile(
     return 'copied';
   } finally {
     follow?.(-1);
-    start?.release(false);
-    fs.closeSync(fdIn);
+    first?.release();
+    if (fdIn >= 0) fs.closeSync(fdIn);
     if (fdOut >= 0) fs.closeSync(fdOut);
     if (created) removeQuietly(tmp);
   }

@@ -111,19 +111,21 @@ class CopyRun {
         failed: (rel, error) => this.fail(rel, error, false),
       },
     );
+    // Parts need two workers to pay off; --verify hashes whole files, a dry run writes nothing.
+    const splitFileBytes = opts.workers > 1 && !opts.verify && !opts.dryRun ? SPLIT_FILE_BYTES : Infinity;
     this.pool = new WorkerPool(
       {
         workers: opts.workers,
-        // A tree gets every worker at once; one file only one, unless it is big enough to be split.
-        initialWorkers: target.kind === 'file' && fs.statSync(osPath(target.srcFile)).size >= SPLIT_FILE_BYTES ? opts.workers : 1,
+        // One worker to start with (the pool grows with the work), but one file that will be split
+        // gets every worker at once.
+        initialWorkers: target.kind === 'file' && fs.statSync(osPath(target.srcFile)).size >= splitFileBytes ? opts.workers : 1,
         srcRoot: this.srcRoot,
         destRoot: this.destRoot,
         chunkSize: opts.chunkSize,
         runTag: this.runTag,
         policy: this.policy,
         bigFileBytes: BIG_FILE_BYTES,
-        // Parts need two workers to pay off; --verify hashes whole files, a dry run writes nothing.
-        splitFileBytes: opts.workers > 1 && !opts.verify && !opts.dryRun ? SPLIT_FILE_BYTES : Infinity,
+        splitFileBytes,
         partBytes: PART_BYTES,
         delayMs: testDelayMs(),
       },

@@ -47,11 +47,26 @@ export class JobBook {
   private readonly waiting: Record<'queued' | 'big', { ids: number[]; head: number }> = { queued: { ids: [], head: 0 }, big: { ids: [], head: 0 } };
   /** Jobs done or failed. */
   completed = 0;
-  /** Sized bytes of the jobs in `at` (kept by a worker, not yet completed). */
-  bytesAt = 0;
+  /** Sized bytes of the jobs in `at` that workers kept from their batches (see `keptBytes`). */
+  private kept = 0;
 
-  /** `completed` hears each job's completion exactly once. */
-  constructor(private readonly onCompleted: (id: number, result: CopyOutcome | SerializedError) => void) {}
+  /**
+   * `completed` hears each job's completion exactly once. Files of `bigBytes` and more are at a worker
+   * as a task of their own, so they do not weigh in `keptBytes`.
+   */
+  constructor(
+    private readonly bigBytes: number,
+    private readonly onCompleted: (id: number, result: CopyOutcome | SerializedError) => void,
+  ) {}
+
+  /** Bytes queued at workers under the batches' rule, not yet copied: what a new worker could relieve. */
+  get keptBytes(): number {
+    return this.kept;
+  }
+
+  private weight(bytes: number): number {
+    return bytes > 0 && bytes < this.bigBytes ? bytes : 0;
+  }
 
   get length(): number {
     return this.rels.length;
@@ -79,8 +94,8 @@ export class JobBook {
     const from = this.states[id]!;
     if (from >= State.done) return;
     if (AT_WORKER.has(from)) this.addLoad(this.workerOf[id]!, -1);
-    if (from === State.at) this.bytesAt -= this.sizedBytes(id);
-    if (to === State.at) this.bytesAt += this.sizedBytes(id);
+    if (from === State.at) this.kept -= this.weight(this.sizes[id]!);
+    if (to === State.at) this.kept += this.weight(this.sizes[id]!);
     this.counts[from]!--;
     this.counts[to]!++;
     if (to === State.queued) this.waiting.queued.ids.push(id);
@@ -164,7 +179,7 @@ export class JobBook {
   }
 
   setSize(id: number, bytes: number): void {
-    if (this.states[id] === State.at) this.bytesAt += Math.max(bytes, 0) - this.sizedBytes(id);
+    if (this.states[id] === State.at) this.kept += this.weight(bytes) - this.weight(this.sizes[id]!);
     this.sizes[id] = bytes;
   }
 

@@ -208,14 +208,7 @@ export class ReadAhead {
         fs.close(fd, () => {});
         return done();
       }
-      let released = false;
-      const release = (close: boolean): void => {
-        if (released) return;
-        released = true;
-        this.buffers.push(buffer);
-        if (close) fs.closeSync(fd);
-      };
-      done({ fd, buffer, bytes: got, release });
+      done({ fd, buffer, bytes: got, release: () => this.buffers.push(buffer) });
     });
   }
 }

@@ -42,7 +42,7 @@ export class Scheduler {
     private readonly settings: SchedulerSettings,
     private readonly host: SchedulerHost,
   ) {
-    this.jobs = new JobBook((id, result) => {
+    this.jobs = new JobBook(settings.bigFileBytes, (id, result) => {
       this.recovery.completed();
       if (typeof result === 'string') host.done(id, result);
       else host.failed(id, result);
@@ -264,9 +264,14 @@ export class Scheduler {
   /** Forks more workers only when the outstanding work is big enough to keep them busy. */
   private grow(): void {
     if (this.recovery.gaveUp || this.stopped || this.ending) return;
-    let outstanding =
-      this.waiting() + (this.jobs.count(State.big) + this.splits.waiting) * JOBS_PER_EXTRA_WORKER + Math.floor(this.jobs.bytesAt / BYTES_PER_JOB);
-    for (const w of this.jobs.workers()) outstanding += this.jobs.load(w);
+    // Each piece of big work weighs a worker's worth, unless an idle worker is about to take it.
+    let idle = 0;
+    let outstanding = this.waiting() + Math.floor(this.jobs.keptBytes / BYTES_PER_JOB);
+    for (const w of this.jobs.workers()) {
+      outstanding += this.jobs.load(w);
+      if (this.jobs.load(w) === 0) idle++;
+    }
+    outstanding += Math.max(0, this.jobs.count(State.big) + this.splits.waiting - idle) * JOBS_PER_EXTRA_WORKER;
     const wanted = Math.min(this.settings.workers, 1 + Math.floor(outstanding / JOBS_PER_EXTRA_WORKER));
     while (this.jobs.workerCount < wanted) this.fork();
   }

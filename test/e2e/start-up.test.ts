@@ -51,6 +51,18 @@ describe('start-up', () => {
     expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
   });
 
+  it('one file too big for one worker gets the pool at once, but not with --verify (it is not split then)', async () => {
+    const file = path.join(src, 'big.bin');
+    writeFile(file, 70 * 1024 * 1024);
+    for (const [args, workers] of [[[], 2], [['--verify'], 1]] as const) {
+      const out = path.join(dest, `copy${workers}`);
+      const r = await runPcopy([...args, '-j', '2', file, out], { extraEnv: { PCOPY_DEBUG_TIMING: '1' } });
+      expect(r.code, r.stderr).toBe(0);
+      expect(workerLines(r.stderr), args.join(' ')).toHaveLength(workers);
+      expect(fs.readFileSync(out).equals(fs.readFileSync(file))).toBe(true);
+    }
+  });
+
   it('the guess from argv: two operands and no help or version flag', () => {
     expect(looksLikeCopy(['src', 'dest'])).toBe(true);
     expect(looksLikeCopy(['-j', '2', '--exclude', '*.o', 'src', 'dest'])).toBe(true);

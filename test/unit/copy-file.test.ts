@@ -288,3 +288,57 @@ describe('copySymlink', () => {
     expect(fs.readdirSync(dir).sort()).toEqual(['as-file', 'as-link', 'src-link']);
   });
 });
+
+describe('copyRegularFile with a read-ahead start', () => {
+  /** What the worker's read-ahead hands over: the source open, its first chunk read. */
+  function readStart(file: string, chunk: number): { start: { fd: number; buffer: Buffer; bytes: number; release(): void }; released: () => number } {
+    const fd = fs.openSync(file, 'r');
+    const buffer = Buffer.alloc(chunk);
+    let count = 0;
+    const bytes = fs.readSync(fd, buffer, 0, chunk, null);
+    return { start: { fd, buffer, bytes, release: () => count++ }, released: () => count };
+  }
+  const isOpen = (fd: number): boolean => {
+    try {
+      fs.fstatSync(fd);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('continues after the chunk read ahead, gives its buffer back once and closes its descriptor', () => {
+    const src = path.join(tmp(), 'src.bin');
+    const data = writeFile(src, 10_000);
+    const { start, released } = readStart(src, 4096);
+    const dest = path.join(tmp(), 'dest.bin');
+    const { outcome } = drive(copyRegularFile(src, dest, `${dest}.tmp`, statOf(src), context(4096), true, start));
+    expect(outcome).toBe('copied');
+    expect(fs.readFileSync(dest)).toEqual(data);
+    expect(released()).toBe(1);
+    expect(isOpen(start.fd)).toBe(false);
+  });
+
+  it('gives the start back when the destination check fails before any copying (ENOTDIR)', () => {
+    const src = path.join(tmp(), 'src.bin');
+    writeFile(src, 10_000);
+    fs.writeFileSync(path.join(tmp(), 'file'), 'x');
+    const { start, released } = readStart(src, 4096);
+    const dest = path.join(tmp(), 'file', 'dest.bin'); // a part of the path is a file
+    expect(() => drive(copyRegularFile(src, dest, `${dest}.tmp`, statOf(src), context(4096), false, start))).toThrow(/ENOTDIR/);
+    expect(released()).toBe(1);
+    expect(isOpen(start.fd)).toBe(false);
+  });
+
+  it('gives the start back when the destination is already the same (nothing to copy)', () => {
+    const src = path.join(tmp(), 'src.bin');
+    writeFile(src, 10_000);
+    const dest = path.join(tmp(), 'dest.bin');
+    drive(copyRegularFile(src, dest, `${dest}.tmp`, statOf(src), context(4096), true));
+    const { start, released } = readStart(src, 4096);
+    const { outcome } = drive(copyRegularFile(src, dest, `${dest}.tmp`, statOf(src), context(4096), false, start));
+    expect(outcome).toBe('same');
+    expect(released()).toBe(1);
+    expect(isOpen(start.fd)).toBe(false);
+  });
+});

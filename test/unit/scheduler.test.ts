@@ -205,6 +205,18 @@ describe('Scheduler: how many workers', () => {
     expect(Math.abs(p.s.jobs.load(0) - p.s.jobs.load(1))).toBeLessThanOrEqual(MAX_OUTSTANDING_GROWING);
   });
 
+  it('a lone big file copied whole (not split) forks nothing: the idle worker takes it, and its bytes do not weigh', () => {
+    const p = new FakePool({ workers: 8, initialWorkers: 1 });
+    const id = p.s.add('file', 'disk.img', false);
+    p.s.finishInput();
+    p.sizeAll(0, () => 1024 * MiB);
+    expect(p.take('tasks')).toEqual([[0, { type: 'tasks', tasks: [expect.objectContaining({ t: 'copy' })] }]]);
+    // Progress of that copy: nothing else is left to do, so nothing more is forked.
+    p.report(0, { bytes: 64 * MiB, inHand: [id] });
+    p.report(0, { bytes: 64 * MiB, inHand: [id] });
+    expect(p.forks).toEqual([0]);
+  });
+
   it(`${JOBS_PER_EXTRA_WORKER} jobs waiting fork a second worker before any size is known`, () => {
     const p = new FakePool({ initialWorkers: 1 });
     for (let i = 0; i < JOBS_PER_EXTRA_WORKER + MAX_OUTSTANDING_GROWING; i++) p.s.add('file', `f${i}`, false);
