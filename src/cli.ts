@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { decode, display, exactArgv, osPath } from './byte-names.js';
 import { copy, type CopyEvent, type CopyResult } from './copy.js';
-import { ExitCode, PcopyError } from './errors.js';
+import { ExitCode, GAVE_UP_CODE, PcopyError } from './errors.js';
 import {
   defaultWorkers,
   parseChunkSize,
@@ -23,7 +23,7 @@ import {
   type Preserve,
 } from './options.js';
 import { createReporter, type Reporter } from './progress.js';
-import { formatEntry, formatFailure, formatJson, formatSkipped, formatSummary } from './summary.js';
+import { formatEntry, formatFailure, formatJson, formatSkipped, formatSummary, groupDigits } from './summary.js';
 
 const HELP_AFTER = `
 What gets copied:
@@ -232,6 +232,8 @@ async function runCopy(src: string, dest: string, options: Partial<CopyOptions>,
   const quiet = cli.quiet ?? false;
   const listEntries = (cli.verbose || cli.dryRun) && !cli.json && !quiet;
   let reporter: Reporter | undefined;
+  // Entries that failed only because the pool gave up: the first few are named, the rest counted.
+  let gaveUp = 0;
   try {
     reporter = createReporter(process.stderr, quiet || cli.json ? false : cli.progress);
     const shown = reporter;
@@ -240,6 +242,7 @@ async function runCopy(src: string, dest: string, options: Partial<CopyOptions>,
         case 'progress':
           return shown.update(event.progress);
         case 'failed':
+          if (event.failure.error.code === GAVE_UP_CODE && ++gaveUp > GAVE_UP_LINES) return;
           return shown.print(`pcopy: ${formatFailure(event.failure, src, dest)}`, process.stderr);
         case 'skipped':
           if (!quiet) shown.print(`pcopy: ${formatSkipped(event.entry, src)}`, process.stderr);
@@ -253,6 +256,9 @@ async function runCopy(src: string, dest: string, options: Partial<CopyOptions>,
     };
     const result = await copy(src, dest, { ...options, signal: controller.signal, onEvent });
     reporter.stop(!result.interrupted && result.failures.length === 0);
+    if (gaveUp > GAVE_UP_LINES) {
+      process.stderr.write(`pcopy: … and ${groupDigits(gaveUp - GAVE_UP_LINES)} more entries not copied for the same reason (--json lists every one)\n`);
+    }
     if (cli.json) process.stdout.write(`${formatJson(result, { ...resolveOptions(options) })}\n`);
     else if (!quiet) process.stdout.write(`${formatSummary(result)}\n`);
     process.exitCode = exitCodeOf(result, signalled);
@@ -272,6 +278,9 @@ async function runCopy(src: string, dest: string, options: Partial<CopyOptions>,
   // second Ctrl-C landing in that window killed pcopy by SIGINT instead of exiting with 130.
   process.exit();
 }
+
+/** Failure lines shown for entries left when the pool gave up (they all share one cause). */
+const GAVE_UP_LINES = 10;
 
 function exitCodeOf(result: CopyResult, signal?: NodeJS.Signals): number {
   if (result.interrupted) return SIGNAL_EXIT[signal ?? 'SIGINT'] ?? ExitCode.sigint;

@@ -30,7 +30,7 @@ export class PcopyError extends Error {
 
 /** An OS error as it crosses the process boundary. */
 export interface SerializedError {
-  /** `EACCES`, `ENOSPC`, … or one of pcopy's own: `VANISHED`, `CHANGED`, `CRASHED`, `NOT_EMPTY`. */
+  /** `EACCES`, `ENOSPC`, … or one of pcopy's own: `VANISHED`, `CHANGED`, `CRASHED`, `GAVE_UP`, `NOT_EMPTY`. */
   code: string;
   /** The OS reason without the path, e.g. `permission denied`. */
   message: string;
@@ -73,13 +73,20 @@ export function describeError(e: SerializedError): string {
  */
 export const DESTINATION_FATAL_CODES: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT', 'EROFS']);
 
+/**
+ * The failure of every entry left when workers keep dying: one cause for all of them, so the CLI
+ * names only the first few (a tree of 200,000 files would print 200,000 identical lines).
+ */
+export const GAVE_UP_CODE = 'GAVE_UP';
+
 /** pcopy's own per-entry failure reasons, created in one place so every message reads the same. */
 export const entryError = {
   vanished: (): SerializedError => ({ code: 'VANISHED', message: 'vanished since the scan' }),
   changed: (what: string): SerializedError => ({ code: 'CHANGED', message: `source changed while being copied (${what})` }),
   crashed: (how: string): SerializedError => ({ code: 'CRASHED', message: `the worker copying it died (${how}), twice` }),
+  /** Every entry not yet copied when the pool gives up gets this one failure (GAVE_UP_CODE). */
   poolDying: (deaths: number, how: string): SerializedError => ({
-    code: 'CRASHED',
+    code: GAVE_UP_CODE,
     message: `not copied: workers keep dying (${deaths} in a row with nothing completed, last ${how})`,
   }),
   notEmpty: (): SerializedError => ({ code: 'NOT_EMPTY', message: 'destination is a non-empty directory' }),

@@ -341,6 +341,12 @@ describe('F4 a low file-descriptor limit', () => {
     expect(r.code, clip(r.stderr)).toBe(1);
     expect(r.stderr).toMatch(/workers keep dying .*could not start \(EMFILE\)/);
     expect(r.stdout).toMatch(/30 failed/);
+    // One cause for all 30: ten of them are named, the rest counted in one line.
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('pcopy: Cannot copy'))).toHaveLength(10);
+    expect(r.stderr).toMatch(/… and 20 more entries not copied for the same reason/);
+    const json = await runPcopy(['--json', src, dest], { prefix: ['prlimit', '--nofile=20:20', '--'], timeoutMs: 30_000 });
+    const failures = (JSON.parse(json.stdout) as { failures: { error: { code: string } }[] }).failures;
+    expect(failures.map((f) => f.error.code)).toEqual(Array(30).fill('GAVE_UP'));
     expect(findTemps(dest)).toEqual([]);
   });
 });
