@@ -40,7 +40,7 @@ function spawn(args: string[]): ChildProcess {
  * NODE_EXTRA_CA_CERTS makes Node read and parse a CA bundle as it starts (a system bundle: ~40 ms
  * of a core, more than the rest of Node's start-up), and a worker makes no TLS connection.
  */
-export function workerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+function workerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const { NODE_EXTRA_CA_CERTS: _unused, ...rest } = env;
   return { ...rest, UV_THREADPOOL_SIZE: String(WORKER_THREADS) };
 }
