@@ -29,7 +29,8 @@ export function commitOf(dir) {
   return `${git ?? 'unknown'}${dirty}`;
 }
 
-const fsTypeOf = (dir) => firstLine('stat', ['-f', '-c', '%T', dir]) ?? 'unknown';
+/** The file system's type: findmnt names ext4 as such (stat -f says "ext2/ext3" for all three). */
+const fsTypeOf = (dir) => firstLine('findmnt', ['-n', '-o', 'FSTYPE', '--target', dir]) ?? firstLine('stat', ['-f', '-c', '%T', dir]) ?? 'unknown';
 /** The device a directory's file system is on, as df names it. */
 const deviceOf = (dir) => spawnSync('df', ['--output=source', dir], { encoding: 'utf8' }).stdout?.split('\n')[1]?.trim() || 'unknown';
 export const loadAverage = () => os.loadavg().map((n) => n.toFixed(2)).join(' ');

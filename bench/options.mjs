@@ -20,7 +20,8 @@ Kinds of row (--modes):
   disk    source on the disk (--disk-dir), warm in the page cache; destination on tmpfs
   cold    source on the disk, \`sync; echo 3 > /proc/sys/vm/drop_caches\` before each run (needs root;
           skipped with a message otherwise); destination on tmpfs. Reference: par-read, the device's
-          parallel read \`find SRC -type f -print0 | xargs -0 -P 16 -n 64 cat > /dev/null\`
+          parallel read \`find SRC -type f -print0 | xargs -0 -P 16 -n 64 cat > /dev/null\`;
+          also \`node -e 0\` from the dropped cache: what Node's own start costs here
 
 Options:
   --dir <path>          tmpfs for the warm sources and every destination (default: /dev/shm/pcopy-bench)
