@@ -358,7 +358,7 @@ describe('Scheduler: workers that die', () => {
     expect(p.s.complete).toBe(true);
     // Jobs found later fail at once rather than fork again.
     const late = p.s.add('file', 'late', false);
-    expect(p.failed.get(late)?.code).toBe('CRASHED');
+    expect(p.failed.get(late)?.code).toBe('GAVE_UP');
     expect(p.forks.length).toBeLessThanOrEqual(4);
   });
 
