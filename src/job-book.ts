@@ -9,7 +9,7 @@ import type { CopyOutcome, JobKind, JobRef } from './protocol.js';
 
 /**
  * queued: waits to be sent for sizing · sizing: its worker lstats it · at: its worker copies it (or a
- * task of it) · held: -H, waits for its link group · big: waits for an idle worker · opening / parts /
+ * task of it) · held: -H, waits for its link group · big: waits for a worker (see Scheduler.giveBigWork) · opening / parts /
  * sealing: a huge file in parts · done / failed: completed (final).
  */
 export const State = {
@@ -30,6 +30,8 @@ const NAMES = Object.keys(State) as JobState[];
 
 /** States in which a job is at one worker: counted in its load, interrupted by its death. */
 const AT_WORKER: ReadonlySet<number> = new Set([State.sizing, State.at, State.opening, State.sealing]);
+/** States in which a big file is a piece of work in a worker's hands (see `bigInHand`). */
+const BIG_IN_HAND: ReadonlySet<number> = new Set([State.at, State.opening, State.sealing]);
 
 export class JobBook {
   private readonly rels: string[] = [];
@@ -49,6 +51,8 @@ export class JobBook {
   completed = 0;
   /** Sized bytes of the jobs in `at` that workers kept from their batches (see `keptBytes`). */
   private kept = 0;
+  /** Files of `bigBytes` or more that some worker has in hand (see `bigInHand`). */
+  private bigs = 0;
 
   /**
    * `completed` hears each job's completion exactly once. Files of `bigBytes` and more are at a worker
@@ -64,8 +68,17 @@ export class JobBook {
     return this.kept;
   }
 
+  /** Big files at workers, as whole copies or being opened or sealed for their parts. */
+  get bigInHand(): number {
+    return this.bigs;
+  }
+
   private weight(bytes: number): number {
     return bytes > 0 && bytes < this.bigBytes ? bytes : 0;
+  }
+
+  private isBig(id: number): 0 | 1 {
+    return BIG_IN_HAND.has(this.states[id]!) && this.sizes[id]! >= this.bigBytes ? 1 : 0;
   }
 
   get length(): number {
@@ -100,7 +113,9 @@ export class JobBook {
     this.counts[to]!++;
     if (to === State.queued) this.waiting.queued.ids.push(id);
     if (to === State.big) this.waiting.big.ids.push(id);
+    this.bigs -= this.isBig(id);
     this.states[id] = to;
+    this.bigs += this.isBig(id);
     this.workerOf[id] = AT_WORKER.has(to) ? w : -1;
     if (AT_WORKER.has(to)) this.addLoad(w, +1);
     if (to < State.done) return;
@@ -180,7 +195,9 @@ export class JobBook {
 
   setSize(id: number, bytes: number): void {
     if (this.states[id] === State.at) this.kept += this.weight(bytes) - this.weight(this.sizes[id]!);
+    this.bigs -= this.isBig(id);
     this.sizes[id] = bytes;
+    this.bigs += this.isBig(id);
   }
 
   attempt(id: number): number {

@@ -6,15 +6,15 @@
  * with fake workers.
  *
  *   queued ─size→ sizing@w ─report→ at@w (kept by the worker that sized it) ─result→ done | failed
- *                           ├──────→ big (bigFileBytes or more, or a -H leader) ─idle worker→ at@w'
+ *                           ├──────→ big (bigFileBytes or more, or a -H leader) ─idle worker (or none has one)→ at@w'
  *                           │                                                  └─ or opening@w' (split)
  *                           └──────→ held (-H: waits for its link group; the caller settles it)
  *   opening@w ─opened→ parts (each waits → at a worker → written) ─last part→ sealing@w ─→ done
  *
  * Where a sized job is copied is decided once, when its batch is sent: the `size` message carries the
  * rule (files under bigFileBytes stay with the worker that sizes them, the rest is reported away), so
- * no second round trip holds a worker up. Workers take jobs in batches (pushed while they have room) and big work one piece at a time, only
- * when idle, so big files spread over the pool. A worker says which jobs it has in hand, so when it
+ * no second round trip holds a worker up. Workers take jobs in batches (pushed while they have room) and big work one piece at a time,
+ * when idle, so big files spread over the pool (and one is always in hand somewhere while any waits). A worker says which jobs it has in hand, so when it
  * dies `Recovery` (recovery.ts) knows which to retry once and which to queue again, and when to give up.
  */
 import type { SerializedError } from './errors.js';
@@ -205,9 +205,8 @@ export class Scheduler {
     if (this.stopped || this.ending) return;
     this.grow();
     while (this.waiting() > 0 && this.jobs.workerCount > 0) {
-      let w = -1;
-      let least = Infinity;
-      for (const index of this.jobs.workers()) if (this.jobs.load(index) < least) [w, least] = [index, this.jobs.load(index)];
+      const w = this.leastLoaded();
+      const least = this.jobs.load(w);
       const room = (this.jobs.workerCount < this.settings.workers ? MAX_OUTSTANDING_GROWING : MAX_OUTSTANDING) - least;
       if (room <= 0) break; // every worker has enough; their reports call us again
       const perWorker = this.inputDone ? Math.ceil(this.waiting() / this.jobs.workerCount) : this.batchSize;
@@ -221,7 +220,13 @@ export class Scheduler {
     this.giveBigWork();
   }
 
-  /** Each idle worker gets one piece of big work: a part first (it holds a temp file), else a big file. */
+  /**
+   * Each idle worker gets one piece of big work: a part first (it holds a temp file), else a big file.
+   * And big files do not wait behind small ones alone: while no worker has one in hand, the least
+   * loaded worker takes one (before its queued files), so the device reads a big file while the
+   * other workers copy small ones (on a cold cache, a `mixed` tree's big files were read only once
+   * the small ones were done). The last one, to be split, still waits for idle workers.
+   */
   private giveBigWork(): void {
     if (this.stopped || this.ending) return;
     for (const w of this.jobs.workers()) {
@@ -234,14 +239,29 @@ export class Scheduler {
       }
       const [id] = this.jobs.take('big', 1);
       if (id === undefined) return;
-      if (this.isLastBigWork(id)) {
-        this.jobs.move(id, State.opening, w);
-        this.host.send(w, { type: 'tasks', tasks: [{ t: 'open', job: this.jobs.ref(id) }] });
-      } else {
-        this.jobs.move(id, State.at, w);
-        this.host.send(w, { type: 'tasks', tasks: [{ t: 'copy', job: this.jobs.ref(id), size: this.jobs.size(id) }] });
-      }
+      this.giveBigFile(w, id);
     }
+    if (this.jobs.bigInHand > 0 || this.splits.count > 0 || this.mayBeLastBigWork()) return;
+    const [id] = this.jobs.take('big', 1);
+    if (id !== undefined) this.giveBigFile(this.leastLoaded(), id);
+  }
+
+  /** Worker `w` copies big file `id`: whole, or (the last one, huge) opens it for parts. */
+  private giveBigFile(w: number, id: number): void {
+    if (this.isLastBigWork(id)) {
+      this.jobs.move(id, State.opening, w);
+      this.host.send(w, { type: 'tasks', tasks: [{ t: 'open', job: this.jobs.ref(id) }] });
+    } else {
+      this.jobs.move(id, State.at, w);
+      this.host.send(w, { type: 'tasks', tasks: [{ t: 'copy', job: this.jobs.ref(id), size: this.jobs.size(id) }] });
+    }
+  }
+
+  private leastLoaded(): number {
+    let w = -1;
+    let least = Infinity;
+    for (const index of this.jobs.workers()) if (this.jobs.load(index) < least) [w, least] = [index, this.jobs.load(index)];
+    return w;
   }
 
   /**
@@ -250,15 +270,12 @@ export class Scheduler {
    * is split only when it is the one big file left, no other jobs wait, and the pool has room for two.
    */
   private isLastBigWork(id: number): boolean {
-    return (
-      this.jobs.size(id) >= this.settings.splitFileBytes &&
-      this.settings.workers > 1 &&
-      this.jobs.attempt(id) === 0 &&
-      this.inputDone &&
-      this.waiting() === 0 &&
-      this.jobs.count(State.big) === 1 && // this one
-      this.splits.count === 0
-    );
+    return this.jobs.size(id) >= this.settings.splitFileBytes && this.settings.workers > 1 && this.jobs.attempt(id) === 0 && this.mayBeLastBigWork();
+  }
+
+  /** No big file waits but one, and nothing else will come: it is the last big work (and may be split). */
+  private mayBeLastBigWork(): boolean {
+    return this.inputDone && this.waiting() === 0 && this.jobs.count(State.big) <= 1 && this.splits.count === 0;
   }
 
   /** Forks more workers only when the outstanding work is big enough to keep them busy. */

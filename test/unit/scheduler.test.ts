@@ -141,6 +141,38 @@ describe('Scheduler: batches and routing', () => {
     expect(p.take('tasks').map(([w]) => w)).toEqual([0]);
   });
 
+  it('while no worker has a big file in hand, the least-loaded busy one takes one; the last (to be split) waits for idle workers', () => {
+    const p = new FakePool({ splitFileBytes: 64 * MiB });
+    const small: number[] = [];
+    for (let i = 0; i < 40; i++) small.push(p.s.add('file', `f${i}`, true));
+    const big = [0, 1, 2].map((i) => p.s.add('file', `big${i}`, true));
+    p.s.flush();
+    const isBig = (id: number): boolean => big.includes(id);
+    const keptAt = [0, 1].map((w) => p.sizeAll(w, (id) => (isBig(id) ? 100 * MiB : 1000)).filter((id) => !isBig(id)));
+    expect(keptAt[0]!.length + keptAt[1]!.length).toBe(40);
+    // Both workers hold small files, and none has a big one: the least loaded takes one, before its queue.
+    const least = keptAt[0]!.length <= keptAt[1]!.length ? 0 : 1;
+    const first = p.take('tasks');
+    expect(first.map(([w, m]) => [w, m.tasks.map((t) => t.t)])).toEqual([[least, ['copy']]]);
+    const firstId = first[0]![1].tasks[0]!.job.id;
+    expect(isBig(firstId)).toBe(true);
+    // One at a time: while it is in hand, nothing more is given to busy workers.
+    p.results(1 - least, copied(keptAt[1 - least]![0]!), 1000);
+    expect(p.take('tasks')).toEqual([]);
+    // Done: the next one goes out the same way.
+    p.results(least, copied(firstId), 100 * MiB);
+    const second = p.take('tasks');
+    expect(second.map(([, m]) => m.tasks.map((t) => t.t))).toEqual([['copy']]);
+    // The last big file, with nothing else to come, is not given to a busy worker: it waits to be split.
+    p.s.finishInput();
+    p.results(second[0]![0], copied(second[0]![1].tasks[0]!.job.id), 100 * MiB);
+    expect(p.take('tasks')).toEqual([]);
+    const last = big.find((id) => id !== firstId && id !== second[0]![1].tasks[0]!.job.id)!;
+    expect(p.s.jobs.stateName(last)).toBe('big');
+    for (const w of [0, 1]) p.results(w, copied(...keptAt[w]!.filter((id) => !p.done.has(id))), 0);
+    expect(p.take('tasks').flatMap(([, m]) => m.tasks.map((t) => [t.t, t.job.id]))).toEqual([['open', last]]);
+  });
+
   it('holds jobs back when every worker has MAX_OUTSTANDING, and sends more as results come in', () => {
     const p = new FakePool({ workers: 1, initialWorkers: 1 });
     const n = MAX_OUTSTANDING + 1000;
