@@ -241,7 +241,7 @@ export class Scheduler {
       if (id === undefined) return;
       this.giveBigFile(w, id);
     }
-    if (this.jobs.bigInHand > 0 || this.splits.count > 0 || this.mayBeLastBigWork()) return;
+    if (this.jobs.workerCount === 0 || this.jobs.bigInHand > 0 || this.splits.count > 0 || this.mayBeLastBigWork()) return;
     const [id] = this.jobs.take('big', 1);
     if (id !== undefined) this.giveBigFile(this.leastLoaded(), id);
   }
