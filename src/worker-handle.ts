@@ -18,24 +18,35 @@ export interface WorkerHandleEvents {
 }
 
 export class WorkerHandle {
-  private readonly child: ChildProcess;
+  /** Undefined when fork itself threw. */
+  private readonly child: ChildProcess | undefined;
   private told = false;
   /** Resolves when the process has exited. */
   readonly exited: Promise<void>;
 
   constructor(init: WorkerInit, events: WorkerHandleEvents) {
-    this.child = forkWorker();
-    this.child.on('message', (m: WorkerReport) => events.report(m));
+    const cannotStart = (err: NodeJS.ErrnoException): void => events.exit(`could not start (${err.code ?? err.message})`);
+    try {
+      this.child = forkWorker();
+    } catch (err) {
+      // Node reports most spawn failures as 'error' (below), but fork may also throw: the same end,
+      // after the caller has recorded this worker.
+      this.child = undefined;
+      this.exited = new Promise((resolve) => setImmediate(() => resolve(cannotStart(err as NodeJS.ErrnoException))));
+      return;
+    }
+    const child = this.child;
+    child.on('message', (m: WorkerReport) => events.report(m));
     this.exited = new Promise((resolve) => {
-      this.child.on('exit', (code, signal) => {
+      child.on('exit', (code, signal) => {
         events.exit(this.told ? undefined : signal ? `killed by ${signal}` : `exit code ${code}`);
         resolve();
       });
       // A failed send shows up as 'exit' too; a process that could not start (out of descriptors or
       // processes) never exits: it ends here, as a worker that died at once.
-      this.child.on('error', (err: NodeJS.ErrnoException) => {
-        if (this.child.pid !== undefined) return;
-        events.exit(`could not start (${err.code ?? err.message})`);
+      child.on('error', (err: NodeJS.ErrnoException) => {
+        if (child.pid !== undefined) return;
+        cannotStart(err);
         resolve();
       });
     });
@@ -43,15 +54,17 @@ export class WorkerHandle {
   }
 
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.child?.pid;
   }
 
   send(message: ParentMessage): void {
     if (message.type === 'end' || message.type === 'abort') this.told = true;
+    const { child } = this;
+    if (!child) return;
     if (message.type === 'abort') {
-      const timer = setTimeout(() => this.child.kill('SIGKILL'), ABORT_GRACE_MS);
+      const timer = setTimeout(() => child.kill('SIGKILL'), ABORT_GRACE_MS);
       void this.exited.then(() => clearTimeout(timer));
     }
-    if (this.child.connected) this.child.send(message);
+    if (child.connected) child.send(message);
   }
 }
