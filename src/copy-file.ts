@@ -68,14 +68,15 @@ export interface CopyContext {
   /**
    * Told how long a source's first read took (ms: how long the device made the copy wait), with its
    * descriptor and size; may answer with a follower, told how far the copy has read (-1: it stopped),
-   * to read further ahead in the file.
+   * to read further ahead in the file. A follower owns the descriptor from then on: told -1, it closes
+   * it once its own reads are in (a read still in flight must not find the number reused).
    */
   onFirstRead?(ms: number, fd: number, size: number): Follower | undefined;
   /** Called with bytes read past a size of 0 (a /proc or /sys file): they add to the bar's total too. */
   onGrown(n: number): void;
 }
 
-/** Reads ahead of a copy in one file: told the copy's position after each chunk, -1 when it stops. */
+/** Reads ahead of a copy in one file: told the copy's position after each chunk; -1 when it stops, and then it closes the descriptor. */
 export type Follower = (position: number) => void;
 
 /**
@@ -203,9 +204,9 @@ export function* copyRegularFile(
     created = false;
     return 'copied';
   } finally {
-    follow?.(-1);
     first?.release();
-    if (fdIn >= 0) fs.closeSync(fdIn);
+    if (follow) follow(-1); // closes fdIn once its reads are in
+    else if (fdIn >= 0) fs.closeSync(fdIn);
     if (fdOut >= 0) fs.closeSync(fdOut);
     if (created) removeQuietly(tmp);
   }

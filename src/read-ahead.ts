@@ -124,7 +124,12 @@ export class ReadAhead {
     let decided = reading;
     let start: { position: number; at: Blocked } | undefined;
     const more = (): void => {
-      while (reading && !stopped && inFlight < FOLLOW_REQUESTS && next < size && next - copied < FOLLOW_AHEAD) {
+      // Stopped: the descriptor is closed by the last read to come in (or now, when none is out).
+      if (stopped) {
+        if (inFlight === 0) closeQuietly(fd);
+        return;
+      }
+      while (reading && inFlight < FOLLOW_REQUESTS && next < size && next - copied < FOLLOW_AHEAD) {
         const at = Math.max(next, copied);
         const length = Math.min(FOLLOW_REQUEST_BYTES, size - at);
         next = at + length;
@@ -139,6 +144,7 @@ export class ReadAhead {
       }
     };
     return (position) => {
+      if (stopped) return;
       if (position < 0) stopped = true;
       else {
         copied = position;
@@ -210,6 +216,15 @@ export class ReadAhead {
       }
       done({ fd, buffer, bytes: got, release: () => this.buffers.push(buffer) });
     });
+  }
+}
+
+/** A source's descriptor: nothing was written through it, so a failing close loses nothing. */
+function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // EBADF/EIO on a read-only descriptor: nothing to save
   }
 }
 

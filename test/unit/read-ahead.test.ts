@@ -24,27 +24,38 @@ describe('ReadAhead decides from first reads', () => {
     expect(ra.isActive).toBe(true);
   });
 
-  it('follows a big file only once its first MiB came at device speed, in 2 MiB requests, and reads nothing after a stop', async () => {
+  it('follows a big file only once its first MiB came at device speed, in 2 MiB requests, reads nothing after a stop, and closes the descriptor once its reads are in', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pcopy-ra-'));
     const file = path.join(dir, 'big');
     fs.writeFileSync(file, Buffer.alloc(64 * MiB, 1));
-    const fd = fs.openSync(file, 'r');
+    const ino = fs.statSync(file).ino;
+    // Open on this file: a closed number may be reused by another open, of another file.
+    const isOpen = (fd: number): boolean => {
+      try {
+        return fs.fstatSync(fd).ino === ino;
+      } catch {
+        return false;
+      }
+    };
+    // A follower owns its descriptor once told -1; these stay open only if the test fails first.
+    const [small, fdFast, fdSlow] = [0, 1, 2].map(() => fs.openSync(file, 'r'));
     const reads = vi.spyOn(fs, 'read');
     try {
       const ra = make();
-      expect(ra.firstRead(-1, 0.5, fd, MiB)).toBeUndefined(); // small: the queue's read-ahead covers it
+      expect(ra.firstRead(-1, 0.5, small!, MiB)).toBeUndefined(); // small: the queue's read-ahead covers it
 
       // A copy at memory speed: its first MiB in well under 4 ms. Nothing is read ahead.
-      const fast = ra.firstRead(-1, 0.004, fd, 64 * MiB)!;
+      const fast = ra.firstRead(-1, 0.004, fdFast!, 64 * MiB)!;
       fast(65536);
       fast(65536 + MiB);
       fast(65536 + 2 * MiB);
       expect(reads).not.toHaveBeenCalled();
       fast(-1);
+      expect(isOpen(fdFast!)).toBe(false); // nothing in flight: closed at once
 
       // A copy waiting for a device: blocked (here: asleep in a timer) far more than 4 ms for its first
       // MiB. Requests of 2 MiB go out ahead of it.
-      const slow = ra.firstRead(-1, 0.5, fd, 64 * MiB)!;
+      const slow = ra.firstRead(-1, 0.5, fdSlow!, 64 * MiB)!;
       slow(65536);
       await new Promise((resolve) => setTimeout(resolve, 60));
       slow(65536 + MiB);
@@ -52,15 +63,17 @@ describe('ReadAhead decides from first reads', () => {
       const calls = reads.mock.calls as unknown as unknown[][];
       expect(calls.every((c) => c[3] === 2 * MiB && (c[4] as number) >= 65536)).toBe(true);
       slow(-1);
+      // Its reads are still out (their callbacks run after this turn): the descriptor stays open for them.
+      expect(isOpen(fdSlow!)).toBe(true);
       const issued = reads.mock.calls.length;
       slow(65536 + 3 * MiB);
-      await new Promise((resolve) => setTimeout(resolve, 50)); // in-flight reads complete: none follows
-      expect(reads.mock.calls.length).toBe(issued);
+      for (let i = 0; i < 100 && isOpen(fdSlow!); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(reads.mock.calls.length).toBe(issued); // none follows a stop
+      expect(isOpen(fdSlow!)).toBe(false); // the last one in closed it
     } finally {
       reads.mockRestore();
-      fs.closeSync(fd);
+      for (const fd of [small!, fdFast!, fdSlow!]) if (isOpen(fd)) fs.closeSync(fd);
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
-
 });
