@@ -2,7 +2,8 @@
  * Hidden diagnostics and test hooks, set through the environment (never CLI options):
  * - PCOPY_DEBUG_TIMING: phase times and CPU of the parent and of each worker, on stderr, for the
  *   benchmark notes;
- * - PCOPY_TEST_DELAY_MS: workers pause after each chunk, so tests can interrupt a copy mid-file;
+ * - PCOPY_TEST_DELAY_MS: workers pause after each chunk, so tests can interrupt a copy mid-file, and
+ *   after opening a huge file for parts, before the parent hears of it;
  * - PCOPY_TEST_READ_AHEAD: workers read ahead from the start (tests cannot make a cache cold).
  */
 import { performance } from 'node:perf_hooks';

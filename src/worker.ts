@@ -17,7 +17,7 @@
  * all make the worker remove its temp file and exit at once.
  */
 import { performance } from 'node:perf_hooks';
-import { copyRegularFile, copySymlink, sourceOpenFlags, type CopyContext } from './copy-file.js';
+import { copyRegularFile, copySymlink, removeQuietly, sourceOpenFlags, type CopyContext } from './copy-file.js';
 import { reportWorkerCpu, testReadAhead } from './diagnostics.js';
 import { JobQueue, type QueuedJob } from './job-queue.js';
 import { fromWireStat, toWireStat, type SourceStat } from './metadata.js';
@@ -53,6 +53,11 @@ let inHandReported: InHand | null = null;
 let sizing: Sizing | undefined;
 let scheduled = false;
 let ending = false;
+/**
+ * Temp files of huge files this worker opened for parts. The parent removes a split's temp on an
+ * abort only once it has heard it was opened; one opened just before the abort is removed here.
+ */
+const openedTemps = new Set<string>();
 
 const report = new ReportBatch();
 
@@ -155,9 +160,17 @@ function pump(): void {
       if (next === null || next === 'wait') break;
       current = next;
     }
+    const stepped = current;
     step(current);
     if (delayMs > 0 && current) {
       flush(current !== inHandReported);
+      scheduled = true;
+      setTimeout(pump, delayMs);
+      return;
+    }
+    // Test-only: a huge file's temp is made, and the parent hears of it only after the pause (the
+    // window in which an abort must still remove it).
+    if (delayMs > 0 && stepped.work.t === 'open') {
       scheduled = true;
       setTimeout(pump, delayMs);
       return;
@@ -199,7 +212,10 @@ function step(h: InHand): void {
         const opened = openSplit(src, dest, tmp, policy);
         // Nothing to copy (the scheduler counts its bytes then), or the parts can start.
         if (typeof opened === 'string') outcome = opened;
-        else [st, outcome] = [opened, 'opened'];
+        else {
+          [st, outcome] = [opened, 'opened'];
+          openedTemps.add(tmp);
+        }
         break;
       }
       case 'part':
@@ -250,11 +266,13 @@ function send(message: WorkerReport): void {
   process.send!(message);
 }
 
-/** Stop now: the copy generator's `finally` removes the temp file in hand. */
+/** Stop now: the copy generator's `finally` removes the temp file in hand; split temps opened here go too. */
 function abortNow(): void {
   try {
     current?.gen?.return(undefined as never);
   } finally {
+    // A split sealed since (by whichever worker wrote its last part) has no temp left: nothing to remove.
+    for (const tmp of openedTemps) removeQuietly(tmp);
     process.exit(0);
   }
 }

@@ -174,6 +174,20 @@ describe('F1 interrupted mid-file', () => {
     }
   });
 
+  it('SIGINT just after a huge file was opened for parts, before the parent heard of it: its temp is removed', async () => {
+    const huge = path.join(src, 'huge.img');
+    fs.writeFileSync(huge, 'start');
+    fs.truncateSync(huge, 3 * 1024 ** 3);
+    // Workers pause 2 s after opening a huge file for parts (its temp exists, the report waits).
+    const running = startPcopy(['-j', '2', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '2000' } });
+    await waitFor(() => fs.existsSync(dest) && findTemps(dest).length > 0, 'the split temp', { running, timeoutMs: 30_000 });
+    process.kill(-running.pid, 'SIGINT');
+    const r = await withinOrKill(running.done, 20_000, running, 'pcopy after SIGINT');
+    expect(r.code, clip(r.stderr)).toBe(130);
+    expect(findTemps(dest)).toEqual([]);
+    expect(fs.existsSync(path.join(dest, 'huge.img'))).toBe(false);
+  });
+
   it.skipIf(unavailable(!hasCommand('script'), REASON.script))('^C typed on a real terminal: the bar stops, exit 130, no temp files', async () => {
     makeSlowTree();
     // util-linux script(1) runs the command on a new pseudo-terminal and copies our stdin to it:
