@@ -373,8 +373,21 @@ describe('a worker killed while copying a part of a huge file', () => {
     const running = startPcopy(['-j', '2', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '1' } });
     try {
       await waitFor(() => fs.existsSync(dest) && findTemps(dest).length > 0, 'the temp file', { running });
-      // A worker with the temp file open is in the middle of writing a part.
-      const victim = await waitFor(() => workersOf(running.pid).find((w) => openTemps(w.pid).length > 0), 'a worker writing a part', { running });
+      // A worker that has held the temp file open for 50 ms is in the middle of writing a part, and has
+      // said so (with the test delay a worker reports after every chunk). Caught at its very first
+      // chunk, it may not have reported the part yet: the part is then sent again without a word, and
+      // the opening of the file holds the temp too, for microseconds.
+      const since = new Map<number, number>();
+      const victim = await waitFor(
+        () => {
+          const holding = workersOf(running.pid).filter((w) => openTemps(w.pid).length > 0);
+          for (const pid of since.keys()) if (!holding.some((w) => w.pid === pid)) since.delete(pid);
+          for (const w of holding) if (!since.has(w.pid)) since.set(w.pid, Date.now());
+          return holding.find((w) => Date.now() - since.get(w.pid)! >= 50);
+        },
+        'a worker writing a part',
+        { running },
+      );
       process.kill(victim.pid, 'SIGKILL');
       const r = await withinOrKill(running.done, 90_000, running, 'pcopy after a worker was killed');
       expect(r.code, r.stderr).toBe(0);
