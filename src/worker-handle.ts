@@ -32,7 +32,12 @@ export class WorkerHandle {
       // Node reports most spawn failures as 'error' (below), but fork may also throw: the same end,
       // after the caller has recorded this worker.
       this.child = undefined;
-      this.exited = new Promise((resolve) => setImmediate(() => resolve(cannotStart(err as NodeJS.ErrnoException))));
+      this.exited = new Promise((resolve) =>
+        setImmediate(() => {
+          cannotStart(err as NodeJS.ErrnoException);
+          resolve();
+        }),
+      );
       return;
     }
     const child = this.child;
