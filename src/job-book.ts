@@ -9,8 +9,8 @@ import type { CopyOutcome, JobKind, JobRef } from './protocol.js';
 
 /**
  * queued: waits to be sent for sizing · sizing: its worker lstats it · at: its worker copies it (or a
- * task of it) · held: -H, waits for its link group · big: waits for a worker (see Scheduler.giveBigWork) · opening / parts /
- * sealing: a huge file in parts · done / failed: completed (final).
+ * task of it) · held: -H, waits for its link group · big: waits for a worker (Scheduler.giveBigWork) ·
+ * opening / parts / sealing: a huge file in parts · done / failed: completed (final).
  */
 export const State = {
   queued: 0,

@@ -6,16 +6,17 @@
  * with fake workers.
  *
  *   queued ─size→ sizing@w ─report→ at@w (kept by the worker that sized it) ─result→ done | failed
- *                           ├──────→ big (bigFileBytes or more, or a -H leader) ─idle worker (or none has one)→ at@w'
+ *                           ├──────→ big (bigFileBytes or more, or a -H leader) ─idle worker→ at@w' (see giveBigWork)
  *                           │                                                  └─ or opening@w' (split)
  *                           └──────→ held (-H: waits for its link group; the caller settles it)
  *   opening@w ─opened→ parts (each waits → at a worker → written) ─last part→ sealing@w ─→ done
  *
  * Where a sized job is copied is decided once, when its batch is sent: the `size` message carries the
  * rule (files under bigFileBytes stay with the worker that sizes them, the rest is reported away), so
- * no second round trip holds a worker up. Workers take jobs in batches (pushed while they have room) and big work one piece at a time,
- * when idle, so big files spread over the pool (and one is always in hand somewhere while any waits). A worker says which jobs it has in hand, so when it
- * dies `Recovery` (recovery.ts) knows which to retry once and which to queue again, and when to give up.
+ * no second round trip holds a worker up. Workers take jobs in batches (pushed while they have room)
+ * and big work one piece at a time, when idle, so big files spread over the pool (and one is always
+ * in hand somewhere while any waits). A worker says which jobs it has in hand, so when it dies
+ * `Recovery` (recovery.ts) knows which to retry once and which to queue again, and when to give up.
  */
 import type { SerializedError } from './errors.js';
 import { JobBook, State } from './job-book.js';

@@ -162,15 +162,10 @@ function pump(): void {
     }
     const stepped = current;
     step(current);
-    if (delayMs > 0 && current) {
-      flush(current !== inHandReported);
-      scheduled = true;
-      setTimeout(pump, delayMs);
-      return;
-    }
-    // Test-only: a huge file's temp is made, and the parent hears of it only after the pause (the
-    // window in which an abort must still remove it).
-    if (delayMs > 0 && stepped.work.t === 'open') {
+    // Test-only pause: after each chunk of the work in hand (named in a report first), and after a
+    // huge file's temp is made, before the parent hears of it (an abort must still remove it then).
+    if (delayMs > 0 && (current || stepped.work.t === 'open')) {
+      if (current) flush(current !== inHandReported);
       scheduled = true;
       setTimeout(pump, delayMs);
       return;
