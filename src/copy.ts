@@ -3,10 +3,9 @@
  * are made by the parent as the scan meets them (`DestDirs`); files and symlinks go to the worker
  * pool; the run turns the pool's events into progress, entry events and the result.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { decode, osPath } from './byte-names.js';
+import { decode } from './byte-names.js';
 import { copyPolicy, type CopyPolicy } from './copy-file.js';
 import type { CopyEvent, CopyProgress, CopyResult, SkippedEntry } from './copy-result.js';
 import { DestDirs, makeDirs, parentOf } from './dest-dirs.js';
@@ -118,7 +117,7 @@ class CopyRun {
         workers: opts.workers,
         // One worker to start with (the pool grows with the work), but one file that will be split
         // gets every worker at once.
-        initialWorkers: target.kind === 'file' && fs.statSync(osPath(target.srcFile)).size >= splitFileBytes ? opts.workers : 1,
+        initialWorkers: target.kind === 'file' && target.size >= splitFileBytes ? opts.workers : 1,
         srcRoot: this.srcRoot,
         destRoot: this.destRoot,
         chunkSize: opts.chunkSize,

@@ -11,7 +11,8 @@ import { PcopyError } from './errors.js';
 /** What one run copies: a directory's contents into a directory, or one file to one path. */
 export type CopyTarget =
   | { kind: 'tree'; srcRoot: string; destRoot: string }
-  | { kind: 'file'; srcFile: string; destFile: string };
+  /** `size`: as SRC was stat'ed here (a huge one gets the whole pool at once, to be split). */
+  | { kind: 'file'; srcFile: string; destFile: string; size: number };
 
 const refuse = (message: string): never => {
   throw new PcopyError('PREFLIGHT', message);
@@ -51,7 +52,7 @@ export function resolveTarget(src: string, dest: string): CopyTarget {
   if (existing && existing.dev === srcStat.dev && existing.ino === srcStat.ino) {
     refuse(`\`${s}\` and \`${display(destFile)}\` are the same file`);
   }
-  return { kind: 'file', srcFile: srcReal, destFile };
+  return { kind: 'file', srcFile: srcReal, destFile, size: srcStat.size };
 }
 
 /** True when `child` is strictly below `parent` (both real, absolute paths). */

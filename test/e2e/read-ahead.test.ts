@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { diffTrees, expectPartialCopyIntact, findTemps, hashFile, makeTree, snapshot, srcDestPerTest, writeFile } from '../helpers/tree.js';
 import { runPcopy, startPcopy, waitFor, withinOrKill } from '../helpers/run.js';
 import { groupMembers, openTemps, workersOf } from '../helpers/proc.js';
-import { clip, failedCount, failureLines } from '../helpers/output.js';
+import { clip, failedCount, failureLines, filesReadAhead } from '../helpers/output.js';
 
 let work: string;
 let src: string;
@@ -19,9 +19,6 @@ srcDestPerTest('pcopy-readahead-', (dirs) => ({ work, src, dest } = dirs));
 
 const READ_AHEAD = { PCOPY_TEST_READ_AHEAD: '1' };
 
-/** Files the workers of a run read ahead, from their PCOPY_DEBUG_TIMING lines. */
-const filesReadAhead = (stderr: string): number =>
-  [...stderr.matchAll(/^pcopy worker .* read ahead (\d+) files/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
 const MiB = 1024 * 1024;
 
 describe('read-ahead', () => {

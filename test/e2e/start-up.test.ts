@@ -9,12 +9,11 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { looksLikeCopy } from '../../src/worker-process.js';
 import { groupMembers } from '../helpers/proc.js';
+import { workerLines } from '../helpers/output.js';
+import { expectSameTree } from '../helpers/expect.js';
 import { runPcopy, startPcopy, waitFor, withinOrKill } from '../helpers/run.js';
-import { diffTrees, snapshot, srcDestPerTest, writeFile } from '../helpers/tree.js';
+import { srcDestPerTest, writeFile } from '../helpers/tree.js';
 
-const WORKER_LINE = /^pcopy worker \d+( \(forked early\))?: /;
-/** The PCOPY_DEBUG_TIMING line of each worker that ended normally. */
-const workerLines = (stderr: string): string[] => stderr.split('\n').filter((l) => WORKER_LINE.test(l));
 
 describe('start-up', () => {
   let src: string;
@@ -29,7 +28,7 @@ describe('start-up', () => {
     const workers = workerLines(r.stderr);
     expect(workers).toHaveLength(1);
     expect(workers[0]).toContain('(forked early)');
-    expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
+    expectSameTree(src, dest);
   });
 
   it('workers start without NODE_EXTRA_CA_CERTS (a CA bundle costs each Node start ~40 ms; workers make no TLS connection)', async () => {
@@ -40,7 +39,7 @@ describe('start-up', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(workerLines(r.stderr)).toHaveLength(2);
     expect(r.stderr.split('\n').filter((l) => l.includes('Ignoring extra certs'))).toHaveLength(1);
-    expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
+    expectSameTree(src, dest);
   });
 
   it('a tree of 3,000 files still gets a second worker', async () => {
@@ -51,7 +50,7 @@ describe('start-up', () => {
     const workers = workerLines(r.stderr);
     expect(workers).toHaveLength(2);
     expect(workers.filter((l) => l.includes('(forked early)'))).toHaveLength(1);
-    expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
+    expectSameTree(src, dest);
   });
 
   it('a tree of 24 files of 4 MiB gets a second worker once their sizes are known', async () => {
@@ -59,10 +58,10 @@ describe('start-up', () => {
     const r = await runPcopy(['-j', '2', src, dest], { extraEnv: { PCOPY_DEBUG_TIMING: '1' } });
     expect(r.code, r.stderr).toBe(0);
     expect(workerLines(r.stderr)).toHaveLength(2);
-    expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
+    expectSameTree(src, dest);
   });
 
-  it('one file too big for one worker gets the pool at once, but not with --verify (it is not split then)', async () => {
+  it('one file too big for one worker is split over the pool, but copied by one worker with --verify (not split then)', async () => {
     const file = path.join(src, 'big.bin');
     writeFile(file, 70 * 1024 * 1024);
     for (const [args, workers] of [[[], 2], [['--verify'], 1]] as const) {

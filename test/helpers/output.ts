@@ -37,3 +37,13 @@ export function clip(text: string, max = 1500): string {
   if (text.length <= max) return text;
   return `${text.slice(0, max / 2)}\n… (${text.length - max} characters left out) …\n${text.slice(-max / 2)}`;
 }
+
+/** The PCOPY_DEBUG_TIMING line of each worker that ended normally (`pcopy worker <pid>[ (forked early)]: …`). */
+export function workerLines(stderr: string): string[] {
+  return stderr.split('\n').filter((l) => /^pcopy worker \d+( \(forked early\))?: /.test(l));
+}
+
+/** Files the workers of a run read ahead, summed from their PCOPY_DEBUG_TIMING lines. */
+export function filesReadAhead(stderr: string): number {
+  return workerLines(stderr).reduce((sum, l) => sum + Number(/ read ahead (\d+) files/.exec(l)?.[1] ?? 0), 0);
+}

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { copyPolicy, copyRegularFile, copySymlink, type CopyContext, type CopyOutcome } from '../../src/copy-file.js';
+import { copyPolicy, copyRegularFile, copySymlink, type CopyContext, type CopyOutcome, type ReadStart } from '../../src/copy-file.js';
 import { EntryFailure } from '../../src/errors.js';
 import { resolveOptions } from '../../src/options.js';
 import { micros, sourceStatOf, type SourceStat } from '../../src/metadata.js';
@@ -291,7 +291,7 @@ describe('copySymlink', () => {
 
 describe('copyRegularFile with a read-ahead start', () => {
   /** What the worker's read-ahead hands over: the source open, its first chunk read. */
-  function readStart(file: string, chunk: number): { start: { fd: number; buffer: Buffer; bytes: number; release(): void }; released: () => number } {
+  function readStart(file: string, chunk: number): { start: ReadStart; released: () => number } {
     const fd = fs.openSync(file, 'r');
     const buffer = Buffer.alloc(chunk);
     let count = 0;

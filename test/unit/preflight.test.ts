@@ -231,7 +231,7 @@ describe('resolveTarget: a file SRC', () => {
     makeSrc();
     const file = path.join(tmp(), 'src', 'file.txt');
     const dest = path.join(tmp(), 'copy.txt');
-    expect(resolveTarget(file, dest)).toEqual({ kind: 'file', srcFile: file, destFile: dest });
+    expect(resolveTarget(file, dest)).toEqual({ kind: 'file', srcFile: file, destFile: dest, size: 6 });
   });
 
   it('replaces an existing file at DEST', () => {
@@ -239,7 +239,7 @@ describe('resolveTarget: a file SRC', () => {
     const file = path.join(tmp(), 'src', 'file.txt');
     const dest = path.join(tmp(), 'old.txt');
     fs.writeFileSync(dest, 'old');
-    expect(resolveTarget(file, dest)).toEqual({ kind: 'file', srcFile: file, destFile: dest });
+    expect(resolveTarget(file, dest)).toEqual({ kind: 'file', srcFile: file, destFile: dest, size: 6 });
   });
 
   it('goes into an existing directory as DEST/<name>', () => {
@@ -247,7 +247,7 @@ describe('resolveTarget: a file SRC', () => {
     const file = path.join(tmp(), 'src', 'file.txt');
     const dir = path.join(tmp(), 'dir');
     fs.mkdirSync(dir);
-    expect(resolveTarget(file, dir)).toEqual({ kind: 'file', srcFile: file, destFile: path.join(dir, 'file.txt') });
+    expect(resolveTarget(file, dir)).toEqual({ kind: 'file', srcFile: file, destFile: path.join(dir, 'file.txt'), size: 6 });
   });
 
   it('goes into a directory given through a symlink as DEST/<name>', () => {
@@ -259,6 +259,7 @@ describe('resolveTarget: a file SRC', () => {
       kind: 'file',
       srcFile: file,
       destFile: path.join(tmp(), 'dir', 'file.txt'),
+      size: 6,
     });
   });
 
@@ -269,6 +270,7 @@ describe('resolveTarget: a file SRC', () => {
       kind: 'file',
       srcFile: file,
       destFile: path.join(tmp(), 'newdir', 'file.txt'),
+      size: 6,
     });
   });
 
@@ -282,6 +284,7 @@ describe('resolveTarget: a file SRC', () => {
       kind: 'file',
       srcFile: file,
       destFile: path.join(dir, 'named-link'),
+      size: 6, // file.txt's 'hello\n', as stat'ed (through a link, its target's)
     });
   });
 
