@@ -21,7 +21,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import fastGlob from 'fast-glob';
-import { decodeLatin1, osPath } from './byte-names.js';
+import { decode, decodeLatin1, osPath } from './byte-names.js';
 import { entryError, serializeError, type SerializedError } from './errors.js';
 import { makePathFilter } from './patterns.js';
 
@@ -86,7 +86,7 @@ export function scanSource(root: string, handlers: ScanHandlers, options: ScanOp
     if (guard && !guard.sync(abs)) return;
     let children: fs.Dirent[];
     try {
-      children = decodeNames(fs.readdirSync(osPath(abs), { withFileTypes: true, encoding: 'latin1' }));
+      children = readDirentsSync(abs);
     } catch (err) {
       handlers.error(rel, serializeError(err));
       return;
@@ -113,26 +113,35 @@ export function scanSource(root: string, handlers: ScanHandlers, options: ScanOp
     }
     return walked;
   };
-  const readdir = ((dir: string, opts: unknown, callback: (err: Error | null, entries: fs.Dirent[]) => void) => {
+  /**
+   * fast-glob's walker turns every `\` of its root into `/` (a separator on Windows), so for a SRC
+   * such as `/tmp/a\b` it would read `/tmp/a/b`, another directory or none: the paths it hands our
+   * fs functions get SRC's real path back. (Names below the root are joined as they are.)
+   */
+  const walkRoot = path.resolve(root).split(/[/\\]/).join('/');
+  const realPath = (walked: string): string =>
+    walked.startsWith(walkRoot) ? path.resolve(root) + walked.slice(walkRoot.length) : walked;
+  const readdir = ((walked: string, opts: unknown, callback: (err: Error | null, entries: fs.Dirent[]) => void) => {
+    const dir = realPath(walked);
     const rel = path.relative(root, dir);
     // Not even read: an unreadable directory whose contents are all excluded is no error.
     if (filter.nothingBelow(rel)) return callback(null, []);
     // fast-glob asks for dirents; their names are read as bytes and handed on decoded.
     const list = (): void =>
-      fs.readdir(osPath(dir), { withFileTypes: true, encoding: 'latin1' }, (err, entries) => {
+      readDirents(dir, (err, entries) => {
         if (err) {
           handlers.error(rel, err.code === 'ENOENT' ? entryError.vanished() : serializeError(err));
           callback(null, []);
           return;
         }
-        callback(null, walkedOnly(rel, visible(rel, decodeNames(entries))));
+        callback(null, walkedOnly(rel, visible(rel, entries)));
       });
     if (!guard) return list();
     guard.async(dir, (descend) => (descend ? list() : callback(null, [])));
   }) as unknown as typeof fs.readdir;
   // With -L fast-glob stats each symlink to see what it points to: by its bytes too.
   const stat = ((p: string, callback: (err: NodeJS.ErrnoException | null, st: fs.Stats) => void) =>
-    fs.stat(osPath(p), callback)) as unknown as typeof fs.stat;
+    fs.stat(osPath(realPath(p)), callback)) as unknown as typeof fs.stat;
 
   const stream = fastGlob.stream(['**'], {
     cwd: root,
@@ -217,10 +226,42 @@ function makeGuard(root: string, handlers: ScanHandlers, options: ScanOptions): 
   };
 }
 
+/**
+ * A directory's entries with their types, names decoded (see byte-names.ts). They are read as latin1
+ * strings (one character per byte: cheaper than a Buffer per name). Where the file system gives no
+ * type (ext4 without `filetype`, XFS with ftype=0, some network file systems), Node lstats each
+ * entry by a path it rebuilds from that string, as UTF-8: for a name that is not ASCII that is
+ * another name, and the whole listing fails. So a listing that fails is read again with Buffer names,
+ * which Node joins byte for byte; an error then is the directory's own.
+ */
+function readDirents(dir: string, done: (err: NodeJS.ErrnoException | null, entries: fs.Dirent[]) => void): void {
+  fs.readdir(osPath(dir), LATIN1_DIRENTS, (err, entries) => {
+    if (!err) return done(null, decodeNames(entries));
+    fs.readdir(osPath(dir), BYTE_DIRENTS, (again, raw) => done(again, again ? [] : decodeByteNames(raw)));
+  });
+}
+
+function readDirentsSync(dir: string): fs.Dirent[] {
+  try {
+    return decodeNames(fs.readdirSync(osPath(dir), LATIN1_DIRENTS));
+  } catch {
+    return decodeByteNames(fs.readdirSync(osPath(dir), BYTE_DIRENTS));
+  }
+}
+
+const LATIN1_DIRENTS = { withFileTypes: true, encoding: 'latin1' } as const;
+const BYTE_DIRENTS = { withFileTypes: true, encoding: 'buffer' } as const;
+
 /** Dirents read in latin1 mode, with their names decoded (the same objects: their types stay). */
 function decodeNames(entries: fs.Dirent[]): fs.Dirent[] {
   for (const d of entries) d.name = decodeLatin1(d.name);
   return entries;
+}
+
+/** Dirents read with Buffer names, with their names decoded. */
+function decodeByteNames(entries: fs.Dirent<Buffer>[] | fs.Dirent[]): fs.Dirent[] {
+  for (const d of entries as unknown as Array<{ name: Buffer | string }>) d.name = decode(d.name as Buffer);
+  return entries as fs.Dirent[];
 }
 
 /** With -L: what a symlink found by our own walk points to; a dangling one stays a link (as in fast-glob's walk). */

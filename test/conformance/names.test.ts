@@ -3,18 +3,20 @@
  * on Linux is bytes; one that is not UTF-8 (a Latin-1 archive's `caf\xe9`) must arrive byte for
  * byte, as a file, directory, symlink name or symlink target, hard-linked with -H, given as SRC or
  * DEST on the command line, matched by patterns, and shown escaped in messages and --json. Names
- * with line breaks must be matched by patterns and followed with -L.
+ * with line breaks must be matched by patterns and followed with -L, and a backslash in the path of
+ * SRC is a byte like any other.
  *
  * Paths here are Latin-1 strings: each character is one byte (`'caf\xe9'` is the 4 bytes
  * 63 61 66 e9), turned into a Buffer for every fs call, so the test never depends on how pcopy
  * carries names. Arguments with such bytes go through bash's $'…' quoting, since Node would
  * write a JS string argument as UTF-8.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { canMountImage, REASON, unavailable } from '../helpers/host.js';
 import { BIN, cleanup, runPcopy, tempDir, type RunResult } from '../helpers/tree.js';
 
 let tmp = '';
@@ -339,6 +341,60 @@ describe('names with line breaks', () => {
       `pcopy: Skipped \`${src}/into\\x0adest\`: it is the destination (not descended into)`,
       `pcopy: Skipped \`${src}/real\\x0adir/loop\\x0a\`: a symlink loop: its contents are already being copied (not descended into)`,
     ]);
+  });
+});
+
+describe('on a file system that gives no entry types', () => {
+  // ext4 without its `filetype` feature (as XFS with ftype=0 and some network file systems) lists
+  // names without types: Node then lstats each entry by a path rebuilt from its name, which must
+  // still be its bytes. Such a listing once failed whole: "vanished since the scan", nothing copied.
+  const imageWorks = canMountImage();
+  it.skipIf(unavailable(!imageWorks, REASON.image))('copies Latin-1 names, line-break names, directories and symlinks from it', async () => {
+    const tree = `${tmp}/tree`;
+    buildLatin1Tree(tree);
+    write(`${tree}/line\nbreak\xe9/inner\xe9`, 'walked by pcopy itself');
+    const img = `${tmp}/untyped.img`;
+    const made = spawnSync('mkfs.ext4', ['-q', '-O', '^filetype', '-d', tree, '-F', img, '8M'], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    const features = spawnSync('dumpe2fs', ['-h', img], { encoding: 'utf8' }).stdout.match(/^Filesystem features:(.*)$/m)?.[1];
+    expect(features?.split(/\s+/)).not.toContain('filetype');
+    const mnt = `${tmp}/mnt`;
+    mkdir(mnt);
+    const dest = `${tmp}/dest`;
+    const r = await runPcopy([mnt, dest], {
+      prefix: ['unshare', '-m', 'sh', '-c', 'mount -o loop,ro "$IMG" "$MNT" && exec "$0" "$@"'],
+      extraEnv: { IMG: img, MNT: mnt },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    const want = listTree(tree).filter((rel) => rel !== 'lost+found/');
+    expect(listTree(dest).filter((rel) => rel !== 'lost+found/')).toEqual(want);
+    expect(read(`${dest}/caf\xe9`)).toBe('caf\xe9 latin-1\n');
+    expect(read(`${dest}/line\nbreak\xe9/inner\xe9`)).toBe('walked by pcopy itself');
+    expect(fs.readlinkSync(B(`${dest}/lien-\xe9`), 'latin1')).toBe('caf\xe9');
+  });
+});
+
+describe('a backslash in the path of SRC', () => {
+  // A backslash is a byte like any other in a Linux name, also in the directories above SRC.
+  // fast-glob's walker reads it as a separator in its root; a directory with `/` in its place
+  // exists here too, and must not be what is copied.
+  it('is copied from that path, with and without -L', async () => {
+    const src = `${tmp}/back\\slash`;
+    write(`${src}/f`, 'from the backslash tree');
+    write(`${src}/sub/g`, 'deeper');
+    symlink('sub', `${src}/to-sub`);
+    write(`${tmp}/back/slash/decoy`, 'not this one');
+    const r1 = await runPcopy([src, `${tmp}/d1`]);
+    expect(r1.code, r1.stderr).toBe(0);
+    expect(r1.stderr).toBe('');
+    expect(listTree(`${tmp}/d1`)).toEqual(['f', 'sub/', 'sub/g', 'to-sub']);
+    expect(read(`${tmp}/d1/sub/g`)).toBe('deeper');
+    expect(fs.readlinkSync(`${tmp}/d1/to-sub`)).toBe('sub');
+    const r2 = await runPcopy(['-L', src, `${tmp}/d2`]);
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(listTree(`${tmp}/d2`)).toEqual(['f', 'sub/', 'sub/g', 'to-sub/', 'to-sub/g']);
+    expect(read(`${tmp}/d2/f`)).toBe('from the backslash tree');
   });
 });
 

@@ -39,6 +39,23 @@ export function canUnshareMount(): boolean {
   return spawnSync('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs -o size=64k tmpfs /mnt 2>/dev/null || mount -t tmpfs -o size=64k tmpfs /tmp']).status === 0;
 }
 
+/**
+ * True when an ext4 image can be made from a directory (mke2fs -d) and mounted from a loop device
+ * in a private mount namespace: a file system with the features a test asks for.
+ */
+export function canMountImage(): boolean {
+  if (!isRoot || !hasCommand('unshare') || !hasCommand('mkfs.ext4')) return false;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pcopy-image-'));
+  try {
+    const img = path.join(dir, 'img');
+    fs.mkdirSync(path.join(dir, 'mnt'));
+    if (spawnSync('mkfs.ext4', ['-q', '-F', img, '1M']).status !== 0) return false;
+    return spawnSync('unshare', ['-m', 'mount', '-o', 'loop,ro', img, path.join(dir, 'mnt')]).status === 0;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** For `it.skipIf(…)`: true when `missing`, and then says why on stderr (a skip always has a stated reason). */
 export function unavailable(missing: boolean, reason: string): boolean {
   if (missing) process.stderr.write(`pcopy tests: skipping a test: ${reason}\n`);
@@ -50,4 +67,5 @@ export const REASON = {
   mount: 'needs root, unshare(1) and mount(8) for a private tmpfs / read-only bind mount',
   script: 'needs script(1) from util-linux for a real pseudo-terminal',
   prlimit: 'needs prlimit(1) from util-linux',
+  image: 'needs root, unshare(1), mkfs.ext4 and a loop device to mount a file system image',
 } as const;
