@@ -140,7 +140,7 @@ class CopyRun {
         warn: (message) => this.emit({ type: 'warning', message }),
       },
     );
-    this.hardLinks = new HardLinkGroups(this.pool, this.destRoot, this.runTag, opts.dryRun);
+    this.hardLinks = new HardLinkGroups(this.pool, this.srcRoot, this.destRoot, this.runTag, this.policy);
   }
 
   async run(src: string, dest: string): Promise<CopyResult> {
@@ -236,7 +236,7 @@ class CopyRun {
   }
 
   private onDone(id: number, outcome: CopyOutcome): void {
-    this.hardLinks.done(id);
+    this.hardLinks.done(id, outcome);
     const size = this.pool.size(id);
     const kind = this.pool.kind(id);
     this.progress.entriesDone++;

@@ -3,13 +3,18 @@
  * sized file with more than one link, keyed by its source `dev:ino`. The first of a group (the
  * leader) is copied as usual; the others wait for it and are then made links to its copy, through a
  * temp name and a rename like every other entry. If the leader fails, so do the others.
+ *
+ * Each name still obeys the overwrite mode as a file of its own, as with rsync -H: an existing
+ * destination kept by --ignore-existing or --update stays as it is, and a leader kept so does not
+ * hold the source's data: the next name of the group is copied as the leader instead.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { osPath } from './byte-names.js';
-import type { CopyOutcome } from './copy-file.js';
+import { existingOutcome, statSource, type CopyOutcome, type CopyPolicy } from './copy-file.js';
 import { entryError, serializeError, type SerializedError } from './errors.js';
-import { tempPathOf } from './protocol.js';
+import { sourceStatOf } from './metadata.js';
+import { tempPathOf, under } from './protocol.js';
 
 /** What the groups need of the pool. */
 export interface LinkJobs {
@@ -19,6 +24,7 @@ export interface LinkJobs {
 }
 
 interface LinkGroup {
+  key: string;
   leader: number;
   state: 'pending' | 'done' | 'failed';
   followers: number[];
@@ -30,9 +36,10 @@ export class HardLinkGroups {
 
   constructor(
     private readonly jobs: LinkJobs,
+    private readonly srcRoot: string,
     private readonly destRoot: string,
     private readonly runTag: string,
-    private readonly dryRun: boolean,
+    private readonly policy: CopyPolicy,
   ) {}
 
   /** A file with several links was handed back: copy it as a leader, or wait for / link to its leader. */
@@ -40,7 +47,7 @@ export class HardLinkGroups {
     const group = this.byKey.get(key);
     if (!group || group.leader === id) {
       if (!group) {
-        const created: LinkGroup = { leader: id, state: 'pending', followers: [] };
+        const created: LinkGroup = { key, leader: id, state: 'pending', followers: [] };
         this.byKey.set(key, created);
         this.byLeader.set(id, created);
       }
@@ -51,13 +58,30 @@ export class HardLinkGroups {
     else this.jobs.settle(id, entryError.linkLeaderFailed(this.jobs.rel(group.leader)));
   }
 
-  /** A job finished; if it leads a group, the waiting links are made now. */
-  done(id: number): void {
+  /**
+   * A job finished; if it leads a group, the waiting links are made now. A leader `kept` (its
+   * destination left as it was) leads no more: the next name waiting is copied as the leader, or
+   * the next to come.
+   */
+  done(id: number, outcome: CopyOutcome): void {
     const group = this.byLeader.get(id);
     if (!group) return;
+    if (outcome === 'kept') return this.passLead(group);
     group.state = 'done';
     for (const follower of group.followers) this.link(group, follower);
     group.followers = [];
+  }
+
+  private passLead(group: LinkGroup): void {
+    this.byLeader.delete(group.leader);
+    const next = group.followers.shift();
+    if (next === undefined) {
+      this.byKey.delete(group.key);
+      return;
+    }
+    group.leader = next;
+    this.byLeader.set(next, group);
+    this.jobs.copyAsLeader(next);
   }
 
   /** A job failed; if it leads a group, the waiting links fail with it. */
@@ -69,15 +93,20 @@ export class HardLinkGroups {
     group.followers = [];
   }
 
-  /** Makes DEST/follower a hard link to the leader's copy, through a temp name and rename. */
+  /**
+   * Makes DEST/follower a hard link to the leader's copy, through a temp name and rename, unless the
+   * overwrite mode keeps what is there (or it is that link already).
+   */
   private link(group: LinkGroup, id: number): void {
-    if (this.dryRun) return this.jobs.settle(id, 'copied');
+    const { policy } = this;
     const leaderDest = path.join(this.destRoot, this.jobs.rel(group.leader));
     const dest = path.join(this.destRoot, this.jobs.rel(id));
     try {
-      const have = fs.lstatSync(osPath(dest), { throwIfNoEntry: false });
-      const leader = fs.lstatSync(osPath(leaderDest));
-      if (have && have.ino === leader.ino && have.dev === leader.dev) return this.jobs.settle(id, 'same');
+      const st = sourceStatOf(statSource(under(this.srcRoot, this.jobs.rel(id)), policy.dereference));
+      const leader = policy.dryRun ? undefined : fs.lstatSync(osPath(leaderDest), { bigint: true });
+      const outcome = existingOutcome(dest, st, policy, (have) => have.ino === leader?.ino && have.dev === leader.dev);
+      if (outcome) return this.jobs.settle(id, outcome);
+      if (policy.dryRun) return this.jobs.settle(id, 'copied');
       const tmp = tempPathOf(dest, this.runTag, id, 0);
       fs.linkSync(osPath(leaderDest), osPath(tmp));
       try {

@@ -228,6 +228,35 @@ describe('-H, --hard-links', () => {
     expect(statOf(path.join(dest, 'a.txt')).nlink).toBe(3n);
   });
 
+  // As rsync -aH: each name obeys the overwrite mode as a file of its own; a kept name is not the
+  // source's data, so the group's other names are not linked to it.
+  it('with --ignore-existing, names already in DEST are kept and the others get the source contents', async () => {
+    const src = linkedTree();
+    const dest = path.join(tmp(), 'dest');
+    build(dest, { 'a.txt': 'old a\n', 'b.txt': 'old b\n' });
+    const r = await pcopy(['-H', '--ignore-existing', src, dest]);
+    expectOk(r);
+    expect(read(path.join(dest, 'a.txt'))).toBe('old a\n');
+    expect(read(path.join(dest, 'b.txt'))).toBe('old b\n');
+    expect(read(path.join(dest, 'sub/deeper/c.txt'))).toBe('shared contents\n');
+    expect(r.stdout).toMatch(/pcopy: 2 files copied, 0 unchanged, 2 kept, /);
+  });
+
+  it('with --update, a newer name in DEST is kept and the others are linked together', async () => {
+    const src = linkedTree();
+    for (const n of names) fs.utimesSync(path.join(src, n), 1_600_000_000, 1_600_000_000);
+    const dest = path.join(tmp(), 'dest');
+    build(dest, { 'b.txt': 'my newer edit\n' });
+    const r = await pcopy(['-H', '--update', src, dest]);
+    expectOk(r);
+    expect(read(path.join(dest, 'b.txt'))).toBe('my newer edit\n');
+    expect(statOf(path.join(dest, 'b.txt')).nlink).toBe(1n);
+    const a = statOf(path.join(dest, 'a.txt'));
+    expect(statOf(path.join(dest, 'sub/deeper/c.txt')).ino).toBe(a.ino);
+    expect(a.nlink).toBe(2n);
+    expect(read(path.join(dest, 'a.txt'))).toBe('shared contents\n');
+  });
+
   it('without -H they are separate files with the same contents', async () => {
     const src = linkedTree();
     const dest = path.join(tmp(), 'dest');
