@@ -99,9 +99,10 @@ export class DestDirs {
     try {
       const st = sourceStatOf(statSource(src, policy.dereference));
       if (policy.dryRun) {
+        const have = fs.lstatSync(osPath(dest), { throwIfNoEntry: false });
+        if (have && !have.isDirectory() && this.settings.overwrite === 'never') return this.keptInTheWay(rel);
         this.count++;
-        const existed = fs.lstatSync(osPath(dest), { throwIfNoEntry: false })?.isDirectory() ?? false;
-        return this.events.made(rel, existed ? 'same' : 'copied');
+        return this.events.made(rel, have?.isDirectory() ? 'same' : 'copied');
       }
       let existed = false;
       try {
@@ -109,6 +110,7 @@ export class DestDirs {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         existed = fs.lstatSync(osPath(dest)).isDirectory();
+        if (!existed && this.settings.overwrite === 'never') return this.keptInTheWay(rel);
         if (!existed) {
           fs.unlinkSync(osPath(dest));
           fs.mkdirSync(osPath(dest), 0o700);
@@ -122,6 +124,12 @@ export class DestDirs {
       const e = err as NodeJS.ErrnoException;
       this.events.failed(rel, e.code === 'ENOENT' && isErrorPath(e.path, src) ? entryError.vanished() : serializeError(err));
     }
+  }
+
+  /** A file or symlink where SRC has a directory, kept by --ignore-existing: the directory and its entries fail (as with cp -an). */
+  private keptInTheWay(rel: string): void {
+    this.failedDirs.add(rel);
+    this.events.failed(rel, entryError.keptNotDirectory());
   }
 
   /** Owner, mode and times of every directory, deepest first. */

@@ -30,7 +30,7 @@ export class PcopyError extends Error {
 
 /** An OS error as it crosses the process boundary. */
 export interface SerializedError {
-  /** `EACCES`, `ENOSPC`, … or one of pcopy's own: `VANISHED`, `CHANGED`, `CRASHED`, `GAVE_UP`, `NOT_EMPTY`. */
+  /** `EACCES`, `ENOSPC`, … or one of pcopy's own: `VANISHED`, `CHANGED`, `CRASHED`, `GAVE_UP`, `NOT_EMPTY`, `NOT_DIR`. */
   code: string;
   /** The OS reason without the path, e.g. `permission denied`. */
   message: string;
@@ -90,6 +90,8 @@ export const entryError = {
     message: `not copied: workers keep dying (${deaths} in a row with nothing completed, last ${how})`,
   }),
   notEmpty: (): SerializedError => ({ code: 'NOT_EMPTY', message: 'destination is a non-empty directory' }),
+  /** A directory in SRC where DEST has something else, which --ignore-existing never touches. */
+  keptNotDirectory: (): SerializedError => ({ code: 'NOT_DIR', message: 'destination is not a directory, and --ignore-existing keeps it' }),
   parentFailed: (): SerializedError => ({ code: 'NO_PARENT', message: 'its destination directory could not be created' }),
   linkLeaderFailed: (leader: string): SerializedError => ({ code: 'NO_LINK', message: `not linked: the copy of \`${display(leader)}\` it is hard-linked to failed` }),
   verifyFailed: (): SerializedError => ({ code: 'VERIFY', message: 'the copy differs from the source when read back (--verify)' }),

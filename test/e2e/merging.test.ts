@@ -272,6 +272,22 @@ describe('--ignore-existing', () => {
     const d = statOf(path.join(dest, 'd'));
     expect({ mode: (Number(d.mode) & 0o7777).toString(8), mtime: Number(d.mtimeMs) / 1000 }).toEqual({ mode: '700', mtime: T0 });
   });
+  // cp -an and rsync --ignore-existing leave the file and report the directory (exit 1 / 23).
+  it('keeps a file or symlink where SRC has a directory: that directory and its entries fail, exit 1', async () => {
+    const src = path.join(tmp(), 'src');
+    const dest = path.join(tmp(), 'dest');
+    build(src, { x: { 'y.txt': 'y\n' }, l: { 'z.txt': 'z\n' }, 't.txt': 't\n' });
+    build(dest, { x: 'precious\n' });
+    fs.symlinkSync('x', path.join(dest, 'l'));
+    for (const args of [['--dry-run'], []]) {
+      const r = await pcopy(['--ignore-existing', ...args, src, dest]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr.split('\n').filter((l) => l.includes('--ignore-existing keeps it'))).toHaveLength(2);
+      expect(read(path.join(dest, 'x'))).toBe('precious\n');
+      expect(fs.readlinkSync(path.join(dest, 'l'))).toBe('x');
+    }
+    expect(read(path.join(dest, 't.txt'))).toBe('t\n');
+  });
 });
 
 describe('-u, --update', () => {
