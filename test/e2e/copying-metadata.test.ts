@@ -85,6 +85,28 @@ describe('metadata kept', () => {
     expect(diffTrees(snapshot(src, { withRoot: true }), snapshot(dest, { withRoot: true }))).toEqual([]);
   });
 
+  // Nanoseconds since 1970 pass 2^63 in 2262; ext4 and tmpfs keep times beyond (ext4 to 2446).
+  it('times after 2262 and before 1970, of files, links and directories; a rerun finds them unchanged', async () => {
+    const src = path.join(tmp(), 'src');
+    build(src, { 'far.txt': 'far\n', 'old.txt': 'old\n', dir: { 'in.txt': 'in\n' } });
+    fs.symlinkSync('far.txt', path.join(src, 'link'));
+    const far = 10_413_792_000; // 2300-01-01
+    const old = -1_000_000_000; // 1938
+    fs.utimesSync(path.join(src, 'far.txt'), far, far);
+    fs.utimesSync(path.join(src, 'old.txt'), far, String(old)); // a negative number would mean "now" to Node
+    fs.lutimesSync(path.join(src, 'link'), far, far);
+    fs.utimesSync(path.join(src, 'dir'), far, far);
+    const dest = path.join(tmp(), 'dest');
+    expectOk(await runPcopy([src, dest]));
+    for (const [rel, mtime] of [['far.txt', far], ['old.txt', old], ['link', far], ['dir', far]] as const) {
+      const st = statOf(path.join(dest, rel));
+      expect([st.mtimeNs, st.atimeNs], rel).toEqual([BigInt(mtime) * 1_000_000_000n, BigInt(far) * 1_000_000_000n]);
+    }
+    const again = await runPcopy([src, dest]);
+    expectOk(again);
+    expect(again.stdout).toMatch(/pcopy: 0 files copied, 3 unchanged, /);
+  });
+
   it('--preserve mode: modes kept, times are those of the copy, owner is the runner', async () => {
     const src = metaTree();
     const dest = path.join(tmp(), 'dest');

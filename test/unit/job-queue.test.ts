@@ -20,6 +20,17 @@ function stat(i: number): SourceStat {
 }
 
 describe('JobQueue', () => {
+  // ext4 keeps times up to 2446; nanoseconds since 1970 pass 2^63 in 2262.
+  it('keeps times after 2262 and before 1970 to the nanosecond, and inode numbers up to 2^64 - 1', () => {
+    const q = new JobQueue();
+    const times = [10_413_792_000_999_999_999n, 15_000_000_000_000_000_001n, -5_000_000_000_000_000_001n, -1n, 0n, 999_999_999n];
+    times.forEach((t, i) => q.push({ job: { id: i, kind: 'file', rel: `f${i}`, attempt: 0, fresh: false }, st: { ...stat(i), ino: 2n ** 64n - 1n - BigInt(i), atimeNs: -t, mtimeNs: t } }));
+    times.forEach((t, i) => {
+      const got = q.shift()!;
+      expect([got.st.mtimeNs, got.st.atimeNs, got.st.ino]).toEqual([t, -t, 2n ** 64n - 1n - BigInt(i)]);
+    });
+  });
+
   it('returns jobs with their stats exactly, first in first out, through growth and compaction', () => {
     const q = new JobQueue();
     let next = 0;
