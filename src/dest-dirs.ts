@@ -21,6 +21,8 @@ interface DirRecord {
   st: SourceStat;
   /** Made by this run (with mode 0700 until the end), so its mode is always set. */
   created: boolean;
+  /** An existing directory opened to us (u+rwx) for the run: its own mode, given back at the end. */
+  ownMode?: number;
 }
 
 export interface DestDirsSettings {
@@ -136,11 +138,12 @@ export class DestDirs {
   finish(): void {
     const { destRoot, policy } = this.settings;
     for (let i = this.records.length - 1; i >= 0; i--) {
-      const { dest, st, created } = this.records[i]!;
+      const { dest, st, created, ownMode } = this.records[i]!;
       try {
         const have = fs.lstatSync(osPath(dest), { bigint: true });
         fixPathMetadata(dest, have, st, policy);
         if (created && !policy.mode) fs.chmodSync(osPath(dest), targetMode(st, policy, Number(have.mode)));
+        else if (ownMode !== undefined && !policy.mode) fs.chmodSync(osPath(dest), ownMode);
       } catch (err) {
         this.events.failed(path.relative(destRoot, dest), serializeError(err));
       }
@@ -156,10 +159,15 @@ export class DestDirs {
     }
     const have = fs.lstatSync(osPath(dest), { bigint: true });
     // --ignore-existing never touches an existing entry: the directory gets its own mode and times back.
-    this.records.push({ dest, st: this.settings.overwrite === 'never' ? sourceStatOf(have) : st, created: false });
-    // A read-only directory left by an earlier run must take new files until its mode is set again.
+    const record: DirRecord = { dest, st: this.settings.overwrite === 'never' ? sourceStatOf(have) : st, created: false };
+    this.records.push(record);
+    // A read-only directory left by an earlier run must take new files until its mode is set again
+    // (the source's, or with modes not preserved its own).
     const mode = Number(have.mode);
-    if (!isRoot && (mode & 0o700) !== 0o700) fs.chmodSync(osPath(dest), mode | 0o700);
+    if (!isRoot && (mode & 0o700) !== 0o700) {
+      fs.chmodSync(osPath(dest), mode | 0o700);
+      record.ownMode = mode & 0o7777;
+    }
     removeStaleTemps(dest);
   }
 }

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { build, diffTrees, findTemps, hashFile, ino, inodes, listEntries, makeOwnedRandomTree, mtimeUs, read, sha256, snapshot, srcDestPerTest, statOf, touch, writeFile } from '../helpers/tree.js';
 import { runPcopy, type RunResult } from '../helpers/run.js';
 import { expectOk, expectSameTree, pcopyIn } from '../helpers/expect.js';
+import { AS_USER, canRunAsUser, REASON, unavailable } from '../helpers/host.js';
 
 let work: string;
 let src: string;
@@ -287,6 +288,28 @@ describe('--ignore-existing', () => {
       expect(fs.readlinkSync(path.join(dest, 'l'))).toBe('x');
     }
     expect(read(path.join(dest, 't.txt'))).toBe('t\n');
+  });
+});
+
+describe('as an ordinary user', () => {
+  const userWorks = canRunAsUser();
+  // rsync -r and cp give such a directory its mode back; only the owner's rights are lent for the run.
+  it.skipIf(unavailable(!userWorks, REASON.user))('a read-only directory already in DEST takes the new files and gets its own mode back when modes are not kept', async () => {
+    const src = path.join(tmp(), 'src');
+    const dest = path.join(tmp(), 'dest');
+    build(src, { ro: { 'new.txt': 'new\n' } });
+    build(dest, { ro: { 'old.txt': 'old\n' } });
+    fs.chmodSync(tmp(), 0o755);
+    for (const p of listEntries(tmp()).map((rel) => path.join(tmp(), rel)).concat(tmp())) fs.lchownSync(p, 65534, 65534);
+    fs.chmodSync(path.join(src, 'ro'), 0o555);
+    fs.chmodSync(path.join(dest, 'ro'), 0o555);
+    for (const args of [['--no-preserve'], ['--preserve', 'times'], ['--ignore-existing', '--no-preserve']]) {
+      const r = await runPcopy([...args, src, dest], { prefix: AS_USER });
+      expectOk(r);
+      expect(read(path.join(dest, 'ro', 'new.txt'))).toBe('new\n');
+      expect(Number(statOf(path.join(dest, 'ro')).mode & 0o7777n).toString(8), args.join(' ')).toBe('555');
+      fs.rmSync(path.join(dest, 'ro', 'new.txt')); // the test runs as root: the mode does not stop it
+    }
   });
 });
 

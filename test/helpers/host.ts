@@ -18,6 +18,14 @@ export function hasCommand(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${q(cmd)}`]).status === 0;
 }
 
+/** Runs as an ordinary user (nobody), without capabilities. */
+export const AS_USER = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--'];
+
+/** True when `AS_USER` works here (root with setpriv). */
+export function canRunAsUser(): boolean {
+  return isRoot && hasCommand('setpriv') && spawnSync(AS_USER[0]!, [...AS_USER.slice(1), 'true']).status === 0;
+}
+
 /** True when the trick works here: as root without capabilities, a mode-000 file cannot be read. */
 export function canDropCaps(): boolean {
   if (!hasCommand('setpriv') || !isRoot) return false;
@@ -67,5 +75,6 @@ export const REASON = {
   mount: 'needs root, unshare(1) and mount(8) for a private tmpfs / read-only bind mount',
   script: 'needs script(1) from util-linux for a real pseudo-terminal',
   prlimit: 'needs prlimit(1) from util-linux',
+  user: 'needs root and setpriv(1) to run pcopy as an ordinary user',
   image: 'needs root, unshare(1), mkfs.ext4 and a loop device to mount a file system image',
 } as const;
