@@ -9,7 +9,7 @@ import path from 'node:path';
 import { isErrorPath, osPath } from './byte-names.js';
 import { statSource, type CopyPolicy } from './copy-file.js';
 import { entryError, serializeError, type SerializedError } from './errors.js';
-import { fixPathMetadata, sourceStatOf, takesOwnGroup, targetMode, type SourceStat } from './metadata.js';
+import { fixPathMetadata, keepsCreationModes, sourceStatOf, takesOwnGroup, targetMode, type SourceStat } from './metadata.js';
 import type { OverwriteMode } from './options.js';
 import { TEMP_NAME_PATTERN, type CopyOutcome } from './protocol.js';
 
@@ -43,7 +43,7 @@ export class DestDirs {
   /** Relative paths handled (made, merged or failed), for --include's parents. */
   private readonly known = new Set<string>(['']);
   private readonly failedDirs = new Set<string>();
-  /** Made by this run, with our group: nothing can be in the way of their entries, which are born with our ids. */
+  /** Made by this run, with our group and no default ACL: nothing can be in the way of their entries, which are born with our ids and exactly the modes they ask for. */
   private readonly freshDirs = new Set<string>();
   /** Directories made or merged (counted in a dry run too). */
   count = 0;
@@ -63,7 +63,7 @@ export class DestDirs {
     }
     const made = makeDirs(destRoot, 0o700);
     this.enter(destRoot, st, !made);
-    if (made && takesOwnGroup(destRoot)) this.freshDirs.add('');
+    if (made && takesOwnGroup(destRoot) && keepsCreationModes(destRoot)) this.freshDirs.add('');
   }
 
   /** Makes the parent of `rel` if needed: false when it could not be (the entry then fails). */
@@ -119,7 +119,9 @@ export class DestDirs {
         }
       }
       this.enter(dest, st, existed);
-      if (!existed && takesOwnGroup(dest)) this.freshDirs.add(rel);
+      // A directory made below a fresh one inherits its (absent) default ACL: only one made in an
+      // existing directory is probed.
+      if (!existed && takesOwnGroup(dest) && (this.freshDirs.has(parentOf(rel)) || keepsCreationModes(dest))) this.freshDirs.add(rel);
       this.events.made(rel, existed ? 'same' : 'copied');
     } catch (err) {
       this.failedDirs.add(rel);

@@ -3,6 +3,7 @@
  * and how it applies it. Times travel as bigint nanoseconds and are set to the microsecond.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { osPath } from './byte-names.js';
 
 /** The source facts a copy needs, taken from one bigint lstat. */
@@ -72,6 +73,33 @@ export function targetMode(st: SourceStat, policy: MetadataPolicy, bornMode = 0)
 export function takesOwnGroup(dir: string): boolean {
   return fs.lstatSync(osPath(dir)).gid === process.getegid?.();
 }
+
+/**
+ * Whether files made in `dir` get exactly the mode they ask for. Not under a default ACL (set on DEST
+ * or an ancestor, inherited by every directory made below it): it masks the mode of every new file,
+ * so files there need their mode set like any other. Probed with a file of mode 0777 made with no
+ * umask (a default ACL also sets the umask aside, so only that shows it); the umask is back before
+ * anything else runs, and the probe file (a temp name) is removed at once.
+ */
+export function keepsCreationModes(dir: string): boolean {
+  const probe = path.join(dir, `.pcopy-${process.pid}-probe-${(probes++).toString(36)}.tmp`);
+  const umask = process.umask(0);
+  let fd = -1;
+  try {
+    fd = fs.openSync(osPath(probe), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o777);
+  } catch {
+    return false; // cannot tell: set every mode
+  } finally {
+    process.umask(umask);
+  }
+  try {
+    return (fs.fstatSync(fd).mode & 0o777) === 0o777;
+  } finally {
+    fs.closeSync(fd);
+    fs.unlinkSync(osPath(probe));
+  }
+}
+let probes = 0;
 
 /** Whole microseconds, rounded down (also before 1970). */
 export function micros(ns: bigint): bigint {

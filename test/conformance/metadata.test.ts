@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, isRoot, runPcopy, tempDir, type RunResult } from '../helpers/tree.js';
 import { expectOk } from '../helpers/expect.js';
+import { unavailable } from '../helpers/host.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -276,6 +277,30 @@ function moveAtimes(src: string): void {
   };
   visit('.');
 }
+
+describe('a default ACL above DEST', () => {
+  // A default ACL is inherited by every directory made below it and masks the mode of each new file
+  // (the umask is set aside then). cp -a and rsync -a still give each file its source mode.
+  const aclWorks = ((): boolean => {
+    const d = work();
+    return spawnSync('setfacl', ['-d', '-m', 'u::rwx,g::rx,o::-', d]).status === 0;
+  })();
+  it.skipIf(unavailable(!aclWorks, 'needs setfacl(1) and a file system with ACLs'))('masks no mode: files and directories get their source modes', async () => {
+    const base = work();
+    const src = path.join(base, 'src');
+    fs.mkdirSync(path.join(src, 'sub'), { recursive: true });
+    const modes: Record<string, number> = { f: 0o755, 'sub/g': 0o664, 'sub/h': 0o646, sub: 0o775 };
+    for (const rel of ['f', 'sub/g', 'sub/h']) fs.writeFileSync(path.join(src, rel), rel);
+    for (const [rel, mode] of Object.entries(modes)) fs.chmodSync(path.join(src, rel), mode);
+    const parent = path.join(base, 'with-acl');
+    fs.mkdirSync(parent);
+    expect(spawnSync('setfacl', ['-d', '-m', 'u::rwx,g::rx,o::-', parent]).status).toBe(0);
+    const dest = path.join(parent, 'dest');
+    expectOk(await runPcopy([src, dest]));
+    for (const [rel, mode] of Object.entries(modes)) expect((fs.statSync(path.join(dest, rel)).mode & 0o7777).toString(8), rel).toBe(mode.toString(8));
+    expect(fs.readdirSync(dest).sort()).toEqual(['f', 'sub']);
+  });
+});
 
 describe('a rerun over an identical tree makes no metadata write', () => {
   /**
