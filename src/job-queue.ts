@@ -1,7 +1,10 @@
 /**
  * A worker's queue of sized jobs, kept as columns rather than one object per job: a worker may hold
  * 100,000 queued files, and an object per job with its stat (three bigints among them) costs about
- * 300 bytes where columns cost about 120. Jobs come out in the order they went in.
+ * 300 bytes where columns cost about 100. Jobs come out in the order they went in.
+ *
+ * Times are kept as 64-bit nanoseconds, which end in 2262; the rare time beyond (ext4 keeps them to
+ * 2446) is kept aside, by the job's place in the order of jobs ever pushed.
  */
 import type { SourceStat } from './metadata.js';
 import type { JobKind, JobRef } from './protocol.js';
@@ -13,21 +16,26 @@ export interface QueuedJob {
 
 const LINK = 1;
 const FRESH = 2;
+/** Its times are in `farTimes`. */
+const FAR = 4;
+const INT64_MIN = -(2n ** 63n);
+const INT64_END = 2n ** 63n;
 
 export class JobQueue {
   private capacity = 0;
   private start = 0;
   private end = 0;
   private rels: string[] = [];
-  // per job: id, flags|attempt, size, mode, uid, gid, dev, nlink, blocks, and each time as whole
-  // seconds and nanoseconds (as nanoseconds alone a time after 2262 would not fit in 64 bits)
-  private numbers = new Float64Array(0);
-  private bigs = new BigInt64Array(0); // per job: ino
-  private static readonly N = 13;
-  private static readonly B = 1;
+  private numbers = new Float64Array(0); // per job: id, flags|attempt, size, mode, uid, gid, dev, nlink, blocks
+  private bigs = new BigInt64Array(0); // per job: ino, atimeNs, mtimeNs
+  private static readonly N = 9;
+  private static readonly B = 3;
 
   /** Jobs shifted out so far: the queue's n-th job ever pushed is at `n - shifted` from the front. */
   shifted = 0;
+  private pushed = 0;
+  /** Times that do not fit in 64-bit nanoseconds, by the job's n. */
+  private readonly farTimes = new Map<number, { atimeNs: bigint; mtimeNs: bigint }>();
 
   get length(): number {
     return this.end - this.start;
@@ -43,24 +51,30 @@ export class JobQueue {
   push({ job, st }: QueuedJob): void {
     if (this.end === this.capacity) this.grow();
     const i = this.end++;
-    const flags = (job.kind === 'link' ? LINK : 0) | (job.fresh ? FRESH : 0);
+    const n = this.pushed++;
+    const far = !fitsInt64(st.atimeNs) || !fitsInt64(st.mtimeNs);
+    if (far) this.farTimes.set(n, { atimeNs: st.atimeNs, mtimeNs: st.mtimeNs });
+    const flags = (job.kind === 'link' ? LINK : 0) | (job.fresh ? FRESH : 0) | (far ? FAR : 0);
     this.rels[i] = job.rel;
-    const [aSec, aNs] = splitNs(st.atimeNs);
-    const [mSec, mNs] = splitNs(st.mtimeNs);
-    this.numbers.set([job.id, flags + job.attempt * 8, st.size, st.mode, st.uid, st.gid, st.dev, st.nlink, st.blocks, aSec, aNs, mSec, mNs], i * JobQueue.N);
-    this.bigs[i * JobQueue.B] = BigInt.asIntN(64, st.ino);
+    this.numbers.set([job.id, flags + job.attempt * 8, st.size, st.mode, st.uid, st.gid, st.dev, st.nlink, st.blocks], i * JobQueue.N);
+    this.bigs.set([BigInt.asIntN(64, st.ino), far ? 0n : st.atimeNs, far ? 0n : st.mtimeNs], i * JobQueue.B);
   }
 
   shift(): QueuedJob | undefined {
     if (this.start === this.end) return undefined;
     const i = this.start++;
-    this.shifted++;
+    const nth = this.shifted++;
     const n = this.numbers.subarray(i * JobQueue.N, (i + 1) * JobQueue.N);
+    const b = this.bigs.subarray(i * JobQueue.B, (i + 1) * JobQueue.B);
     const flags = n[1]! % 8;
     const kind: JobKind = flags & LINK ? 'link' : 'file';
     const job: JobRef = { id: n[0]!, kind, rel: this.rels[i]!, attempt: Math.floor(n[1]! / 8), fresh: (flags & FRESH) !== 0 };
     this.rels[i] = '';
-    const st: SourceStat = { size: n[2]!, blocks: n[8]!, mode: n[3]!, uid: n[4]!, gid: n[5]!, dev: n[6]!, nlink: n[7]!, ino: BigInt.asUintN(64, this.bigs[i * JobQueue.B]!), atimeNs: joinNs(n[9]!, n[10]!), mtimeNs: joinNs(n[11]!, n[12]!) };
+    const st: SourceStat = { size: n[2]!, blocks: n[8]!, mode: n[3]!, uid: n[4]!, gid: n[5]!, dev: n[6]!, nlink: n[7]!, ino: BigInt.asUintN(64, b[0]!), atimeNs: b[1]!, mtimeNs: b[2]! };
+    if (flags & FAR) {
+      Object.assign(st, this.farTimes.get(nth));
+      this.farTimes.delete(nth);
+    }
     if (this.start === this.end) this.start = this.end = 0;
     return { job, st };
   }
@@ -87,14 +101,6 @@ export class JobQueue {
   }
 }
 
-const NS = 1_000_000_000n;
-
-/** A time in nanoseconds as whole seconds (rounded down, also before 1970) and the nanoseconds past them. */
-function splitNs(ns: bigint): [number, number] {
-  const rest = ((ns % NS) + NS) % NS;
-  return [Number((ns - rest) / NS), Number(rest)];
-}
-
-function joinNs(seconds: number, ns: number): bigint {
-  return BigInt(seconds) * NS + BigInt(ns);
+function fitsInt64(ns: bigint): boolean {
+  return ns >= INT64_MIN && ns < INT64_END;
 }
