@@ -74,15 +74,19 @@ function statOrRefuse(p: string, role: 'source' | 'destination'): fs.Stats | und
 
 /** Real path of a path that does not exist yet: the real path of its nearest existing ancestor + the rest. */
 function realpathOfMissing(p: string): string {
-  const abs = absolute(p);
-  let existing = abs;
-  const rest: string[] = [];
-  while (!fs.existsSync(osPath(existing))) {
-    rest.unshift(path.basename(existing));
-    existing = path.dirname(existing);
+  // Component by component, as the kernel resolves a path: `link/..` is the parent of where the link
+  // points, not the directory holding the link (path.resolve's reading).
+  let real = path.isAbsolute(p) ? '/' : realpath('.');
+  const parts = p.split('/').filter((c) => c !== '' && c !== '.');
+  let i = 0;
+  for (; i < parts.length; i++) {
+    const next = parts[i] === '..' ? path.dirname(real) : path.join(real, parts[i]!);
+    if (!fs.existsSync(osPath(next))) break;
+    real = realpath(next);
   }
-  if (!fs.statSync(osPath(existing)).isDirectory()) refuse(`cannot create \`${display(p)}\`: \`${display(existing)}\` is not a directory`);
-  return path.join(realpath(existing), ...rest);
+  if (i < parts.length && !fs.statSync(osPath(real)).isDirectory()) refuse(`cannot create \`${display(p)}\`: \`${display(real)}\` is not a directory`);
+  // The rest is made as real directories, so `..` among them is plain path arithmetic.
+  return path.join(real, ...parts.slice(i));
 }
 
 /**

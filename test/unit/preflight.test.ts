@@ -79,6 +79,18 @@ describe('resolveTarget: directories', () => {
     expect(resolveTarget(src, path.join(tmp(), 'alias', 'd'))).toEqual({ kind: 'tree', srcRoot: src, destRoot: path.join(tmp(), 'real', 'd') });
   });
 
+  // The kernel, cp and rsync resolve `link/..` from where the link points; path.resolve's reading
+  // (the directory holding the link) made pcopy merge into an unrelated directory there.
+  it('resolves `link/..` in a missing DEST from where the link points', () => {
+    const src = makeSrc();
+    fs.mkdirSync(path.join(tmp(), 'vol', 'mnt', 'current'), { recursive: true });
+    fs.symlinkSync('vol/mnt/current', path.join(tmp(), 'cur'));
+    fs.mkdirSync(path.join(tmp(), 'backup'));
+    const want = { kind: 'tree', srcRoot: src, destRoot: path.join(tmp(), 'vol', 'mnt', 'backup') };
+    expect(resolveTarget(src, `${tmp()}/cur/../backup`)).toEqual(want);
+    expect(resolveTarget(src, `${tmp()}/cur/../new/a/../b`)).toEqual({ ...want, destRoot: path.join(tmp(), 'vol', 'mnt', 'new', 'b') });
+  });
+
   it.each([
     ['via /./', (src: string) => `${path.dirname(src)}/./${path.basename(src)}`],
     ['via a trailing slash', (src: string) => `${src}/`],
