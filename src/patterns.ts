@@ -15,8 +15,8 @@
  * - `dir/***` matches `dir` and everything below it;
  * - `a/**\/b` needs at least one directory between `a` and `b`: it does not match `a/b`, nor does
  *   `/**\/b` match a top-level `b` (rsync's manual says so); `**\/b` does match `b` at the top.
- * Patterns are handed to picomatch (fast-glob's own matcher), so braces and extglobs (`*.{js,ts}`,
- * `!(x)`) work too; those are fast-glob extras that rsync does not have.
+ * Patterns are handed to picomatch (fast-glob's own matcher), so braces and the extglobs `@(a|b)`,
+ * `!(x)`, `+(x)` work too (`*.{js,ts}`); those are fast-glob extras that rsync does not have.
  */
 import picomatch from 'picomatch';
 
@@ -42,7 +42,7 @@ export interface PathFilter {
  * anchoring per the README, `**` per rsync (see the module comment).
  */
 export function toGlobs(pattern: string): string[] {
-  let p = pattern.trim();
+  let p = asPicomatch(pattern);
   const anchored = p.startsWith('/');
   p = p.replace(/^\/+/, '').replace(/\/+$/, '');
   if (p === '') return [];
@@ -58,6 +58,46 @@ export function toGlobs(pattern: string): string[] {
       alternatives = alternatives.flatMap((a) => options.map((o) => (i === 0 ? o : `${a}/${o}`)));
     });
     for (const a of alternatives) out.push(floating && a !== '**' ? `**/${a}` : a);
+  }
+  return out;
+}
+
+/**
+ * A pattern's plain characters made plain for picomatch, which hands what it does not know as a
+ * wildcard on to a regular expression as it is (`report (1).pdf` would match `report 1.pdf`, `a\b`
+ * a word boundary). As rsync reads them:
+ * - `(`, `)` and `|` are characters, except in an extglob `@(…)`, `!(…)` or `+(…)` (`*(1)*` is
+ *   rsync's "a name with `(1)` in it", as for `report (1).pdf`, not picomatch's "any `1`s");
+ * - a backslash escapes the next character only in a pattern with a wildcard (`*`, `?`, `[`, an
+ *   extglob), and before a letter or digit it stands for that character; elsewhere it is a
+ *   character itself.
+ * Spaces are kept, also at either end: they are part of a name.
+ */
+function asPicomatch(pattern: string): string {
+  const wild = /[*?[]|[@!+]\(/.test(pattern);
+  let out = '';
+  let depth = 0; // open extglobs
+  let escaped = false; // the previous character was escaped: it cannot open an extglob
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    const opensExtglob = c === '(' && !escaped && i > 0 && '@!+'.includes(pattern[i - 1]!);
+    escaped = false;
+    if (c === '\\') {
+      const next = pattern[i + 1];
+      if (!wild || next === undefined) out += '\\\\';
+      else {
+        out += /[A-Za-z0-9]/.test(next) ? next : `\\${next}`;
+        escaped = true;
+        i++;
+      }
+    } else if (opensExtglob) {
+      depth++;
+      out += c;
+    } else if (c === '(' || (c === ')' && depth === 0) || (c === '|' && depth === 0)) out += `\\${c}`;
+    else {
+      if (c === ')') depth--;
+      out += c;
+    }
   }
   return out;
 }

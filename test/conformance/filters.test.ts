@@ -237,6 +237,30 @@ describe('anchoring and trailing slashes', () => {
   });
 });
 
+describe('plain characters', () => {
+  // rsync -a with the same patterns (checked against rsync 3.5.0, `rsync -a --exclude P src/ d/`): parentheses, `|`, spaces and
+  // a backslash in a pattern without wildcards are characters of a name; picomatch alone read
+  // `(1)` as a group (`report 1.pdf`), `a\b` as a word boundary (dropping `a/`) and trimmed spaces.
+  const TREE = ['report (1).pdf', 'report 1.pdf', 'Photos (2019)/img.jpg', 'Photos 2019/img.jpg', 'a/keep', 'a\\b', 'x|y', 'x', ' lead', 'lead'];
+  it.each([
+    [['--exclude', 'report (1).pdf'], ['report (1).pdf']],
+    [['--exclude', '*(1)*'], ['report (1).pdf']],
+    [['--exclude', 'Photos (2019)'], ['Photos (2019)/', 'Photos (2019)/img.jpg']],
+    [['--exclude', 'a\\b'], ['a\\b']],
+    [['--exclude', 'x|y'], ['x|y']],
+    [['--exclude', ' lead'], [' lead']],
+    [['--exclude', '@(x|lead)'], ['x', 'lead']],
+    [['--exclude', '[(]*'], []],
+  ])('%j excludes exactly %j', async (args, gone) => {
+    const all = ['Photos (2019)/', 'Photos 2019/', 'a/', ...TREE];
+    await expectSelection(TREE, args, all.filter((e) => !gone.includes(e)));
+  });
+
+  it("--include 'Photos (2019)/***' takes that directory whole", async () => {
+    await expectSelection(TREE, ['--include', 'Photos (2019)/***'], ['Photos (2019)/', 'Photos (2019)/img.jpg']);
+  });
+});
+
 describe('--include', () => {
   it("'file1' copies every file1 and only the directories on the way to one", async () => {
     // Origin: rsync manual, `-f'+ */' -f'+ *.c' -f'- *'` ("include all directories and .c source
