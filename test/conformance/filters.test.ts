@@ -238,9 +238,10 @@ describe('anchoring and trailing slashes', () => {
 });
 
 describe('plain characters', () => {
-  // rsync -a with the same patterns (checked against rsync 3.5.0, `rsync -a --exclude P src/ d/`): parentheses, `|`, spaces and
-  // a backslash in a pattern without wildcards are characters of a name; picomatch alone read
-  // `(1)` as a group (`report 1.pdf`), `a\b` as a word boundary (dropping `a/`) and trimmed spaces.
+  // As `rsync -a --exclude P src/ d/` selects (checked against rsync 3.5.0): parentheses, `|`,
+  // spaces and a backslash in a pattern without wildcards are characters of a name; picomatch
+  // alone read `(1)` as a group (`report 1.pdf`), `a\b` as a word boundary (dropping `a/`), and
+  // the spaces were trimmed.
   const TREE = ['report (1).pdf', 'report 1.pdf', 'Photos (2019)/img.jpg', 'Photos 2019/img.jpg', 'a/keep', 'a\\b', 'x|y', 'x', ' lead', 'lead'];
   it.each([
     [['--exclude', 'report (1).pdf'], ['report (1).pdf']],
