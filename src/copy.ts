@@ -80,6 +80,8 @@ class CopyRun {
   /** In every temp name: the pid tells a later run whether we are alive; the random part avoids reuse. */
   private readonly runTag = `${process.pid}-${Math.floor(Math.random() * 0xffffff).toString(16).padStart(6, '0')}`;
   private readonly hardLinks: HardLinkGroups;
+  /** Source directories that are DEST itself (mounted there): skipped, never walked. */
+  private readonly notInto = new Set<string>();
 
   constructor(
     private readonly target: CopyTarget,
@@ -108,6 +110,10 @@ class CopyRun {
       {
         made: (rel, outcome) => this.emit({ type: 'entry-done', path: rel, kind: 'dir', outcome }),
         failed: (rel, error) => this.fail(rel, error, false),
+        isDestination: (rel) => {
+          this.notInto.add(rel);
+          this.skip(rel, 'destination');
+        },
       },
     );
     // Parts need two workers to pay off; --verify hashes whole files, a dry run writes nothing.
@@ -202,7 +208,7 @@ class CopyRun {
         error: (rel, error) => this.fail(rel, error, false),
         notDescended: (rel, reason) => this.skip(rel, reason),
       },
-      { include, exclude, followLinks: dereference, oneFileSystem, destRoot: this.destRoot, signal },
+      { include, exclude, followLinks: dereference, oneFileSystem, destRoot: this.destRoot, notInto: (rel) => this.notInto.has(rel), signal },
     );
   }
 

@@ -35,6 +35,8 @@ export interface DestDirsSettings {
 export interface DestDirsEvents {
   made(rel: string, outcome: CopyOutcome): void;
   failed(rel: string, error: SerializedError): void;
+  /** The source directory `rel` is DEST itself (a bind mount of it, say): not made, not to be walked. */
+  isDestination(rel: string): void;
 }
 
 /** The directories of one run: made as met, finished at the end. */
@@ -47,6 +49,8 @@ export class DestDirs {
   private readonly freshDirs = new Set<string>();
   /** Directories made or merged (counted in a dry run too). */
   count = 0;
+  /** DEST's device and inode, to know it inside SRC. */
+  private destId?: { dev: number; ino: bigint };
 
   constructor(
     private readonly settings: DestDirsSettings,
@@ -62,6 +66,8 @@ export class DestDirs {
       return;
     }
     const made = makeDirs(destRoot, 0o700);
+    const { dev, ino } = fs.statSync(osPath(destRoot), { bigint: true });
+    this.destId = { dev: Number(dev), ino };
     this.enter(destRoot, st, !made);
     if (made && takesOwnGroup(destRoot) && keepsCreationModes(destRoot)) this.freshDirs.add('');
   }
@@ -100,6 +106,9 @@ export class DestDirs {
     const src = path.join(srcRoot, rel);
     try {
       const st = sourceStatOf(statSource(src, policy.dereference));
+      // DEST mounted (bind, overlay) on a directory of SRC: copying it into itself would nest forever.
+      // (With -L the walk's own guard sees it, also through links.)
+      if (!policy.dereference && st.dev === this.destId?.dev && st.ino === this.destId.ino) return this.events.isDestination(rel);
       if (policy.dryRun) {
         const have = fs.lstatSync(osPath(dest), { throwIfNoEntry: false });
         if (have && !have.isDirectory() && this.settings.overwrite === 'never') return this.keptInTheWay(rel);

@@ -44,6 +44,8 @@ export interface ScanOptions {
   oneFileSystem: boolean;
   /** Real path of DEST: when following links, never walk into it. */
   destRoot?: string;
+  /** Directories found to be DEST itself (see dest-dirs.ts): not walked into. */
+  notInto?: (rel: string) => boolean;
   signal?: AbortSignal;
 }
 
@@ -82,7 +84,7 @@ export function scanSource(root: string, handlers: ScanHandlers, options: ScanOp
     const abs = path.join(root, rel);
     const type = options.followLinks && d.isSymbolicLink() ? followedType(abs) : typeOf(d);
     if (filter.selected(rel)) handlers.entry({ rel, type });
-    if (type !== 'dir' || filter.nothingBelow(rel)) return;
+    if (type !== 'dir' || filter.nothingBelow(rel) || options.notInto?.(rel)) return;
     if (guard && !guard.sync(abs)) return;
     let children: fs.Dirent[];
     try {
@@ -125,7 +127,7 @@ export function scanSource(root: string, handlers: ScanHandlers, options: ScanOp
     const dir = realPath(walked);
     const rel = path.relative(root, dir);
     // Not even read: an unreadable directory whose contents are all excluded is no error.
-    if (filter.nothingBelow(rel)) return callback(null, []);
+    if (filter.nothingBelow(rel) || options.notInto?.(rel)) return callback(null, []);
     // fast-glob asks for dirents; their names are read as bytes and handed on decoded.
     const list = (): void =>
       readDirents(dir, (err, entries) => {

@@ -147,6 +147,27 @@ describe('C2 an unwritable destination directory', () => {
   });
 });
 
+describe('DEST mounted on a directory inside SRC', () => {
+  // A bind mount (or a container volume) makes DEST a directory of SRC that no path comparison sees:
+  // copying it would copy the copy into itself until names grow too long (1,021 levels were written
+  // into SRC). It is skipped as the destination, as -L's walk does; rsync also copies one level.
+  it.skipIf(unavailable(!mountWorks, REASON.mount))('is skipped as the destination: the rest copied, nothing nested, exit 0', async () => {
+    writeFile(path.join(src, 'top.txt'), 10);
+    writeFile(path.join(src, 'vol', 'in.txt'), 20);
+    fs.mkdirSync(dest);
+    const r = await runPcopy([src, dest], {
+      prefix: ['unshare', '-m', 'sh', '-c', 'mount --bind "$VOL" "$DEST" && exec "$0" "$@"'],
+      extraEnv: { VOL: path.join(src, 'vol'), DEST: dest },
+      timeoutMs: 30_000,
+    });
+    expect(r.code, clip(r.stderr)).toBe(0);
+    expect(r.stderr).toBe(`pcopy: Skipped \`${path.join(src, 'vol')}\`: it is the destination (not descended into)\n`);
+    // The mount is gone with its namespace: what was written through DEST is in SRC/vol.
+    expect(listEntries(path.join(src, 'vol')).sort()).toEqual(['in.txt', 'top.txt']);
+    expect(fs.readdirSync(dest)).toEqual([]);
+  });
+});
+
 describe('C3 a read-only destination file system', () => {
   /** Runs pcopy with `roDir` bind-mounted read-only over itself, in a private mount namespace. */
   const runOnReadOnly = (roDir: string, args: string[]) =>
