@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { decode, display, osPath } from './byte-names.js';
-import { PcopyError } from './errors.js';
+import { PcopyError, serializeError } from './errors.js';
 
 /** What one run copies: a directory's contents into a directory, or one file to one path. */
 export type CopyTarget =
@@ -94,7 +94,13 @@ function realpathOfMissing(p: string): string {
  * native realpath(3): Node's own `realpathSync` turns a Buffer path into a string on the way.
  */
 function realpath(p: string): string {
-  return decode(fs.realpathSync.native(osPath(p), { encoding: 'buffer' }));
+  try {
+    return decode(fs.realpathSync.native(osPath(p), { encoding: 'buffer' }));
+  } catch (err) {
+    // ENAMETOOLONG (a working directory deeper than PATH_MAX), EACCES on a parent: refused, not a crash.
+    const e = err as NodeJS.ErrnoException;
+    return refuse(`cannot resolve \`${display(p)}\`: ${e.code ?? ''} ${serializeError(err).message}`.trim());
+  }
 }
 
 /**

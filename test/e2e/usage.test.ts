@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cleanup, diffTrees, snapshot, tempDir, writeFile } from '../helpers/tree.js';
-import { killStarted, ROOT, runPcopy } from '../helpers/run.js';
+import { BIN, killStarted, q, ROOT, runCommand, runPcopy } from '../helpers/run.js';
 import { lines } from '../helpers/output.js';
 
 let work: string;
@@ -188,6 +188,25 @@ describe('refusal messages name the problem', () => {
     ['too many arguments', ['s', 'd', 'extra'], /argument/],
   ])('%s', async (_name, args, pattern) => {
     await expectRefused(args, pattern);
+  });
+});
+
+describe('a working directory deeper than PATH_MAX', () => {
+  // realpath(3) of a relative SRC fails there with ENAMETOOLONG: a refusal (exit 2, one line), not
+  // an internal error with a stack trace. (cp works there, by relative paths; pcopy does not.)
+  it('refuses a relative SRC it cannot resolve, in one line, exit 2', async () => {
+    const level = 'd'.repeat(250);
+    const script = [
+      `for i in $(seq 18); do mkdir ${level} && cd ${level} || exit 90; done`,
+      'echo x > s',
+      `${process.execPath} ${BIN} s t 2>"$ERR"; rc=$?`,
+      `cd ${q(work)} && rm -rf ${level}`, // rm -rf goes by relative names; Node's rmSync would hit the limit
+      'exit $rc',
+    ].join('\n');
+    const err = path.join(work, 'stderr.txt');
+    const r = await runCommand('bash', ['-c', script], { cwd: work, extraEnv: { ERR: err } }); // dash's cd stops at PATH_MAX
+    expect(r.code).toBe(2);
+    expect(fs.readFileSync(err, 'utf8')).toBe('pcopy: cannot resolve `s`: ENAMETOOLONG name too long\n');
   });
 });
 
