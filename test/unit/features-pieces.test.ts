@@ -18,7 +18,15 @@ describe('toGlobs', () => {
     ['/build/', 'build'],
     ['sub/x.txt', 'sub/x.txt'],
     ['docs/old/', 'docs/old'],
-    ['  *.tmp  ', '**/*.tmp'],
+    // Spaces are part of a name, at either end too (rsync keeps them).
+    ['  *.tmp  ', '**/  *.tmp  '],
+    // Parentheses outside an extglob, `|` and a backslash without wildcards are characters.
+    ['report (1).pdf', '**/report \\(1\\).pdf'],
+    ['*(1)*', '**/*\\(1\\)*'],
+    ['@(a|b)', '**/@(a|b)'],
+    ['x|y', '**/x\\|y'],
+    ['a\\b', '**/a\\\\b'],
+    ['a\\*', '**/a\\*'],
   ])('%j → %j', (pattern, glob) => {
     expect(toGlobs(pattern)).toEqual([glob]);
   });
