@@ -209,10 +209,9 @@ function readPatternFile(file: string): string[] {
     const e = err as NodeJS.ErrnoException;
     throw new PcopyError('USAGE', `cannot read --exclude-from file \`${display(file)}\`: ${e.code ?? e.message}`);
   }
-  return text
-    .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('#'));
+  // Spaces are part of a pattern, at either end too (as rsync reads such a file); a line of only
+  // spaces is blank.
+  return text.split(/\r?\n/).filter((line) => line.trim() !== '' && !line.startsWith('#'));
 }
 
 async function runCopy(src: string, dest: string, options: Partial<CopyOptions>, cli: CliOptions): Promise<void> {

@@ -110,7 +110,7 @@ class CopyRun {
       {
         made: (rel, outcome) => this.emit({ type: 'entry-done', path: rel, kind: 'dir', outcome }),
         failed: (rel, error) => this.fail(rel, error, false),
-        isDestination: (rel) => {
+        foundDestination: (rel) => {
           this.notInto.add(rel);
           this.skip(rel, 'destination');
         },
@@ -208,7 +208,7 @@ class CopyRun {
         error: (rel, error) => this.fail(rel, error, false),
         notDescended: (rel, reason) => this.skip(rel, reason),
       },
-      { include, exclude, followLinks: dereference, oneFileSystem, destRoot: this.destRoot, notInto: (rel) => this.notInto.has(rel), signal },
+      { include, exclude, followLinks: dereference, oneFileSystem, destRoot: this.destRoot, notInto: (rel) => this.underDestination(rel), signal },
     );
   }
 
@@ -219,6 +219,8 @@ class CopyRun {
       if (type === 'dir') this.dirs.markFailed(rel);
       return this.fail(rel, entryError.parentFailed(), false);
     }
+    // (With --include the walk may reach entries of such a directory before the directory itself.)
+    if (this.underDestination(parentOf(rel))) return;
     switch (type) {
       case 'dir':
         return this.dirs.make(rel);
@@ -227,6 +229,15 @@ class CopyRun {
         return this.addJob(type, rel, this.dirs.isFresh(parentOf(rel)));
       default:
         this.skip(rel, type);
+    }
+  }
+
+  /** `rel` is a source directory found to be DEST itself, or is below one. */
+  private underDestination(rel: string): boolean {
+    if (this.notInto.size === 0) return false;
+    for (let p = rel; ; p = parentOf(p)) {
+      if (this.notInto.has(p)) return true;
+      if (p === '') return false;
     }
   }
 

@@ -36,7 +36,7 @@ export interface DestDirsEvents {
   made(rel: string, outcome: CopyOutcome): void;
   failed(rel: string, error: SerializedError): void;
   /** The source directory `rel` is DEST itself (a bind mount of it, say): not made, not to be walked. */
-  isDestination(rel: string): void;
+  foundDestination(rel: string): void;
 }
 
 /** The directories of one run: made as met, finished at the end. */
@@ -63,6 +63,8 @@ export class DestDirs {
     const st = sourceStatOf(fs.statSync(osPath(srcRoot), { bigint: true }));
     if (policy.dryRun) {
       this.count++;
+      const existing = fs.statSync(osPath(destRoot), { bigint: true, throwIfNoEntry: false });
+      if (existing) this.destId = { dev: Number(existing.dev), ino: existing.ino };
       return;
     }
     const made = makeDirs(destRoot, 0o700);
@@ -108,7 +110,7 @@ export class DestDirs {
       const st = sourceStatOf(statSource(src, policy.dereference));
       // DEST mounted (bind, overlay) on a directory of SRC: copying it into itself would nest forever.
       // (With -L the walk's own guard sees it, also through links.)
-      if (!policy.dereference && st.dev === this.destId?.dev && st.ino === this.destId.ino) return this.events.isDestination(rel);
+      if (!policy.dereference && st.dev === this.destId?.dev && st.ino === this.destId.ino) return this.events.foundDestination(rel);
       if (policy.dryRun) {
         const have = fs.lstatSync(osPath(dest), { throwIfNoEntry: false });
         if (have && !have.isDirectory() && this.settings.overwrite === 'never') return this.keptInTheWay(rel);

@@ -57,7 +57,7 @@ export class JobQueue {
     const flags = (job.kind === 'link' ? LINK : 0) | (job.fresh ? FRESH : 0) | (far ? FAR : 0);
     this.rels[i] = job.rel;
     this.numbers.set([job.id, flags + job.attempt * 8, st.size, st.mode, st.uid, st.gid, st.dev, st.nlink, st.blocks], i * JobQueue.N);
-    this.bigs.set([BigInt.asIntN(64, st.ino), far ? 0n : st.atimeNs, far ? 0n : st.mtimeNs], i * JobQueue.B);
+    this.bigs.set([st.ino, far ? 0n : st.atimeNs, far ? 0n : st.mtimeNs], i * JobQueue.B);
   }
 
   shift(): QueuedJob | undefined {

@@ -74,6 +74,8 @@ export function takesOwnGroup(dir: string): boolean {
   return fs.lstatSync(osPath(dir)).gid === process.getegid?.();
 }
 
+let probes = 0;
+
 /**
  * Whether files made in `dir` get exactly the mode they ask for. Not under a default ACL (set on DEST
  * or an ancestor, inherited by every directory made below it): it masks the mode of every new file,
@@ -96,10 +98,13 @@ export function keepsCreationModes(dir: string): boolean {
     return (fs.fstatSync(fd).mode & 0o777) === 0o777;
   } finally {
     fs.closeSync(fd);
-    fs.unlinkSync(osPath(probe));
+    try {
+      fs.unlinkSync(osPath(probe));
+    } catch {
+      // gone already; a probe left behind has a temp name, which a later run removes
+    }
   }
 }
-let probes = 0;
 
 /** Whole microseconds, rounded down (also before 1970). */
 export function micros(ns: bigint): bigint {

@@ -155,7 +155,7 @@ type Shape = Array<Matcher | '**'> | undefined;
 
 function shapeOf(glob: string): Shape {
   // Braces and extglobs may hold a `/` of their own: such a pattern may match below anything.
-  if (/[{}()]/.test(glob)) return undefined;
+  if (/(?<!\\)[{}()]/.test(glob)) return undefined;
   return glob.split('/').map((s) => (s === '**' ? '**' : picomatch(s, PICOMATCH_OPTIONS)));
 }
 

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { decode, display, osPath } from './byte-names.js';
-import { PcopyError, serializeError } from './errors.js';
+import { describeError, PcopyError, serializeError } from './errors.js';
 
 /** What one run copies: a directory's contents into a directory, or one file to one path. */
 export type CopyTarget =
@@ -75,18 +75,20 @@ function statOrRefuse(p: string, role: 'source' | 'destination'): fs.Stats | und
 /** Real path of a path that does not exist yet: the real path of its nearest existing ancestor + the rest. */
 function realpathOfMissing(p: string): string {
   // Component by component, as the kernel resolves a path: `link/..` is the parent of where the link
-  // points, not the directory holding the link (path.resolve's reading).
+  // points, not the directory holding the link (path.resolve's reading). Components that do not
+  // exist yet will be made as real directories, so a `..` after one just takes it back (mkdir -p).
   let real = path.isAbsolute(p) ? '/' : realpath('.');
-  const parts = p.split('/').filter((c) => c !== '' && c !== '.');
-  let i = 0;
-  for (; i < parts.length; i++) {
-    const next = parts[i] === '..' ? path.dirname(real) : path.join(real, parts[i]!);
-    if (!fs.existsSync(osPath(next))) break;
-    real = realpath(next);
+  const missing: string[] = [];
+  for (const c of p.split('/')) {
+    if (c === '' || c === '.') continue;
+    if (c === '..') {
+      if (missing.length > 0) missing.pop();
+      else real = path.dirname(real);
+    } else if (missing.length === 0 && fs.existsSync(osPath(path.join(real, c)))) real = realpath(path.join(real, c));
+    else missing.push(c);
   }
-  if (i < parts.length && !fs.statSync(osPath(real)).isDirectory()) refuse(`cannot create \`${display(p)}\`: \`${display(real)}\` is not a directory`);
-  // The rest is made as real directories, so `..` among them is plain path arithmetic.
-  return path.join(real, ...parts.slice(i));
+  if (missing.length > 0 && !fs.statSync(osPath(real)).isDirectory()) refuse(`cannot create \`${display(p)}\`: \`${display(real)}\` is not a directory`);
+  return path.join(real, ...missing);
 }
 
 /**
@@ -98,8 +100,7 @@ function realpath(p: string): string {
     return decode(fs.realpathSync.native(osPath(p), { encoding: 'buffer' }));
   } catch (err) {
     // ENAMETOOLONG (a working directory deeper than PATH_MAX), EACCES on a parent: refused, not a crash.
-    const e = err as NodeJS.ErrnoException;
-    return refuse(`cannot resolve \`${display(p)}\`: ${e.code ?? ''} ${serializeError(err).message}`.trim());
+    return refuse(`cannot resolve \`${display(p)}\`: ${describeError(serializeError(err))}`);
   }
 }
 

@@ -5,8 +5,8 @@
  * than the walk itself (20,000 small files: 120 ms of CPU through fast-glob, 55 ms this way).
  * Nothing is dropped silently: fast-glob would either abort the whole walk on an unreadable directory
  * or (with suppressErrors) skip it without a word, so its `readdir` records each failure and carries
- * on. Types come from the directory entries (no stat here:
- * with `stats: true` one odd name or vanished file empties its whole directory's listing).
+ * on. Types come from the directory entries (no stat here: with `stats: true` one odd name or
+ * vanished file empties its whole directory's listing).
  *
  * The same wrapper applies --exclude and --include (see patterns.ts) before fast-glob sees a name: an
  * excluded entry is dropped from its directory's listing, and a directory below which nothing can be
@@ -100,7 +100,8 @@ export function scanSource(root: string, handlers: ScanHandlers, options: ScanOp
   };
   /**
    * What fast-glob walks of a listing: its directories, and with -L its symlinks (it stats those to
-   * see which are directories). The rest (files, symlinks, special files) is handed on from here:
+   * see which are directories). The rest (files, special files, symlinks without -L) is handed on
+   * from here, before fast-glob hears of the listing (so before its walk can end):
    * fast-glob's per-entry pipeline (entry objects, its matcher, a stream) cost more CPU than the
    * whole walk, on a tree of small files most of the parent's share.
    */
@@ -120,11 +121,11 @@ export function scanSource(root: string, handlers: ScanHandlers, options: ScanOp
    * such as `/tmp/a\b` it would read `/tmp/a/b`, another directory or none: the paths it hands our
    * fs functions get SRC's real path back. (Names below the root are joined as they are.)
    */
-  const walkRoot = path.resolve(root).split(/[/\\]/).join('/');
-  const realPath = (walked: string): string =>
-    walked.startsWith(walkRoot) ? path.resolve(root) + walked.slice(walkRoot.length) : walked;
+  const rootPath = path.resolve(root);
+  const walkRoot = rootPath.split(/[/\\]/).join('/');
+  const fromWalked = (walked: string): string => (walked.startsWith(walkRoot) ? rootPath + walked.slice(walkRoot.length) : walked);
   const readdir = ((walked: string, opts: unknown, callback: (err: Error | null, entries: fs.Dirent[]) => void) => {
-    const dir = realPath(walked);
+    const dir = fromWalked(walked);
     const rel = path.relative(root, dir);
     // Not even read: an unreadable directory whose contents are all excluded is no error.
     if (filter.nothingBelow(rel) || options.notInto?.(rel)) return callback(null, []);
@@ -143,7 +144,7 @@ export function scanSource(root: string, handlers: ScanHandlers, options: ScanOp
   }) as unknown as typeof fs.readdir;
   // With -L fast-glob stats each symlink to see what it points to: by its bytes too.
   const stat = ((p: string, callback: (err: NodeJS.ErrnoException | null, st: fs.Stats) => void) =>
-    fs.stat(osPath(realPath(p)), callback)) as unknown as typeof fs.stat;
+    fs.stat(osPath(fromWalked(p)), callback)) as unknown as typeof fs.stat;
 
   const stream = fastGlob.stream(['**'], {
     cwd: root,

@@ -242,7 +242,7 @@ describe('plain characters', () => {
   // spaces and a backslash in a pattern without wildcards are characters of a name; picomatch
   // alone read `(1)` as a group (`report 1.pdf`), `a\b` as a word boundary (dropping `a/`), and
   // the spaces were trimmed.
-  const TREE = ['report (1).pdf', 'report 1.pdf', 'Photos (2019)/img.jpg', 'Photos 2019/img.jpg', 'a/keep', 'a\\b', 'x|y', 'x', ' lead', 'lead'];
+  const TREE = ['report (1).pdf', 'report 1.pdf', 'Photos (2019)/img.jpg', 'Photos 2019/img.jpg', 'a/keep', 'a\\b', 'x|y', 'x', ' lead', 'lead', '(draft)'];
   it.each([
     [['--exclude', 'report (1).pdf'], ['report (1).pdf']],
     [['--exclude', '*(1)*'], ['report (1).pdf']],
@@ -251,10 +251,16 @@ describe('plain characters', () => {
     [['--exclude', 'x|y'], ['x|y']],
     [['--exclude', ' lead'], [' lead']],
     [['--exclude', '@(x|lead)'], ['x', 'lead']],
-    [['--exclude', '[(]*'], []],
+    [['--exclude', '[(]*'], ['(draft)']],
   ])('%j excludes exactly %j', async (args, gone) => {
     const all = ['Photos (2019)/', 'Photos 2019/', 'a/', ...TREE];
     await expectSelection(TREE, args, all.filter((e) => !gone.includes(e)));
+  });
+
+  it('an --exclude-from line keeps its spaces', async () => {
+    fs.writeFileSync(path.join(tmp, 'patterns'), '# names\n lead\n   \nreport (1).pdf\n');
+    const all = ['Photos (2019)/', 'Photos 2019/', 'a/', ...TREE];
+    await expectSelection(TREE, ['--exclude-from', path.join(tmp, 'patterns')], all.filter((e) => e !== ' lead' && e !== 'report (1).pdf'));
   });
 
   it("--include 'Photos (2019)/***' takes that directory whole", async () => {

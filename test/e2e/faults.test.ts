@@ -154,17 +154,21 @@ describe('DEST mounted on a directory inside SRC', () => {
   it.skipIf(unavailable(!mountWorks, REASON.mount))('is skipped as the destination: the rest copied, nothing nested, exit 0', async () => {
     writeFile(path.join(src, 'top.txt'), 10);
     writeFile(path.join(src, 'vol', 'in.txt'), 20);
+    writeFile(path.join(src, 'vol', 'sub', 'deep.txt'), 30);
     fs.mkdirSync(dest);
-    const r = await runPcopy([src, dest], {
-      prefix: ['unshare', '-m', 'sh', '-c', 'mount --bind "$VOL" "$DEST" && exec "$0" "$@"'],
-      extraEnv: { VOL: path.join(src, 'vol'), DEST: dest },
-      timeoutMs: 30_000,
-    });
-    expect(r.code, clip(r.stderr)).toBe(0);
-    expect(r.stderr).toBe(`pcopy: Skipped \`${path.join(src, 'vol')}\`: it is the destination (not descended into)\n`);
-    // The mount is gone with its namespace: what was written through DEST is in SRC/vol.
-    expect(listEntries(path.join(src, 'vol')).sort()).toEqual(['in.txt', 'top.txt']);
-    expect(fs.readdirSync(dest)).toEqual([]);
+    // With --include the walk meets the files of `vol` before `vol` itself is made.
+    for (const args of [[], ['--include', '*.txt'], ['--dry-run']]) {
+      const r = await runPcopy([...args, src, dest], {
+        prefix: ['unshare', '-m', 'sh', '-c', 'mount --bind "$VOL" "$DEST" && exec "$0" "$@"'],
+        extraEnv: { VOL: path.join(src, 'vol'), DEST: dest },
+        timeoutMs: 30_000,
+      });
+      expect(r.code, clip(r.stderr)).toBe(0);
+      expect(r.stderr, args.join(' ')).toBe(`pcopy: Skipped \`${path.join(src, 'vol')}\`: it is the destination (not descended into)\n`);
+      // The mount is gone with its namespace: what was written through DEST is in SRC/vol.
+      expect(listEntries(path.join(src, 'vol')).sort()).toEqual(['in.txt', 'sub', 'sub/deep.txt', 'top.txt']);
+      expect(fs.readdirSync(dest)).toEqual([]);
+    }
   });
 });
 

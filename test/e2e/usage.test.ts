@@ -206,7 +206,7 @@ describe('a working directory deeper than PATH_MAX', () => {
     const err = path.join(work, 'stderr.txt');
     const r = await runCommand('bash', ['-c', script], { cwd: work, extraEnv: { ERR: err } }); // dash's cd stops at PATH_MAX
     expect(r.code).toBe(2);
-    expect(fs.readFileSync(err, 'utf8')).toBe('pcopy: cannot resolve `s`: ENAMETOOLONG name too long\n');
+    expect(fs.readFileSync(err, 'utf8')).toBe('pcopy: cannot resolve `s`: ENAMETOOLONG: name too long\n');
   });
 });
 

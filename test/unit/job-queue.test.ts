@@ -1,6 +1,6 @@
 /** The worker's column store of queued jobs: what goes in comes out, in order, across growth and compaction. */
 import { describe, expect, it } from 'vitest';
-import { JobQueue } from '../../src/job-queue.js';
+import { JobQueue, type QueuedJob } from '../../src/job-queue.js';
 import type { SourceStat } from '../../src/metadata.js';
 
 function stat(i: number): SourceStat {
@@ -23,12 +23,16 @@ describe('JobQueue', () => {
   // ext4 keeps times up to 2446; nanoseconds since 1970 pass 2^63 in 2262.
   it('keeps times after 2262 and before 1970 to the nanosecond, and inode numbers up to 2^64 - 1', () => {
     const q = new JobQueue();
+    // Jobs shifted and the columns grown and compacted first, so a job's slot is not its place in
+    // the order of jobs ever pushed (the far times are kept by that place).
+    for (let i = 0; i < 1500; i++) q.push({ job: { id: 100 + i, kind: 'file', rel: `pad${i}`, attempt: 0, fresh: false }, st: stat(i) });
+    for (let i = 0; i < 1400; i++) q.shift();
     const times = [10_413_792_000_999_999_999n, 15_000_000_000_000_000_001n, -5_000_000_000_000_000_001n, -1n, 0n, 999_999_999n];
-    times.forEach((t, i) => q.push({ job: { id: i, kind: 'file', rel: `f${i}`, attempt: 0, fresh: false }, st: { ...stat(i), ino: 2n ** 64n - 1n - BigInt(i), atimeNs: -t, mtimeNs: t } }));
-    times.forEach((t, i) => {
-      const got = q.shift()!;
-      expect([got.st.mtimeNs, got.st.atimeNs, got.st.ino]).toEqual([t, -t, 2n ** 64n - 1n - BigInt(i)]);
-    });
+    const far = (i: number): QueuedJob => ({ job: { id: i, kind: 'file', rel: `f${i}`, attempt: 0, fresh: false }, st: { ...stat(i), ino: 2n ** 64n - 1n - BigInt(i), atimeNs: -times[i]!, mtimeNs: times[i]! } });
+    for (let round = 0; round < 400; round++) times.forEach((_, i) => q.push(far(i)));
+    for (let i = 0; i < 100; i++) expect(q.shift()?.job.rel).toBe(`pad${1400 + i}`);
+    for (let round = 0; round < 400; round++) times.forEach((_, i) => expect(q.shift()).toEqual(far(i)));
+    expect(q.length).toBe(0);
   });
 
   it('returns jobs with their stats exactly, first in first out, through growth and compaction', () => {

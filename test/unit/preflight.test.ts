@@ -91,6 +91,15 @@ describe('resolveTarget: directories', () => {
     expect(resolveTarget(src, `${tmp()}/cur/../new/a/../b`)).toEqual({ ...want, destRoot: path.join(tmp(), 'vol', 'mnt', 'new', 'b') });
   });
 
+  it('resolves a link after `missing/..` in a missing DEST, and so refuses SRC into itself', () => {
+    const src = makeSrc();
+    fs.mkdirSync(path.join(tmp(), 'out'));
+    fs.symlinkSync('../src', path.join(tmp(), 'out', 'l'));
+    const before = listEntries(tmp());
+    expect(preflightError(src, `${tmp()}/out/new/../l/x`).message).toMatch(/into itself/);
+    expect(listEntries(tmp())).toEqual(before);
+  });
+
   it.each([
     ['via /./', (src: string) => `${path.dirname(src)}/./${path.basename(src)}`],
     ['via a trailing slash', (src: string) => `${src}/`],
