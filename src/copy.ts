@@ -220,7 +220,7 @@ class CopyRun {
       return this.fail(rel, entryError.parentFailed(), false);
     }
     // (With --include the walk may reach entries of such a directory before the directory itself.)
-    if (this.underDestination(parentOf(rel))) return;
+    if (this.notInto.size > 0 && this.underDestination(parentOf(rel))) return;
     switch (type) {
       case 'dir':
         return this.dirs.make(rel);
