@@ -72,9 +72,14 @@ export class HardLinkGroups {
     group.followers = [];
   }
 
+  /** The next name that is not kept as it is leads; names kept as they are are settled here (no worker needed). */
   private passLead(group: LinkGroup): void {
     this.byLeader.delete(group.leader);
-    const next = group.followers.shift();
+    let next = group.followers.shift();
+    while (next !== undefined && this.keptAsIs(next)) {
+      this.jobs.settle(next, 'kept');
+      next = group.followers.shift();
+    }
     if (next === undefined) {
       this.byKey.delete(group.key);
       return;
@@ -82,6 +87,18 @@ export class HardLinkGroups {
     group.leader = next;
     this.byLeader.set(next, group);
     this.jobs.copyAsLeader(next);
+  }
+
+  /** --ignore-existing / --update keep what DEST has under this name (an error here: let the copy tell). */
+  private keptAsIs(id: number): boolean {
+    const { policy } = this;
+    if (policy.overwrite !== 'never' && policy.overwrite !== 'update') return false;
+    try {
+      const st = sourceStatOf(statSource(under(this.srcRoot, this.jobs.rel(id)), policy.dereference));
+      return existingOutcome(path.join(this.destRoot, this.jobs.rel(id)), st, policy, () => false) === 'kept';
+    } catch {
+      return false;
+    }
   }
 
   /** A job failed; if it leads a group, the waiting links fail with it. */
