@@ -46,21 +46,26 @@ describe('read-ahead', () => {
   });
 
   it('reports a file that vanished after it was queued and copies the rest (exit 1)', async () => {
-    for (let i = 0; i < 200; i++) writeFile(path.join(src, `f${i}`), 5000 + i);
-    writeFile(path.join(src, 'slow', 'big.bin'), 1 * MiB);
-    // The big file comes first and is slow (1 KiB chunks, a pause after each): meanwhile a queued file goes.
+    for (let i = 0; i < 200; i++) writeFile(path.join(src, 'later', `f${i}`), 5000 + i);
+    writeFile(path.join(src, 'big.bin'), 1 * MiB);
+    // One worker copies in the walk's order: big.bin first (a directory's files come before those
+    // below it), slowly (1 KiB chunks, a pause after each), then later/ in its listing order. Once
+    // the first file of later/ is being copied, later/ has surely been listed: a file far down its
+    // listing goes then, after it was queued and before its copy.
+    const gone = fs.readdirSync(path.join(src, 'later'))[150]!;
     const run = startPcopy(['-j', '1', '--chunk-size', '1k', src, dest], { extraEnv: { ...READ_AHEAD, PCOPY_TEST_DELAY_MS: '1' } });
-    await waitFor(() => fs.existsSync(dest) && findTemps(dest).length > 0, 'the copy to start');
-    fs.rmSync(path.join(src, 'f150'));
+    await waitFor(() => fs.existsSync(path.join(dest, 'later')) && findTemps(path.join(dest, 'later')).length > 0, 'the copy of later/ to start');
+    fs.rmSync(path.join(src, 'later', gone));
     const r = await withinOrKill(run.done, 120_000, run, 'pcopy');
     expect(r.code, clip(r.stderr)).toBe(1);
     const failures = failureLines(r.stderr);
     expect(failures, clip(r.stderr)).toHaveLength(1);
-    expect(failures[0]).toContain('f150');
+    expect(failures[0]).toContain(`later/${gone}\``);
     expect(failures[0]).toMatch(/vanished/);
     expect(failedCount(r.stdout)).toBe(1);
-    for (let i = 0; i < 200; i++) if (i !== 150) expect(hashFile(path.join(dest, `f${i}`)), `f${i}`).toBe(hashFile(path.join(src, `f${i}`)));
-    expect(fs.existsSync(path.join(dest, 'f150'))).toBe(false);
+    for (const name of fs.readdirSync(path.join(src, 'later'))) expect(hashFile(path.join(dest, 'later', name)), name).toBe(hashFile(path.join(src, 'later', name)));
+    expect(fs.readdirSync(path.join(dest, 'later'))).toHaveLength(199);
+    expect(hashFile(path.join(dest, 'big.bin'))).toBe(hashFile(path.join(src, 'big.bin')));
     expect(findTemps(dest)).toEqual([]);
   });
 
