@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { decode, display, exactArgv, osPath } from './byte-names.js';
 import { copy, type CopyEvent, type CopyResult } from './copy.js';
-import { ExitCode, GAVE_UP_CODE, PcopyError } from './errors.js';
+import { describeError, ExitCode, GAVE_UP_CODE, PcopyError, serializeError } from './errors.js';
 import {
   defaultWorkers,
   parseChunkSize,
@@ -275,6 +275,12 @@ async function runCopy(src: string, dest: string, options: Partial<CopyOptions>,
   // (every worker has exited), leave with process.exit rather than by draining the event loop. Node's
   // natural teardown closes the signal handles (default action again) before the process is gone, so a
   // second Ctrl-C landing in that window killed pcopy by SIGINT instead of exiting with 130.
+  // Output errors come as events: one turn of the loop lets the last write's arrive.
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  if (stdoutError) {
+    process.stderr.write(`pcopy: cannot write to standard output: ${stdoutError}\n`);
+    if (!process.exitCode) process.exitCode = ExitCode.someFailed;
+  }
   process.exit();
 }
 
@@ -286,11 +292,18 @@ function exitCodeOf(result: CopyResult, signal?: NodeJS.Signals): number {
   return result.failures.length > 0 ? ExitCode.someFailed : ExitCode.ok;
 }
 
-/** `pcopy … | head -1`: a reader that goes away must not turn into a crash trace. */
+/** The first error writing to stdout other than a closed pipe (`> /dev/full`: ENOSPC), told at the end. */
+let stdoutError: string | undefined;
+
+/**
+ * `pcopy … | head -1`: a reader that goes away must not turn into a crash trace, and neither may a
+ * full disk under `> log`: the copy goes on, and a failed stdout is told on stderr at the end, exit
+ * 1 (as cp's "write error"). A closed pipe is no error. Errors on stderr have nowhere to be told.
+ */
 function ignoreClosedPipes(): void {
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EPIPE') throw err;
+      if (stream === process.stdout && err.code !== 'EPIPE') stdoutError ??= describeError(serializeError(err));
     });
   }
 }

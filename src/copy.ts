@@ -167,7 +167,9 @@ class CopyRun {
       this.pool.finishInput();
       await this.pool.finished;
       marks.mark('jobs done, workers exited');
-      if (!this.result.interrupted && !this.result.stoppedBy && !this.opts.dryRun) this.dirs.finish();
+      // Stopped by a full disk, the directories made so far still get their modes and times (as cp
+      // and rsync give them): their files are complete. On a read-only one there is nothing to set.
+      if (!this.result.interrupted && this.result.stoppedBy?.code !== 'EROFS' && !this.opts.dryRun) this.dirs.finish();
       marks.mark('directory metadata done');
       marks.report();
     } finally {

@@ -244,12 +244,24 @@ function expectOutOfSpace(r: { code: number | null; stdout: string; stderr: stri
   const present = expectPartialCopyIntact(src, out);
   expect(present.length, 'some files fitted and were copied').toBeGreaterThan(0);
   expectFailuresCounted(r);
+  // The directories made still get their modes (kept 0700 while copying), as cp and rsync give them.
+  const mode = (p: string): string => (fs.statSync(p).mode & 0o7777).toString(8);
+  for (const rel of ['', ...listEntries(out).filter((e) => fs.statSync(path.join(out, e)).isDirectory())]) {
+    expect(mode(path.join(out, rel)), rel || '.').toBe(mode(path.join(src, rel)));
+  }
+}
+
+/** Source directories with modes a copy left at 0700 would not have. */
+function openSourceDirs(): void {
+  fs.chmodSync(src, 0o755);
+  fs.chmodSync(path.join(src, 'sub'), 0o750);
 }
 
 describe('C4 out of space mid-file (tmpfs size=1m)', () => {
   it.skipIf(unavailable(!mountWorks, REASON.mount))('finished files exact, the failing file absent, one ENOSPC message', async () => {
     for (let i = 0; i < 10; i++) writeFile(path.join(src, `big${i}`), 200_000);
     for (let i = 0; i < 6; i++) writeFile(path.join(src, `sub/small${i}`), 500);
+    openSourceDirs();
     const out = path.join(work, 'out');
     const r = await runOnTmpfs('size=1m', out, [src, dest]);
     expectOutOfSpace(r, out);
@@ -260,6 +272,7 @@ describe('C5 out of inodes (tmpfs nr_inodes=64)', () => {
   it.skipIf(unavailable(!mountWorks, REASON.mount))('finished files exact, the failing file absent, one ENOSPC message', async () => {
     for (let i = 0; i < 150; i++) writeFile(path.join(src, `f${String(i).padStart(3, '0')}`), 100 + i);
     for (let i = 0; i < 20; i++) writeFile(path.join(src, `sub/g${i}`), 50);
+    openSourceDirs();
     const out = path.join(work, 'out');
     const r = await runOnTmpfs('size=64m,nr_inodes=64', out, [src, dest]);
     expectOutOfSpace(r, out);

@@ -271,6 +271,21 @@ describe('F6 stdout closed early', () => {
     expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
   });
 
+  // Acceptance F6: a failing stdout (a full disk under `> log`) is no crash: the copy completes, and
+  // the failure is told on stderr at the end with exit 1, as cp -v says "write error" and exits 1.
+  it.each([
+    ['-v', ['-v']],
+    ['--json', ['--json']],
+    ['the summary alone', []],
+  ])('stdout on a full disk (/dev/full), %s: the copy complete, one message, exit 1', async (_what, args) => {
+    makeTree();
+    const r = await runShell(`"$NODE" "$BIN" ${args.join(' ')} "$SRC" "$DEST" >/dev/full`, { extraEnv: { NODE: process.execPath, BIN, SRC: src, DEST: dest } });
+    expect(r.code, clip(r.stderr)).toBe(1);
+    expect(r.stderr).toBe('pcopy: cannot write to standard output: ENOSPC: no space left on device\n');
+    expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
+    expect(findTemps(dest)).toEqual([]);
+  });
+
   it('stderr to a reader that goes away while messages are still coming: the copy complete, exit unchanged', async () => {
     makeTree();
     for (let i = 0; i < 300; i++) spawnSync('mkfifo', [path.join(src, `d${i % 10}`, `fifo-${i}`)]);
