@@ -6,6 +6,7 @@
  * once its pool is closed, so no late Ctrl-C meets Node's teardown (see the end of `runCopy`).
  */
 import fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { decode, display, exactArgv, osPath } from './byte-names.js';
 import { copy, type CopyEvent, type CopyResult } from './copy.js';
@@ -217,12 +218,17 @@ function readPatternFile(file: string): string[] {
 async function runCopy(src: string, dest: string, options: Partial<CopyOptions>, cli: CliOptions): Promise<void> {
   const controller = new AbortController();
   let signalled: NodeJS.Signals | undefined;
+  let signalledAt = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (signalled) {
-      // Second interrupt: leave now. Workers notice the closed channel and remove their temp files.
+      // A second interrupt: leave now. Workers notice the closed channel and remove their temp
+      // files. Not the same signal again at once: `timeout` and `kill` of a group send it to pcopy
+      // and to its process group, which is one request to stop, not two.
+      if (signal === signalled && performance.now() - signalledAt < SAME_SIGNAL_MS) return;
       process.exit(SIGNAL_EXIT[signal] ?? ExitCode.sigint);
     }
     signalled = signal;
+    signalledAt = performance.now();
     controller.abort();
   };
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -283,6 +289,9 @@ async function runCopy(src: string, dest: string, options: Partial<CopyOptions>,
   }
   process.exit();
 }
+
+/** The same signal this soon after the first is the same request (sent to pcopy and its group). */
+const SAME_SIGNAL_MS = 100;
 
 /** Failure lines shown for entries left when the pool gave up (they all share one cause). */
 const GAVE_UP_LINES = 10;
