@@ -118,6 +118,9 @@ class BarReporter implements Reporter {
   print(line: string, stream: NodeJS.WriteStream): void {
     this.stream.write('\r\x1b[2K');
     stream.write(`${line}\n`);
+    // The bar is one line lower now. cli-progress saved the cursor where it started and restores it
+    // when it stops: saved again here, so the summary does not land on the first message printed.
+    this.stream.write('\x1b7');
     // Make the bar redraw itself on its next tick even if its text did not change.
     (this.bar as unknown as { lastDrawnString: string }).lastDrawnString = '';
   }

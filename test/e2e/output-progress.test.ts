@@ -1,13 +1,17 @@
 /**
  * Output: the progress display. Under a pseudo-terminal (`script`) a live bar whose
- * percent never goes backwards and ends at 100%; `--no-progress` turns it off; on a non-terminal
+ * percent never goes backwards and ends at 100%; in a real terminal (tmux) the messages printed
+ * under it all stay on screen; `--no-progress` turns it off; on a non-terminal
  * `--progress` gives plain `pcopy: …%` lines without control codes. The copy is slowed with the
  * test-only PCOPY_TEST_DELAY_MS (a pause after every chunk) and small chunks.
  */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { build, diffTrees, hashFile, snapshot, tempPerTest, writeFile } from '../helpers/tree.js';
-import { pcopyCommand, runInPty, runPcopy } from '../helpers/run.js';
+import { BIN, pcopyCommand, q, runInPty, runPcopy, waitFor } from '../helpers/run.js';
+import { canDropCaps, hasCommand, NO_CAPS, unavailable } from '../helpers/host.js';
 import { ESC, stripAnsi } from '../helpers/output.js';
 
 const tmp = tempPerTest('pcopy-feat-progress-');
@@ -33,6 +37,31 @@ function percents(raw: string): number[] {
 }
 
 describe('progress on a terminal', () => {
+  // cli-progress saves the cursor where the bar starts and restores it when it stops: with messages
+  // printed under the bar, the summary landed on the first of them (and the shell's prompt on the
+  // last). tmux is a real terminal: its screen is what a person sees.
+  const tmuxWorks = hasCommand('tmux') && canDropCaps();
+  it.skipIf(unavailable(!tmuxWorks, 'needs tmux(1), root and setpriv(1) (unreadable files)'))('messages printed under the bar all stay on screen, the summary below them', async () => {
+    const src = path.join(tmp(), 'src');
+    build(src, { 'ok.txt': 'ok\n', more: { 'm1.txt': '1\n', 'm2.txt': '2\n' } });
+    for (let i = 1; i <= 3; i++) {
+      writeFile(path.join(src, `bad${i}`), 10);
+      fs.chmodSync(path.join(src, `bad${i}`), 0o000);
+    }
+    const socket = `pcopy-test-${process.pid}`;
+    const tmux = (...args: string[]): string => spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' }).stdout;
+    try {
+      const command = `cd ${q(tmp())} && ${[...NO_CAPS, process.execPath, BIN, 'src', 'dest'].map(q).join(' ')}; sleep 60`;
+      tmux('new-session', '-d', '-x', '150', '-y', '30', '-s', 'copy', command);
+      await waitFor(() => tmux('capture-pane', '-p', '-t', 'copy').includes('files copied'), 'the summary on screen');
+      const screen = tmux('capture-pane', '-p', '-t', 'copy').split('\n').filter((l) => l.trim() !== '');
+      expect(screen.filter((l) => /^pcopy: Cannot copy `src\/bad\d` to `dest\/bad\d`: EACCES/.test(l)).sort(), screen.join('\n')).toHaveLength(3);
+      expect(screen.at(-1), screen.join('\n')).toMatch(/^pcopy: 3 files copied, .* 3 failed, 0 skipped$/);
+    } finally {
+      tmux('kill-server');
+    }
+  });
+
   it('draws a bar whose percent never decreases and ends at 100%, in binary units, naming the big file in flight', async () => {
     const src = slowTree(8 * MiB + 4096);
     const dest = path.join(tmp(), 'dest');
