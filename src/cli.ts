@@ -277,16 +277,16 @@ async function runCopy(src: string, dest: string, options: Partial<CopyOptions>,
       process.exitCode = ExitCode.someFailed;
     }
   }
-  // The handlers stay until the process ends, and the process ends here: once the pool is closed
-  // (every worker has exited), leave with process.exit rather than by draining the event loop. Node's
-  // natural teardown closes the signal handles (default action again) before the process is gone, so a
-  // second Ctrl-C landing in that window killed pcopy by SIGINT instead of exiting with 130.
   // Output errors come as events: one turn of the loop lets the last write's arrive.
   await new Promise<void>((resolve) => setImmediate(resolve));
   if (stdoutError) {
     process.stderr.write(`pcopy: cannot write to standard output: ${stdoutError}\n`);
     if (!process.exitCode) process.exitCode = ExitCode.someFailed;
   }
+  // The handlers stay until the process ends, and the process ends here: once the pool is closed
+  // (every worker has exited), leave with process.exit rather than by draining the event loop. Node's
+  // natural teardown closes the signal handles (default action again) before the process is gone, so a
+  // second Ctrl-C landing in that window killed pcopy by SIGINT instead of exiting with 130.
   process.exit();
 }
 
