@@ -22,8 +22,20 @@ import picomatch from 'picomatch';
 
 type Matcher = (input: string) => boolean;
 
-/** dotfiles like any name; a leading `!` is a character, not negation; `[!a]` is `[^a]` as in rsync; `.` also matches line breaks. */
-const PICOMATCH_OPTIONS = { dot: true, nonegate: true, posix: true, flags: 's' };
+/**
+ * dotfiles like any name; a leading `!` is a character, not negation; `[!a]` is `[^a]` as in rsync;
+ * `.` also matches line breaks; `[abc]` is a class only (picomatch would also match the name `[abc]`).
+ */
+const PICOMATCH_OPTIONS = { dot: true, nonegate: true, posix: true, flags: 's', literalBrackets: false };
+
+/**
+ * The matcher of globs: by their regular expressions alone (picomatch's own matcher also takes a name
+ * equal to the pattern's text, so `[abc]` matched a file named `[abc]`).
+ */
+function matcherOf(globs: string[]): Matcher {
+  const res = globs.map((g) => picomatch.makeRe(g, PICOMATCH_OPTIONS));
+  return (input) => res.some((re) => re.test(input));
+}
 
 /** Decides, for a path relative to SRC (`/`-separated), whether the walk takes it. */
 export interface PathFilter {
@@ -84,9 +96,9 @@ function asPicomatch(pattern: string): string {
     escaped = false;
     if (c === '\\') {
       const next = pattern[i + 1];
-      if (!wild || next === undefined) out += '\\\\';
+      if (!wild || next === undefined) out += LITERAL['\\'];
       else {
-        out += /[A-Za-z0-9]/.test(next) ? next : `\\${next}`;
+        out += /[A-Za-z0-9]/.test(next) ? next : (LITERAL[next] ?? `\\${next}`);
         escaped = true;
         i++;
       }
@@ -99,8 +111,15 @@ function asPicomatch(pattern: string): string {
       out += c;
     }
   }
-  return out;
+  // POSIX's punct class holds the backslash too; picomatch's leaves it out.
+  return out.replaceAll('[:punct:]', '[:punct:]\\\\');
 }
+
+/**
+ * Characters spelled as one-character classes: picomatch matched two escaped backslashes as one,
+ * and an escaped `*` next to another `*` would read as `**`.
+ */
+const LITERAL: Record<string, string> = { '\\': '[\\\\]', '*': '[*]', '?': '[?]' };
 
 /**
  * One segment of a pattern in picomatch terms. picomatch's `**` is a globstar only as a whole segment
@@ -130,7 +149,7 @@ export function makePathFilter(include: readonly string[], exclude: readonly str
   if (excludeGlobs.length === 0 && !hasInclude) {
     return { all: true, excluded: () => false, selected: () => true, nothingBelow: () => false };
   }
-  const compile = (globs: string[]): Matcher => (globs.length > 0 ? picomatch(globs, PICOMATCH_OPTIONS) : () => false);
+  const compile = (globs: string[]): Matcher => (globs.length > 0 ? matcherOf(globs) : () => false);
   const isExcluded = compile(excludeGlobs);
   const isIncluded = compile(includeGlobs);
   // `dir/*` and `dir/**` exclude everything in a matching directory: it need not be read at all.
@@ -156,7 +175,7 @@ type Shape = Array<Matcher | '**'> | undefined;
 function shapeOf(glob: string): Shape {
   // Braces and extglobs may hold a `/` of their own: such a pattern may match below anything.
   if (/(?<!\\)[{}()]/.test(glob)) return undefined;
-  return glob.split('/').map((s) => (s === '**' ? '**' : picomatch(s, PICOMATCH_OPTIONS)));
+  return glob.split('/').map((s) => (s === '**' ? '**' : matcherOf([s])));
 }
 
 /** Whether some path below the directory `dir` (its segments) can match the glob (fast-glob's partial match). */

@@ -257,6 +257,18 @@ describe('plain characters', () => {
     await expectSelection(TREE, args, all.filter((e) => !gone.includes(e)));
   });
 
+  // A class is a class only; escapes as rsync reads them (rsync 3.5.0 gave exactly these).
+  const ODD = ['a', '[abc]', 'star*name', 'starxname', '\\back', '\\\\back', '!back', 'xback', 'ex', 'e[x]'];
+  it.each([
+    ['[abc]', ['a']],
+    ['e[x]', ['ex']],
+    ['star\\**', ['star*name']],
+    ['[[:punct:]]back', ['!back', '\\back']],
+    ['\\\\back', ['\\\\back']],
+  ])('%j excludes exactly %j of names with brackets, stars and backslashes', async (pattern, gone) => {
+    await expectSelection(ODD, ['--exclude', pattern], ODD.filter((e) => !gone.includes(e)));
+  });
+
   it('an --exclude-from line keeps its spaces', async () => {
     fs.writeFileSync(path.join(tmp, 'patterns'), '# names\n lead\n   \nreport (1).pdf\n');
     const all = ['Photos (2019)/', 'Photos 2019/', 'a/', ...TREE];
