@@ -106,7 +106,7 @@ class CopyRun {
     };
     this.policy = copyPolicy(opts, isRoot, currentUmask());
     this.dirs = new DestDirs(
-      { srcRoot: this.srcRoot, destRoot: this.destRoot, policy: this.policy, overwrite: opts.overwrite },
+      { srcRoot: this.srcRoot, destRoot: this.destRoot, policy: this.policy },
       {
         made: (rel, outcome) => this.emit({ type: 'entry-done', path: rel, kind: 'dir', outcome }),
         failed: (rel, error) => this.fail(rel, error, false),

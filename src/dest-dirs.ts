@@ -10,7 +10,6 @@ import { isErrorPath, osPath } from './byte-names.js';
 import { statSource, type CopyPolicy } from './copy-file.js';
 import { entryError, serializeError, type SerializedError } from './errors.js';
 import { fixPathMetadata, keepsCreationModes, sourceStatOf, takesOwnGroup, targetMode, type SourceStat } from './metadata.js';
-import type { OverwriteMode } from './options.js';
 import { TEMP_NAME_PATTERN, type CopyOutcome } from './protocol.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -29,7 +28,6 @@ export interface DestDirsSettings {
   srcRoot: string;
   destRoot: string;
   policy: CopyPolicy;
-  overwrite: OverwriteMode;
 }
 
 export interface DestDirsEvents {
@@ -113,7 +111,7 @@ export class DestDirs {
       if (!policy.dereference && st.dev === this.destId?.dev && st.ino === this.destId.ino) return this.events.foundDestination(rel);
       if (policy.dryRun) {
         const have = fs.lstatSync(osPath(dest), { throwIfNoEntry: false });
-        if (have && !have.isDirectory() && this.settings.overwrite === 'never') return this.keptInTheWay(rel);
+        if (have && !have.isDirectory() && policy.overwrite === 'never') return this.keptInTheWay(rel);
         this.count++;
         return this.events.made(rel, have?.isDirectory() ? 'same' : 'copied');
       }
@@ -123,8 +121,8 @@ export class DestDirs {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         existed = fs.lstatSync(osPath(dest)).isDirectory();
-        if (!existed && this.settings.overwrite === 'never') return this.keptInTheWay(rel);
         if (!existed) {
+          if (policy.overwrite === 'never') return this.keptInTheWay(rel);
           fs.unlinkSync(osPath(dest));
           fs.mkdirSync(osPath(dest), 0o700);
         }
@@ -155,8 +153,9 @@ export class DestDirs {
       try {
         const have = fs.lstatSync(osPath(dest), { bigint: true });
         fixPathMetadata(dest, have, st, policy);
-        if (created && !policy.mode) fs.chmodSync(osPath(dest), targetMode(st, policy, Number(have.mode)));
-        else if (ownMode !== undefined && !policy.mode) fs.chmodSync(osPath(dest), ownMode);
+        // Modes not kept: a directory made here gets the source's less the umask, one lent u+rwx its own back.
+        const mode = policy.mode ? undefined : created ? targetMode(st, policy, Number(have.mode)) : ownMode;
+        if (mode !== undefined) fs.chmodSync(osPath(dest), mode);
       } catch (err) {
         this.events.failed(path.relative(destRoot, dest), serializeError(err));
       }
@@ -172,7 +171,7 @@ export class DestDirs {
     }
     const have = fs.lstatSync(osPath(dest), { bigint: true });
     // --ignore-existing never touches an existing entry: the directory gets its own mode and times back.
-    const record: DirRecord = { dest, st: this.settings.overwrite === 'never' ? sourceStatOf(have) : st, created: false };
+    const record: DirRecord = { dest, st: this.settings.policy.overwrite === 'never' ? sourceStatOf(have) : st, created: false };
     this.records.push(record);
     // A read-only directory left by an earlier run must take new files until its mode is set again
     // (the source's, or with modes not preserved its own).

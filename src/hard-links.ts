@@ -9,11 +9,10 @@
  * hold the source's data: the next name of the group is copied as the leader instead.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { osPath } from './byte-names.js';
 import { existingOutcome, statSource, type CopyOutcome, type CopyPolicy } from './copy-file.js';
 import { entryError, serializeError, type SerializedError } from './errors.js';
-import { sourceStatOf } from './metadata.js';
+import { sourceStatOf, type SourceStat } from './metadata.js';
 import { tempPathOf, under } from './protocol.js';
 
 /** What the groups need of the pool. */
@@ -94,11 +93,15 @@ export class HardLinkGroups {
     const { policy } = this;
     if (policy.overwrite !== 'never' && policy.overwrite !== 'update') return false;
     try {
-      const st = sourceStatOf(statSource(under(this.srcRoot, this.jobs.rel(id)), policy.dereference));
-      return existingOutcome(path.join(this.destRoot, this.jobs.rel(id)), st, policy, () => false) === 'kept';
+      return existingOutcome(under(this.destRoot, this.jobs.rel(id)), this.sourceStat(id), policy, () => false) === 'kept';
     } catch {
       return false;
     }
+  }
+
+  /** The source's stat of job `id` (-L: what it points to). */
+  private sourceStat(id: number): SourceStat {
+    return sourceStatOf(statSource(under(this.srcRoot, this.jobs.rel(id)), this.policy.dereference));
   }
 
   /** A job failed; if it leads a group, the waiting links fail with it. */
@@ -116,10 +119,10 @@ export class HardLinkGroups {
    */
   private link(group: LinkGroup, id: number): void {
     const { policy } = this;
-    const leaderDest = path.join(this.destRoot, this.jobs.rel(group.leader));
-    const dest = path.join(this.destRoot, this.jobs.rel(id));
+    const leaderDest = under(this.destRoot, this.jobs.rel(group.leader));
+    const dest = under(this.destRoot, this.jobs.rel(id));
     try {
-      const st = sourceStatOf(statSource(under(this.srcRoot, this.jobs.rel(id)), policy.dereference));
+      const st = this.sourceStat(id);
       const leader = policy.dryRun ? undefined : fs.lstatSync(osPath(leaderDest), { bigint: true });
       const outcome = existingOutcome(dest, st, policy, (have) => have.ino === leader?.ino && have.dev === leader.dev);
       if (outcome) return this.jobs.settle(id, outcome);

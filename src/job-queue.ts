@@ -18,8 +18,6 @@ const LINK = 1;
 const FRESH = 2;
 /** Its times are in `farTimes`. */
 const FAR = 4;
-const INT64_MIN = -(2n ** 63n);
-const INT64_END = 2n ** 63n;
 
 export class JobQueue {
   private capacity = 0;
@@ -33,7 +31,6 @@ export class JobQueue {
 
   /** Jobs shifted out so far: the queue's n-th job ever pushed is at `n - shifted` from the front. */
   shifted = 0;
-  private pushed = 0;
   /** Times that do not fit in 64-bit nanoseconds, by the job's n. */
   private readonly farTimes = new Map<number, { atimeNs: bigint; mtimeNs: bigint }>();
 
@@ -50,14 +47,15 @@ export class JobQueue {
 
   push({ job, st }: QueuedJob): void {
     if (this.end === this.capacity) this.grow();
+    const n = this.shifted + this.length;
     const i = this.end++;
-    const n = this.pushed++;
-    const far = !fitsInt64(st.atimeNs) || !fitsInt64(st.mtimeNs);
+    // The columns wrap a time that does not fit: then it is kept aside.
+    this.bigs.set([st.ino, st.atimeNs, st.mtimeNs], i * JobQueue.B);
+    const far = this.bigs[i * JobQueue.B + 1] !== st.atimeNs || this.bigs[i * JobQueue.B + 2] !== st.mtimeNs;
     if (far) this.farTimes.set(n, { atimeNs: st.atimeNs, mtimeNs: st.mtimeNs });
     const flags = (job.kind === 'link' ? LINK : 0) | (job.fresh ? FRESH : 0) | (far ? FAR : 0);
     this.rels[i] = job.rel;
     this.numbers.set([job.id, flags + job.attempt * 8, st.size, st.mode, st.uid, st.gid, st.dev, st.nlink, st.blocks], i * JobQueue.N);
-    this.bigs.set([st.ino, far ? 0n : st.atimeNs, far ? 0n : st.mtimeNs], i * JobQueue.B);
   }
 
   shift(): QueuedJob | undefined {
@@ -99,8 +97,4 @@ export class JobQueue {
     this.start = 0;
     this.end = live;
   }
-}
-
-function fitsInt64(ns: bigint): boolean {
-  return ns >= INT64_MIN && ns < INT64_END;
 }

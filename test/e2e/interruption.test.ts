@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { diffTrees, expectPartialCopyIntact, findTemps, hashFile, isTempName, listEntries, makeHugeFile, sha256, sizeOr, snapshot, srcDestPerTest, writeFile } from '../helpers/tree.js';
-import { BIN, killStarted, q, type Running, runPcopy, startPcopy, waitFor, withinOrKill } from '../helpers/run.js';
+import { BIN, killStarted, q, type Running, runPcopy, sleep, startPcopy, waitFor, withinOrKill } from '../helpers/run.js';
 import { deadPid, isAlive, openFiles, openTemps, procId, type ProcId, watchTree, workersOf } from '../helpers/proc.js';
 import { clip, crashLines, failureLines, lines } from '../helpers/output.js';
 import { hasCommand, REASON, unavailable } from '../helpers/host.js';
@@ -75,7 +75,7 @@ describe('F1 interrupted mid-file', () => {
       process.kill(target.startsWith('the parent') ? running.pid : -running.pid, signal);
       if (target.endsWith('at once')) {
         // 10 ms on: the first has been taken in by then (a signal still pending would merge with it).
-        await new Promise((resolve) => setTimeout(resolve, 10));
+        await sleep(10);
         process.kill(-running.pid, signal);
       }
       const r = await withinOrKill(running.done, 20_000, running, `pcopy after ${signal}`);
@@ -183,8 +183,7 @@ describe('F1 interrupted mid-file', () => {
 
   it('SIGINT just after a huge file was opened for parts, before the parent heard of it: its temp is removed', async () => {
     const huge = path.join(src, 'huge.img');
-    fs.writeFileSync(huge, 'start');
-    fs.truncateSync(huge, 3 * 1024 ** 3);
+    makeHugeFile(huge, 3 * 1024 ** 3);
     // Workers pause 2 s after opening a huge file for parts (its temp exists, the report waits).
     const running = startPcopy(['-j', '2', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '2000' } });
     await waitFor(() => fs.existsSync(dest) && findTemps(dest).length > 0, 'the split temp', { running, timeoutMs: 30_000 });

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { build, diffTrees, hashFile, snapshot, tempPerTest, writeFile } from '../helpers/tree.js';
-import { BIN, pcopyCommand, q, runInPty, runPcopy, waitFor } from '../helpers/run.js';
+import { pcopyCommand, q, runInPty, runPcopy, waitFor } from '../helpers/run.js';
 import { canDropCaps, hasCommand, NO_CAPS, unavailable } from '../helpers/host.js';
 import { ESC, stripAnsi } from '../helpers/output.js';
 
@@ -51,7 +51,7 @@ describe('progress on a terminal', () => {
     const socket = `pcopy-test-${process.pid}`;
     const tmux = (...args: string[]): string => spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' }).stdout;
     try {
-      const command = `cd ${q(tmp())} && ${[...NO_CAPS, process.execPath, BIN, 'src', 'dest'].map(q).join(' ')}; sleep 60`;
+      const command = `cd ${q(tmp())} && ${NO_CAPS.map(q).join(' ')} ${pcopyCommand(['src', 'dest'])}; sleep 60`;
       tmux('new-session', '-d', '-x', '150', '-y', '30', '-s', 'copy', command);
       await waitFor(() => tmux('capture-pane', '-p', '-t', 'copy').includes('files copied'), 'the summary on screen');
       const screen = tmux('capture-pane', '-p', '-t', 'copy').split('\n').filter((l) => l.trim() !== '');

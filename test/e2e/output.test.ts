@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { build, diffTrees, findTemps, ino, inodes, listEntries, makeTree, read, snapshot, srcDestPerTest, touch, writeFile } from '../helpers/tree.js';
-import { BIN, runPcopy, type RunResult, runShell } from '../helpers/run.js';
+import { BIN, pcopyCommand, runPcopy, type RunResult, runShell } from '../helpers/run.js';
 import { clip, crashLines, ESC, failureLines, lines } from '../helpers/output.js';
 import { canDropCaps, NO_CAPS, REASON, unavailable } from '../helpers/host.js';
 import { pcopyIn } from '../helpers/expect.js';
@@ -279,7 +279,7 @@ describe('F6 stdout closed early', () => {
     ['the summary alone', []],
   ])('stdout on a full disk (/dev/full), %s: the copy complete, one message, exit 1', async (_what, args) => {
     makeTree();
-    const r = await runShell(`"$NODE" "$BIN" ${args.join(' ')} "$SRC" "$DEST" >/dev/full`, { extraEnv: { NODE: process.execPath, BIN, SRC: src, DEST: dest } });
+    const r = await runShell(`${pcopyCommand([...args, src, dest])} >/dev/full`);
     expect(r.code, clip(r.stderr)).toBe(1);
     expect(r.stderr).toBe('pcopy: cannot write to standard output: ENOSPC: no space left on device\n');
     expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);

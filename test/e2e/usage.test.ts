@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cleanup, diffTrees, snapshot, tempDir, writeFile } from '../helpers/tree.js';
-import { BIN, killStarted, q, ROOT, runCommand, runPcopy } from '../helpers/run.js';
+import { killStarted, pcopyCommand, q, ROOT, runCommand, runPcopy } from '../helpers/run.js';
 import { lines } from '../helpers/output.js';
 
 let work: string;
@@ -199,7 +199,7 @@ describe('a working directory deeper than PATH_MAX', () => {
     const script = [
       `for i in $(seq 18); do mkdir ${level} && cd ${level} || exit 90; done`,
       'echo x > s',
-      `${process.execPath} ${BIN} s t 2>"$ERR"; rc=$?`,
+      `${pcopyCommand(['s', 't'])} 2>"$ERR"; rc=$?`,
       `cd ${q(work)} && rm -rf ${level}`, // rm -rf goes by relative names; Node's rmSync would hit the limit
       'exit $rc',
     ].join('\n');

@@ -19,7 +19,7 @@ export function hasCommand(cmd: string): boolean {
 }
 
 /** Runs as an ordinary user (nobody), without capabilities. */
-export const AS_USER = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--'];
+export const AS_USER = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...NO_CAPS.slice(1)];
 
 /** True when `AS_USER` works here (root with setpriv). */
 export function canRunAsUser(): boolean {
