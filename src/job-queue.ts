@@ -45,6 +45,30 @@ export class JobQueue {
     return { rel: this.rels[i]!, size: this.numbers[i * JobQueue.N + 2]!, link: (this.numbers[i * JobQueue.N + 1]! % 8 & LINK) !== 0 };
   }
 
+  /**
+   * Takes jobs off the end of the queue for another worker: about half of the work left here, where
+   * `inHand` weighs the work in hand and a queued job its bytes plus `perFile`. Stops at a job that
+   * `keep(n)` says stays (one being read ahead). The ids taken off, last first.
+   */
+  giveBack(inHand: number, perFile: number, keep: (n: number) => boolean): number[] {
+    const weightAt = (offset: number): number => this.numbers[(this.start + offset) * JobQueue.N + 2]! + perFile;
+    let left = inHand;
+    for (let offset = 0; offset < this.length; offset++) left += weightAt(offset);
+    const ids: number[] = [];
+    let given = 0;
+    while (this.length > 0) {
+      const weight = weightAt(this.length - 1);
+      if ((given + weight) * 2 > left || keep(this.shifted + this.length - 1)) break;
+      given += weight;
+      const i = --this.end;
+      this.farTimes.delete(this.shifted + this.length);
+      this.rels[i] = '';
+      ids.push(this.numbers[i * JobQueue.N]!);
+    }
+    if (this.start === this.end) this.start = this.end = 0;
+    return ids;
+  }
+
   push({ job, st }: QueuedJob): void {
     if (this.end === this.capacity) this.grow();
     const n = this.shifted + this.length;

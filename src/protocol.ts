@@ -67,6 +67,11 @@ export type ParentMessage =
   | { type: 'size'; jobs: JobRef[]; keepBelow: number }
   /** More work, done before queued copies (parts and big files first: they hold temp files). */
   | { type: 'tasks'; tasks: Task[] }
+  /**
+   * Near the end of a run, for an idle worker: give back the end of the queue, about half of the
+   * work left here, as `released` in the next report (see Scheduler.rebalance).
+   */
+  | { type: 'release' }
   /** No more work will come: exit once idle. */
   | { type: 'end' }
   /** Stop now: remove the temp files in hand and exit. */
@@ -101,6 +106,8 @@ export interface WorkerReport {
    */
   grown?: Array<[id: number, bytes: number]>;
   results: TaskResult[];
+  /** The answer to `release`: queued jobs given back, not copied here (empty: too little left to share). */
+  released?: number[];
   /** Jobs in hand right now (a part as [id, part]): what a crash of this worker interrupts. */
   inHand: Array<number | [id: number, part: number]>;
 }

@@ -81,6 +81,11 @@ export class ReadAhead {
     return this.ready.has(n);
   }
 
+  /** True while job `n` is read ahead or being read: its descriptor and buffer are held here. */
+  holds(n: number): boolean {
+    return this.pending.has(n) || this.ready.has(n);
+  }
+
   /** True while job `n` (the next to copy) is being read ahead: the copy should wait for it. */
   isPending(n: number): boolean {
     return this.pending.has(n);

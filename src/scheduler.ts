@@ -9,13 +9,15 @@
  *                           ├──────→ big (bigFileBytes or more, or a -H leader) ─idle worker→ at@w' (see giveBigWork)
  *                           │                                                  └─ or opening@w' (split)
  *                           └──────→ held (-H: waits for its link group; the caller settles it)
+ *   at@w (still in w's queue) ─release→ sizing@w' (an idle worker; see rebalance)
  *   opening@w ─opened→ parts (each waits → at a worker → written) ─last part→ sealing@w ─→ done
  *
  * Where a sized job is copied is decided once, when its batch is sent: the `size` message carries the
  * rule (files under bigFileBytes stay with the worker that sizes them, the rest is reported away), so
  * no second round trip holds a worker up. Workers take jobs in batches (pushed while they have room)
  * and big work one piece at a time, when idle, so big files spread over the pool (and one is always
- * in hand somewhere while any waits). A worker says which jobs it has in hand, so when it dies
+ * in hand somewhere while any waits). Near the end, a worker that runs dry gets about half of what
+ * another still has queued (see `rebalance`). A worker says which jobs it has in hand, so when it dies
  * `Recovery` (recovery.ts) knows which to retry once and which to queue again, and when to give up.
  */
 import type { SerializedError } from './errors.js';
@@ -32,6 +34,8 @@ export class Scheduler {
   private readonly splits: SplitBook;
   /** What each live worker's last report said it had in hand. */
   private readonly inHand = new Map<number, WorkerReport['inHand']>();
+  /** Workers asked to release work, until they give some back or get new jobs (see `rebalance`). */
+  private readonly asked = new Set<number>();
   private nextWorker = 0;
   private batchSize = 16;
   private inputDone = false;
@@ -131,6 +135,7 @@ export class Scheduler {
     if (report.bytes) this.host.bytes(report.bytes);
     for (const r of report.results) this.onResult(w, r);
     for (const [id, key] of report.links) this.host.hardLinked(id, key);
+    if (report.released) this.released(w, report.released);
     this.dispatch();
     this.checkFinished();
   }
@@ -140,6 +145,7 @@ export class Scheduler {
     if (!this.jobs.isLive(w)) return;
     const held = this.inHand.get(w) ?? [];
     this.inHand.delete(w);
+    this.asked.delete(w);
     const interrupted = this.jobs.jobsAt(w);
     this.jobs.removeWorker(w);
     if (how === undefined || this.stopped) return;
@@ -164,6 +170,26 @@ export class Scheduler {
       else this.jobs.move(id, linked.has(id) ? State.held : State.big);
     }
     this.host.sized(bytes, report.sizes.length / 2);
+  }
+
+  /**
+   * Jobs worker `w` gave back (`release`) go to the idle workers, shared out in order (or wait again if
+   * none is idle any more). Nothing given back: it has little left, and it is not asked again unless
+   * it gets more jobs.
+   */
+  private released(w: number, ids: number[]): void {
+    if (ids.length > 0) this.asked.delete(w);
+    const back = ids.filter((id) => this.jobs.state(id) === State.at && this.jobs.worker(id) === w).reverse();
+    const idle = [...this.jobs.workers()].filter((x) => this.jobs.load(x) === 0 && this.inHand.has(x));
+    if (idle.length === 0) {
+      for (const id of back) this.jobs.move(id, State.queued);
+      return;
+    }
+    const share = Math.ceil(back.length / idle.length);
+    idle.forEach((x, i) => {
+      const ids = back.slice(i * share, (i + 1) * share);
+      if (ids.length > 0) this.sendSize(x, ids);
+    });
   }
 
   private onResult(w: number, r: TaskResult): void {
@@ -211,14 +237,44 @@ export class Scheduler {
       const room = (this.jobs.workerCount < this.settings.workers ? MAX_OUTSTANDING_GROWING : MAX_OUTSTANDING) - least;
       if (room <= 0) break; // every worker has enough; their reports call us again
       const perWorker = this.inputDone ? Math.ceil(this.waiting() / this.jobs.workerCount) : this.batchSize;
-      const jobs = this.jobs.take('queued', Math.min(perWorker, MAX_BATCH, room)).map((id) => {
-        this.jobs.move(id, State.sizing, w);
-        return this.jobs.ref(id);
-      });
-      this.host.send(w, { type: 'size', jobs, keepBelow: this.settings.bigFileBytes });
+      this.sendSize(w, this.jobs.take('queued', Math.min(perWorker, MAX_BATCH, room)));
       this.batchSize = Math.min(this.batchSize * 2, MAX_BATCH);
     }
     this.giveBigWork();
+    this.rebalance();
+  }
+
+  /**
+   * Near the end of a run, jobs kept by the worker that sized them can leave one worker copying alone
+   * (a mixed tree: one worker with the medium files that its queue kept, behind a big file, while the
+   * other ran dry). So when a worker is idle (and up: it has reported) and nothing waits to be sent, the busiest worker with
+   * queued jobs (more than the one in hand) is asked to `release` the end of its queue: about half its
+   * work left comes back and goes to the idle worker, which sizes it again (one lstat per file).
+   */
+  private rebalance(): void {
+    if (!this.inputDone || this.waiting() > 0 || this.jobs.count(State.big) > 0 || this.splits.waiting > 0) return;
+    let idle = false;
+    let busiest = -1;
+    let most = 1;
+    for (const w of this.jobs.workers()) {
+      const load = this.jobs.load(w);
+      // Idle once it has reported: a worker still starting could take the work later than its owner would.
+      if (load === 0) idle ||= this.inHand.has(w);
+      else if (load > most && !this.asked.has(w)) [busiest, most] = [w, load];
+    }
+    if (!idle || busiest < 0) return;
+    this.asked.add(busiest);
+    this.host.send(busiest, { type: 'release' });
+  }
+
+  /** Worker `w` sizes these jobs (and copies those the rule keeps). */
+  private sendSize(w: number, ids: number[]): void {
+    const jobs = ids.map((id) => {
+      this.jobs.move(id, State.sizing, w);
+      return this.jobs.ref(id);
+    });
+    this.host.send(w, { type: 'size', jobs, keepBelow: this.settings.bigFileBytes });
+    this.asked.delete(w);
   }
 
   /**

@@ -16,6 +16,8 @@ export class ReportBatch {
   bytes = 0;
   grown: Array<[id: number, bytes: number]> = [];
   results: TaskResult[] = [];
+  /** Set once the worker answered a `release`. */
+  released: number[] | undefined;
   private lastFlush = performance.now();
   private idleReported = false;
 
@@ -37,7 +39,7 @@ export class ReportBatch {
     const dry = idle && !this.idleReported;
     const due = force || dry || now - this.lastFlush >= FLUSH_MS || this.results.length >= MAX_RESULTS_PER_REPORT;
     if (!due || (!force && !dry && this.results.length === 0 && this.bytes === 0 && this.grown.length === 0)) return undefined;
-    const { sizes, away, links, bytes, grown, results } = this;
+    const { sizes, away, links, bytes, grown, results, released } = this;
     if (idle) this.idleReported = true;
     this.sizes = [];
     this.away = [];
@@ -45,7 +47,8 @@ export class ReportBatch {
     this.bytes = 0;
     this.grown = [];
     this.results = [];
+    this.released = undefined;
     this.lastFlush = now;
-    return { type: 'report', sizes, away, links, bytes, ...(grown.length > 0 && { grown }), results, inHand };
+    return { type: 'report', sizes, away, links, bytes, ...(grown.length > 0 && { grown }), results, ...(released && { released }), inHand };
   }
 }

@@ -4,6 +4,7 @@
  *   parent's totals fill in early; it copies, in order, the jobs the batch's rule keeps here and
  *   reports the others away (big files, -H links: the scheduler routes those);
  * - doing the scheduler's other tasks (big files, parts of huge files, their open and seal) first;
+ * - giving the end of its queue back when asked (`release`: another worker ran dry near the end);
  * - copying in time slices of synchronous fs calls (a worker is its own process, so sync calls block
  *   nobody), yielding to the event loop between slices so an abort, new work or the parent's
  *   disappearance are seen within milliseconds, even inside a huge file;
@@ -23,6 +24,7 @@ import { JobQueue, type QueuedJob } from './job-queue.js';
 import { fromWireStat, toWireStat, type SourceStat } from './metadata.js';
 import { tempPathOf, under, type CopyOutcome, type ParentMessage, type Task, type WorkerInit, type WorkerReport } from './protocol.js';
 import { ReadAhead } from './read-ahead.js';
+import { BYTES_PER_JOB } from './scheduler-settings.js';
 import { Sizing } from './sizing.js';
 import { copyPart, openSplit, sealSplit } from './split-file.js';
 import { ReportBatch } from './worker-report.js';
@@ -77,7 +79,7 @@ process.on('message', (message: ParentMessage) => {
       };
       sizing = new Sizing(message.srcRoot, message.policy, queue, report);
       readAhead = new ReadAhead(queue, (rel) => under(message.srcRoot, rel), sourceOpenFlags(message.policy.dereference), message.chunkSize, schedule, testReadAhead());
-      return;
+      break; // a first report, idle: the scheduler hears the worker is up
     case 'size':
       // Sized now and reported at once: the bar's totals fill in early.
       sizing!.size(message.jobs, message.keepBelow);
@@ -86,6 +88,11 @@ process.on('message', (message: ParentMessage) => {
       break;
     case 'tasks':
       tasks.push(...message.tasks);
+      break;
+    case 'release':
+      // Weighed as the scheduler weighs work: a file costs as much as BYTES_PER_JOB bytes besides its own.
+      report.released = queue.giveBack(current ? current.limit - current.reported + BYTES_PER_JOB : 0, BYTES_PER_JOB, (n) => readAhead!.holds(n));
+      flush(true);
       break;
     case 'end':
       ending = true;

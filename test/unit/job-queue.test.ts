@@ -64,4 +64,33 @@ describe('JobQueue', () => {
     expect(q.length).toBe(0);
     expect(q.shift()).toBeUndefined();
   });
+
+  it('gives back the end of the queue, about half the work left by weight, never a job it is told to keep', () => {
+    const q = new JobQueue();
+    const job = (i: number, size: number, far = false): QueuedJob => ({
+      job: { id: i, kind: 'file', rel: `f${i}`, attempt: 0, fresh: false },
+      st: { ...stat(i), size, ...(far && { mtimeNs: 10_413_792_000_999_999_999n }) },
+    });
+    for (let i = 0; i < 10; i++) q.push(job(i, 100));
+    q.shift(); // job 0 is in hand elsewhere: n counts from here on
+    // 9 queued of weight 100 + 10, and 90 in hand: 1080 in all, so at most 540 goes: four jobs.
+    expect(q.giveBack(90, 10, () => false)).toEqual([9, 8, 7, 6]);
+    expect(q.length).toBe(5);
+    // Job n = 5 (id 5) is being read ahead: it and what is before it stay, whatever the weights.
+    expect(q.giveBack(0, 10, (n) => n === 5)).toEqual([]);
+    expect(q.giveBack(0, 0, (n) => n === 3)).toEqual([5, 4]);
+    // A big job in hand keeps everything back but nothing of the queue: all of it may go.
+    expect(q.giveBack(10_000, 0, () => false)).toEqual([3, 2, 1]);
+    expect(q.length).toBe(0);
+    expect(q.giveBack(0, 0, () => false)).toEqual([]);
+    // The queue goes on as before: a job pushed after the give-back takes the place of the ones given
+    // back, and a far time is not mixed up with one of a job given back.
+    q.push(job(20, 5, true));
+    q.push(job(21, 5));
+    expect(q.giveBack(0, 0, () => false)).toEqual([21]);
+    q.push(job(22, 5));
+    expect(q.shift()).toEqual(job(20, 5, true));
+    expect(q.shift()).toEqual(job(22, 5));
+    expect(q.shift()).toBeUndefined();
+  });
 });

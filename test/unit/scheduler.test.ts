@@ -83,6 +83,8 @@ class FakePool {
 }
 
 const copied = (...ids: number[]): TaskResult[] => ids.map((id) => ({ id, outcome: 'copied' }));
+/** The ids of the jobs worker `w` was sent to size since the last look. */
+const sizedAt = (p: FakePool, w: number): number[] => p.take('size', w).flatMap(([, m]) => m.jobs.map((j) => j.id));
 
 function wire(size: number): WireStat {
   return { size, blocks: Math.ceil(size / 512), mode: 0o100644, uid: 0, gid: 0, dev: 1, ino: '7', nlink: 1, atimeNs: '0', mtimeNs: '0' };
@@ -200,8 +202,6 @@ describe('Scheduler: batches and routing', () => {
 });
 
 describe('Scheduler: how many workers', () => {
-  const sizedAt = (p: FakePool, w: number): number[] => p.take('size', w).flatMap(([, m]) => m.jobs.map((j) => j.id));
-
   it('a small tree stays with one worker: no second fork for 500 files of 1 KiB, and every job reaches the first', () => {
     const p = new FakePool({ initialWorkers: 1 });
     for (let i = 0; i < 500; i++) p.s.add('file', `f${i}`, false);
@@ -253,6 +253,83 @@ describe('Scheduler: how many workers', () => {
     const p = new FakePool({ initialWorkers: 1 });
     for (let i = 0; i < JOBS_PER_EXTRA_WORKER + MAX_OUTSTANDING_GROWING; i++) p.s.add('file', `f${i}`, false);
     expect(p.forks).toEqual([0, 1]);
+  });
+});
+
+describe('Scheduler: the end of a run', () => {
+  /**
+   * 40 files of 4 MiB all sized by worker 0, the only one at first (what a mixed tree's medium files
+   * can leave); their bytes fork worker 1, which finds nothing left to send.
+   */
+  function oneSided(): { p: FakePool; kept: number[] } {
+    const p = new FakePool({ initialWorkers: 1 });
+    for (let i = 0; i < 40; i++) p.s.add('file', `m${i}`, false);
+    p.s.finishInput();
+    const kept = sizedAt(p, 0);
+    expect(kept).toHaveLength(40);
+    p.report(0, { sizes: kept.flatMap((id) => [id, 4 * MiB]), inHand: [kept[0]!] });
+    expect(p.forks).toEqual([0, 1]);
+    return { p, kept };
+  }
+
+  it('a worker that runs dry gets the end of the busiest queue: that worker is asked to release, and what it gives back goes to the idle one', () => {
+    const { p, kept } = oneSided();
+    // Worker 1, still starting, is not counted idle: its first report says it is up (and idle). Then
+    // worker 0 (40 jobs) is asked once, not again while it answers.
+    expect(p.take('release')).toEqual([]);
+    p.report(1, {});
+    expect(p.take('release')).toEqual([[0, { type: 'release' }]]);
+    p.report(1, {});
+    p.report(0, { inHand: [kept[0]!] });
+    expect(p.take('release')).toEqual([]);
+    // It gives back its last 19 jobs, last first: worker 1 sizes them (a `size` batch, the same rule), in order.
+    p.report(0, { released: kept.slice(21).reverse(), inHand: [kept[0]!] });
+    expect(p.take('size').map(([w, m]) => [w, m.jobs.map((j) => j.id), m.keepBelow])).toEqual([[1, kept.slice(21), 8 * MiB]]);
+    expect(kept.slice(21).map((id) => [p.s.jobs.stateName(id), p.s.jobs.worker(id)])).toEqual(kept.slice(21).map(() => ['sizing', 1]));
+    expect([p.s.jobs.load(0), p.s.jobs.load(1)]).toEqual([21, 19]);
+    // Worker 1 sizes and copies them; every job completes once, and the sizes count once.
+    p.report(1, { sizes: kept.slice(21).flatMap((id) => [id, 4 * MiB]) });
+    expect(p.sizedBytes).toBe(40 * 4 * MiB);
+    p.results(1, copied(...kept.slice(21)), 19 * 4 * MiB);
+    p.results(0, copied(...kept.slice(0, 21)), 21 * 4 * MiB);
+    expect([...p.done.keys()].sort((a, b) => a - b)).toEqual([...kept].sort((a, b) => a - b));
+    expect([...p.done.values()].every((o) => o.length === 1)).toBe(true);
+    expect(p.bytes).toBe(40 * 4 * MiB);
+    expect(p.take('end').map(([w]) => w).sort()).toEqual([0, 1]);
+  });
+
+  it('a worker that gives nothing back is not asked again until it gets new jobs; nothing is asked before the scan ends', () => {
+    const { p, kept } = oneSided();
+    p.report(1, {});
+    expect(p.take('release')).toHaveLength(1);
+    p.report(0, { released: [], inHand: [kept[0]!] });
+    p.report(1, {});
+    p.results(0, copied(kept[0]!), 4 * MiB);
+    expect(p.take('release')).toEqual([]);
+    expect(p.take('size')).toEqual([]);
+
+    // While the scan goes on, an idle worker waits for new jobs instead.
+    const q = new FakePool({ initialWorkers: 1 });
+    for (let i = 0; i < 40; i++) q.s.add('file', `m${i}`, false);
+    q.s.flush();
+    const ids = sizedAt(q, 0);
+    q.report(0, { sizes: ids.flatMap((id) => [id, 4 * MiB]), inHand: [ids[0]!] });
+    expect(q.forks).toEqual([0, 1]);
+    q.report(1, {});
+    expect(q.take('release')).toEqual([]);
+  });
+
+  it('jobs given back when the idle worker has died go to its replacement, and each is copied once', () => {
+    const { p, kept } = oneSided();
+    p.report(1, {});
+    expect(p.take('release')).toHaveLength(1);
+    p.s.onExit(1, 'killed by SIGKILL');
+    p.report(0, { released: kept.slice(30).reverse(), inHand: [kept[0]!] });
+    const resent = p.sent.filter(([, m]) => m.type === 'size').map(([w, m]) => [w, (m as { jobs: JobRef[] }).jobs.map((j) => j.id)]);
+    expect(resent.flatMap(([, ids]) => ids as number[]).sort((a, b) => a - b)).toEqual(kept.slice(30));
+    // The replacement (worker 2, not up yet) is the least loaded: they wait and go to it as usual.
+    expect(p.forks).toEqual([0, 1, 2]);
+    expect(resent.every(([w]) => w === 2)).toBe(true);
   });
 });
 
