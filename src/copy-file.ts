@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { osPath } from './byte-names.js';
 import { EntryFailure, entryError } from './errors.js';
-import { applyFdMetadata, fixPathMetadata, isSparse, micros, targetMode, utimeSeconds, type MetadataPolicy, type SourceStat } from './metadata.js';
+import { applyFdMetadata, fixPathMetadata, isSparse, micros, mtimesMatch, targetMode, utimeSeconds, type MetadataPolicy, type SourceStat } from './metadata.js';
 import type { CopyOptions, OverwriteMode } from './options.js';
 import type { CopyOutcome } from './protocol.js';
 import { verifyCopy } from './verify.js';
@@ -111,9 +111,7 @@ export function checkUnchanged(src: string, st: SourceStat, dereference: boolean
 
 /** Size and mtime (to the microsecond, within the window) match: rsync's quick check. */
 export function matchesQuickCheck(have: fs.BigIntStats | undefined, want: SourceStat, windowUs = 0): have is fs.BigIntStats {
-  if (!have?.isFile() || have.size !== BigInt(want.size)) return false;
-  const diff = micros(have.mtimeNs) - micros(want.mtimeNs);
-  return (diff < 0n ? -diff : diff) <= BigInt(windowUs);
+  return have?.isFile() === true && have.size === BigInt(want.size) && mtimesMatch(have.mtimeNs, want.mtimeNs, windowUs);
 }
 
 /**

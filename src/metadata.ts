@@ -112,16 +112,54 @@ export function micros(ns: bigint): bigint {
 }
 
 /**
- * Seconds as Node's utimes wants them. libuv converts the double to a timespec and truncates to the
- * microsecond, so a value that lands a hair below the intended microsecond would lose 1 µs: we aim
- * half a microsecond past it (away from zero), which truncation then brings back exactly.
+ * Seconds as Node's utimes wants them, such that libuv sets exactly the microsecond `ns` lies in.
+ * libuv turns the double into a timespec and truncates it to the microsecond, and the double nearest
+ * a time may lie a hair below it: then the next double up is taken. From 2^32 s on (2106) a double's
+ * step is ~1 µs, and from 2^33 s (2242) ~2 µs, so there the nearest that converts right is searched
+ * for; past 2242 some microseconds have no double at all (see `mtimesMatch`).
  */
 export function utimeSeconds(ns: bigint): number | string {
   const us = micros(ns);
-  const seconds = Number(us) / 1e6;
+  let seconds = Number(us) / 1e6;
+  for (let step = 0; step < 4 && libuvMicros(seconds) < us; step++) seconds = nextDouble(seconds, 1);
+  for (let step = 0; step < 4 && libuvMicros(seconds) > us; step++) seconds = nextDouble(seconds, -1);
   // Node replaces a negative *number* with the current time, but takes a numeric string as it is.
-  return us >= 0n ? seconds + 5e-7 : String(seconds - 5e-7);
+  return seconds >= 0 ? seconds : String(seconds);
 }
+
+/** The microsecond libuv sets for `seconds` (uv__fs_to_timespec: truncated toward zero, then to the µs, nanoseconds kept >= 0). */
+function libuvMicros(seconds: number): bigint {
+  let whole = Math.trunc(seconds);
+  let nanos = Math.trunc((seconds - whole) * 1e9);
+  nanos -= nanos % 1000;
+  if (nanos < 0) {
+    nanos += 1e9;
+    whole -= 1;
+  }
+  return BigInt(whole) * 1_000_000n + BigInt(nanos / 1000);
+}
+
+const doubleBits = new BigInt64Array(1);
+const double = new Float64Array(doubleBits.buffer);
+
+/** The neighbouring double of `x` (not 0), up (`1`) or down (`-1`). */
+function nextDouble(x: number, direction: 1 | -1): number {
+  double[0] = x;
+  doubleBits[0]! += (x > 0) === (direction > 0) ? 1n : -1n;
+  return double[0]!;
+}
+
+/**
+ * Whether two mtimes are equal to the microsecond, within `windowUs`. From 2^33 s on (2242) utimes
+ * may miss a time by 1 µs (a double's step is ~2 µs there), so that much more counts as equal, or
+ * every rerun would copy such a file again.
+ */
+export function mtimesMatch(have: bigint, want: bigint, windowUs: number): boolean {
+  const diff = micros(have) - micros(want);
+  const slack = want >= TWO_POW_33_NS || want <= -TWO_POW_33_NS ? 1n : 0n;
+  return (diff < 0n ? -diff : diff) <= BigInt(windowUs) + slack;
+}
+const TWO_POW_33_NS = 2n ** 33n * 1_000_000_000n;
 
 /**
  * Sets owner, mode and times on an open file, owner first: chown clears setuid bits. `chown` and
@@ -151,8 +189,7 @@ export function fixPathMetadata(where: string, have: fs.BigIntStats, want: Sourc
   if (!isLink && (policy.mode || ownerDiffers) && (ownerDiffers || (Number(have.mode) & 0o7777) !== mode)) {
     fs.chmodSync(path, mode);
   }
-  const mtimeDiff = micros(have.mtimeNs) - micros(want.mtimeNs);
-  if (policy.times && (mtimeDiff < 0n ? -mtimeDiff : mtimeDiff) > BigInt(policy.modifyWindowUs ?? 0)) {
+  if (policy.times && !mtimesMatch(have.mtimeNs, want.mtimeNs, policy.modifyWindowUs ?? 0)) {
     const setTimes = isLink ? fs.lutimesSync : fs.utimesSync;
     setTimes(path, utimeSeconds(want.atimeNs), utimeSeconds(want.mtimeNs));
   }

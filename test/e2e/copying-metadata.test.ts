@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { build, diffTrees, findTemps, read, snapshot, statOf, tempPerTest, writeFile } from '../helpers/tree.js';
+import { build, diffTrees, findTemps, read, snapshot, statOf, tempPerTest, touchNs, writeFile } from '../helpers/tree.js';
 import { pcopyCommand, runPcopy, type RunResult, runShell } from '../helpers/run.js';
 import { isRoot } from '../helpers/host.js';
 import { expectOk } from '../helpers/expect.js';
@@ -105,6 +105,21 @@ describe('metadata kept', () => {
     const again = await runPcopy([src, dest]);
     expectOk(again);
     expect(again.stdout).toMatch(/pcopy: 0 files copied, 3 unchanged, /);
+  });
+
+  // A double of seconds is ~1 µs apart from 2106 on: the nearest one to .999999 set .999998.
+  it('a time after 2106 with a fraction is kept to the microsecond, and a rerun finds it unchanged', async () => {
+    const src = path.join(tmp(), 'src');
+    build(src, { 'f.txt': 'f\n', 'g.txt': 'g\n' });
+    touchNs(path.join(src, 'f.txt'), '5616936000.999999');
+    touchNs(path.join(src, 'g.txt'), '8000000000.000001');
+    const dest = path.join(tmp(), 'dest');
+    expectOk(await runPcopy([src, dest]));
+    expect(statOf(path.join(dest, 'f.txt')).mtimeNs).toBe(5_616_936_000_999_999_000n);
+    expect(statOf(path.join(dest, 'g.txt')).mtimeNs).toBe(8_000_000_000_000_001_000n);
+    const again = await runPcopy([src, dest]);
+    expectOk(again);
+    expect(again.stdout).toMatch(/pcopy: 0 files copied, 2 unchanged, /);
   });
 
   it('--preserve mode: modes kept, times are those of the copy, owner is the runner', async () => {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { micros, utimeSeconds } from '../../src/metadata.js';
+import { micros, mtimesMatch, utimeSeconds } from '../../src/metadata.js';
 import { prng } from '../../fixtures/make-tree.mjs';
 import { tempPerTest } from '../helpers/tree.js';
 
@@ -63,6 +63,41 @@ describe('utimeSeconds round trip through utimes and a bigint lstat', () => {
     const times = randomTimes(3000, 11, { negative: true });
     times.push(-1n, -1000n, -1001n, -1_000_000_000n, -1_000_000_001n, -1_999_999_999n, -86_400_000_000_123n);
     expect(roundTrip(times).slice(0, 5)).toEqual([]);
+  });
+
+  // From 2^32 s (2106) a double of seconds cannot hold every microsecond: the nearest double often
+  // lands a hair below the time, which libuv truncates to the microsecond before.
+  it('gives the exact microsecond from 2106 to 2242 (2^32 to 2^33 s), where a double of seconds is ~1 µs apart', () => {
+    const rand = prng(19);
+    const times: bigint[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const seconds = 2n ** 32n + BigInt(Math.floor(rand() * 2 ** 32));
+      times.push(seconds * 1_000_000_000n + BigInt(Math.floor(rand() * 1e9)));
+    }
+    // 2150-06-01 12:00:00.999999, which a rerun used to copy again every time (it landed on .999998)
+    times.push(5_616_936_000_999_999_000n, 2n ** 32n * 1_000_000_000n + 999_999_999n, (2n ** 33n - 1n) * 1_000_000_000n + 999_999n);
+    expect(roundTrip(times).slice(0, 5)).toEqual([]);
+  });
+
+  it('misses by 1 µs at most from 2242 to 2446 (some microseconds have no double), which mtimesMatch counts as equal there only', () => {
+    const file = path.join(tmp(), 'f');
+    fs.writeFileSync(file, 'x');
+    const rand = prng(23);
+    let missed = 0;
+    for (let i = 0; i < 2000; i++) {
+      const ns = (2n ** 33n + BigInt(Math.floor(rand() * 5e9))) * 1_000_000_000n + BigInt(Math.floor(rand() * 1e9));
+      fs.utimesSync(file, utimeSeconds(ns), utimeSeconds(ns));
+      const got = fs.lstatSync(file, { bigint: true }).mtimeNs;
+      const off = micros(got) - micros(ns);
+      expect(off === 0n || off === 1n || off === -1n, `${ns} ns → ${got} ns`).toBe(true);
+      if (off !== 0n) missed++;
+      expect(mtimesMatch(got, ns, 0)).toBe(true);
+    }
+    expect(missed).toBeGreaterThan(0); // the slack is needed there
+    // Before 2^33 s a microsecond apart stays a difference (without --modify-window).
+    expect(mtimesMatch(5_616_936_000_999_998_000n, 5_616_936_000_999_999_000n, 0)).toBe(false);
+    expect(mtimesMatch(5_616_936_000_999_998_000n, 5_616_936_000_999_999_000n, 1)).toBe(true);
+    expect(mtimesMatch(2n ** 33n * 1_000_000_000n + 2000n, 2n ** 33n * 1_000_000_000n, 0)).toBe(false);
   });
 
   it('also works through futimes on an open file', () => {
