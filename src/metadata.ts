@@ -114,15 +114,19 @@ export function micros(ns: bigint): bigint {
 /**
  * Seconds as Node's utimes wants them, such that libuv sets exactly the microsecond `ns` lies in.
  * libuv turns the double into a timespec and truncates it to the microsecond, and the double nearest
- * a time may lie a hair below it: then the next double up is taken. From 2^32 s on (2106) a double's
- * step is ~1 µs, and from 2^33 s (2242) ~2 µs, so there the nearest that converts right is searched
- * for; past 2242 some microseconds have no double at all (see `mtimesMatch`).
+ * a time may lie a hair below it. Until 2^32 s (2106) we aim half a microsecond past it (away from
+ * zero), which truncation brings back exactly. Beyond, a double's step is ~1 µs (~2 µs from 2^33 s,
+ * in 2242), so the neighbouring double that converts right is searched for; past 2242 some
+ * microseconds have no double at all (see `mtimesMatch`).
  */
 export function utimeSeconds(ns: bigint): number | string {
   const us = micros(ns);
   let seconds = Number(us) / 1e6;
-  for (let step = 0; step < 4 && libuvMicros(seconds) < us; step++) seconds = nextDouble(seconds, 1);
-  for (let step = 0; step < 4 && libuvMicros(seconds) > us; step++) seconds = nextDouble(seconds, -1);
+  if (Math.abs(seconds) < 2 ** 32) seconds += seconds >= 0 ? 5e-7 : -5e-7;
+  else {
+    for (let step = 0; step < 4 && libuvMicros(seconds) < us; step++) seconds = nextDouble(seconds, 1);
+    for (let step = 0; step < 4 && libuvMicros(seconds) > us; step++) seconds = nextDouble(seconds, -1);
+  }
   // Node replaces a negative *number* with the current time, but takes a numeric string as it is.
   return seconds >= 0 ? seconds : String(seconds);
 }
