@@ -23,6 +23,7 @@ import {
   type OverwriteMode,
   type Preserve,
 } from './options.js';
+import { shownFileDestination } from './preflight.js';
 import { createReporter, type Reporter } from './progress.js';
 import { formatEntry, formatFailure, formatJson, formatSkipped, formatSummary, groupDigits } from './summary.js';
 
@@ -67,10 +68,10 @@ function packageVersion(): string {
 }
 
 /** Wraps a pcopy value parser so commander reports its message as a usage error. */
-function commanderParser<T>(parse: (text: string) => T): (text: string) => T {
-  return (text) => {
+function commanderParser<T>(parse: (text: string, previous?: T) => T): (text: string, previous?: T) => T {
+  return (text, previous) => {
     try {
-      return parse(text);
+      return parse(text, previous);
     } catch (err) {
       throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
     }
@@ -154,10 +155,15 @@ export async function main(args: string[]): Promise<void> {
   }
   let options: Partial<CopyOptions>;
   let cli: CliOptions;
+  // Which of the two spellings of `preserve` were given as options (not as operands or values).
+  const preserveFlags = new Set<string>();
+  program.on('option:preserve', () => preserveFlags.add('--preserve'));
+  program.on('option:no-preserve', () => preserveFlags.add('--no-preserve'));
   try {
     program.parse(argv);
     cli = program.opts<CliOptions>();
-    options = toCopyOptions(cli, argv);
+    if (preserveFlags.size === 2) throw new PcopyError('USAGE', 'options --preserve and --no-preserve cannot be used together');
+    options = toCopyOptions(cli);
   } catch (err) {
     if (err instanceof CommanderError) {
       // commander exits 1 on usage errors; ours are 2, like cp and rsync. Help and version are 0.
@@ -175,12 +181,8 @@ export async function main(args: string[]): Promise<void> {
   await runCopy(src, dest, options, cli);
 }
 
-/** CLI flags → copy options; flag conflicts commander cannot see are usage errors here. */
-function toCopyOptions(cli: CliOptions, argv: string[]): Partial<CopyOptions> {
-  const args = argv.slice(2);
-  if (args.includes('--no-preserve') && args.some((a) => a === '--preserve' || a.startsWith('--preserve='))) {
-    throw new PcopyError('USAGE', 'options --preserve and --no-preserve cannot be used together');
-  }
+/** CLI flags → copy options. */
+function toCopyOptions(cli: CliOptions): Partial<CopyOptions> {
   const overwrite: OverwriteMode = cli.ignoreTimes ? 'always' : cli.ignoreExisting ? 'never' : cli.update ? 'update' : 'quick-check';
   const exclude = [...(cli.exclude ?? []), ...(cli.excludeFrom ?? []).flatMap(readPatternFile)];
   return {
@@ -236,31 +238,34 @@ async function runCopy(src: string, dest: string, options: Partial<CopyOptions>,
 
   const quiet = cli.quiet ?? false;
   const listEntries = (cli.verbose || cli.dryRun) && !cli.json && !quiet;
+  // Drawn from the first event on, once SRC and DEST passed preflight: a refusal prints only itself.
   let reporter: Reporter | undefined;
+  const shown = (): Reporter => (reporter ??= createReporter(process.stderr, quiet || cli.json ? false : cli.progress));
+  // A file SRC's entry has path '': it is shown as where it goes (DEST, or DEST/<name>).
+  let destFile: string | undefined;
+  const fileShown = (): string => (destFile ??= shownFileDestination(src, dest));
   // Entries that failed only because the pool gave up: the first few are named, the rest counted.
   let gaveUp = 0;
   try {
-    reporter = createReporter(process.stderr, quiet || cli.json ? false : cli.progress);
-    const shown = reporter;
     const onEvent = (event: CopyEvent): void => {
       switch (event.type) {
         case 'progress':
-          return shown.update(event.progress);
+          return shown().update(event.progress);
         case 'failed':
           if (event.failure.error.code === GAVE_UP_CODE && ++gaveUp > GAVE_UP_LINES) return;
-          return shown.print(`pcopy: ${formatFailure(event.failure, src, dest)}`, process.stderr);
+          return shown().print(`pcopy: ${formatFailure(event.failure, src, dest, event.failure.path === '' ? fileShown() : dest)}`, process.stderr);
         case 'skipped':
-          if (!quiet) shown.print(`pcopy: ${formatSkipped(event.entry, src)}`, process.stderr);
+          if (!quiet) shown().print(`pcopy: ${formatSkipped(event.entry, src)}`, process.stderr);
           return;
         case 'warning':
-          if (!quiet) shown.print(`pcopy: ${event.message}`, process.stderr);
+          if (!quiet) shown().print(`pcopy: ${event.message}`, process.stderr);
           return;
         case 'entry-done':
-          if (listEntries) shown.print(formatEntry(event.path, event.kind, event.outcome, options.dryRun ?? false), process.stdout);
+          if (listEntries) shown().print(formatEntry(event.path, event.kind, event.outcome, options.dryRun ?? false, event.path === '' ? fileShown() : ''), process.stdout);
       }
     };
     const result = await copy(src, dest, { ...options, signal: controller.signal, onEvent });
-    reporter.stop(!result.interrupted && result.failures.length === 0);
+    shown().stop(!result.interrupted && result.failures.length === 0);
     if (gaveUp > GAVE_UP_LINES) {
       process.stderr.write(`pcopy: … and ${groupDigits(gaveUp - GAVE_UP_LINES)} more entries not copied for the same reason (--json lists every one)\n`);
     }

@@ -10,7 +10,7 @@ import { copyPolicy, type CopyPolicy } from './copy-file.js';
 import type { CopyEvent, CopyProgress, CopyResult, SkippedEntry } from './copy-result.js';
 import { DestDirs, makeDirs, parentOf } from './dest-dirs.js';
 import { PhaseMarks, testDelayMs } from './diagnostics.js';
-import { DESTINATION_FATAL_CODES, entryError, serializeError, type SerializedError } from './errors.js';
+import { DESTINATION_FATAL_CODES, entryError, PcopyError, serializeError, type SerializedError } from './errors.js';
 import { HardLinkGroups } from './hard-links.js';
 import { resolveOptions, type CopyOptions } from './options.js';
 import { WorkerPool } from './pool.js';
@@ -39,11 +39,16 @@ const PART_BYTES = 32 * 1024 * 1024;
  * (see byte-names.ts): `osPath` gives what to hand `node:fs`, `display` the escaped form for people.
  */
 export async function copy(source: string | Buffer, destination: string | Buffer, options: CopyRunOptions = {}): Promise<CopyResult> {
+  for (const p of [source, destination]) {
+    if (typeof p !== 'string' && !Buffer.isBuffer(p)) throw new PcopyError('USAGE', 'source and destination must be strings or Buffers');
+  }
+  if (options.onEvent !== undefined && typeof options.onEvent !== 'function') throw new PcopyError('USAGE', 'invalid option onEvent: a function');
   const src = typeof source === 'string' ? source : decode(source);
   const dest = typeof destination === 'string' ? destination : decode(destination);
-  const opts = resolveOptions(options);
+  const { onEvent, ...copyOptions } = options;
+  const opts = resolveOptions(copyOptions);
   const target = resolveTarget(src, dest);
-  return new CopyRun(target, opts, options.onEvent ?? (() => {})).run(src, dest);
+  return new CopyRun(target, opts, onEvent ?? (() => {})).run(src, dest);
 }
 
 const isRoot = process.getuid?.() === 0;
@@ -82,11 +87,13 @@ class CopyRun {
   private readonly hardLinks: HardLinkGroups;
   /** Source directories that are DEST itself (mounted there): skipped, never walked. */
   private readonly notInto = new Set<string>();
+  /** What the caller's event listener threw, if it did (see `emit`). */
+  private listenerError: unknown;
 
   constructor(
     private readonly target: CopyTarget,
     private readonly opts: CopyOptions,
-    private readonly emit: (event: CopyEvent) => void,
+    private readonly onEvent: (event: CopyEvent) => void,
   ) {
     this.srcRoot = target.kind === 'tree' ? target.srcRoot : target.srcFile;
     this.destRoot = target.kind === 'tree' ? target.destRoot : target.destFile;
@@ -166,12 +173,17 @@ class CopyRun {
       this.progress.scanning = false;
       this.pool.finishInput();
       await this.pool.finished;
+      if (this.listenerError) throw this.listenerError;
       marks.mark('jobs done, workers exited');
       // Stopped by a full disk, the directories made so far still get their modes and times (as cp
       // and rsync give them): their files are complete. On a read-only one there is nothing to set.
       if (!this.result.interrupted && this.result.stoppedBy?.code !== 'EROFS' && !this.opts.dryRun) this.dirs.finish();
       marks.mark('directory metadata done');
       marks.report();
+    } catch (err) {
+      // Whatever threw, no worker outlives the run (each removes its temp file as it goes).
+      await this.pool.abort();
+      throw err;
     } finally {
       clearInterval(ticker);
       signal?.removeEventListener('abort', onAbort);
@@ -294,6 +306,21 @@ class CopyRun {
     const failure = { path: rel, error };
     this.result.failures.push(failure);
     this.emit({ type: 'failed', failure });
+  }
+
+  /**
+   * Hands an event to the caller's listener. One that throws stops the run: the pool is aborted and
+   * `copy` rejects with that error (an exception thrown into a worker's message handler would
+   * otherwise crash the process, or with an uncaughtException handler leave the run unfinished).
+   */
+  private emit(event: CopyEvent): void {
+    if (this.listenerError) return;
+    try {
+      this.onEvent(event);
+    } catch (err) {
+      this.listenerError = err;
+      void this.pool.abort();
+    }
   }
 
   private emitProgress(): void {

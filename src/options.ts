@@ -83,19 +83,52 @@ export function resolveOptions(partial: Partial<CopyOptions> = {}): CopyOptions 
     verify: false,
     ...stripUndefined(partial),
   };
+  checkTypes(opts);
   checkWorkers(opts.workers);
   checkChunk(opts.chunkSize);
   if (!(opts.modifyWindow >= 0)) throw new PcopyError('USAGE', `invalid modify window '${opts.modifyWindow}': use seconds, 0 or more`);
   return opts;
 }
 
+const OVERWRITE_MODES: readonly OverwriteMode[] = ['quick-check', 'always', 'never', 'update'];
+const FLAGS = ['dereference', 'oneFileSystem', 'hardLinks', 'fsync', 'dryRun', 'verify'] as const;
+
+/** Options from the library API are checked as the CLI's are, before anything is written or forked. */
+function checkTypes(opts: CopyOptions): void {
+  const bad = (name: string, want: string): never => {
+    throw new PcopyError('USAGE', `invalid option ${name}: ${want}`);
+  };
+  if (typeof opts.workers !== 'number') bad('workers', 'a number');
+  if (typeof opts.chunkSize !== 'number') bad('chunkSize', 'a number of bytes');
+  if (typeof opts.modifyWindow !== 'number') bad('modifyWindow', 'a number of seconds');
+  if (!OVERWRITE_MODES.includes(opts.overwrite)) bad('overwrite', OVERWRITE_MODES.map((m) => `'${m}'`).join(', '));
+  for (const key of ['exclude', 'include'] as const) {
+    if (!Array.isArray(opts[key]) || !opts[key].every((p) => typeof p === 'string')) bad(key, 'an array of strings');
+  }
+  for (const key of FLAGS) if (typeof opts[key] !== 'boolean') bad(key, 'true or false');
+  const { preserve } = opts;
+  if (typeof preserve !== 'object' || preserve === null || !(['mode', 'times', 'owner'] as const).every((k) => typeof preserve[k] === 'boolean')) {
+    bad('preserve', '{ mode, times, owner } as true or false');
+  }
+  if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) bad('signal', 'an AbortSignal');
+}
+
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** `mode,times` → which metadata to keep; `all` and `none` too. */
-export function parsePreserve(text: string): Preserve {
+/**
+ * `mode,times` → which metadata to keep; `all` and `none` too. A repeated --preserve adds to the
+ * lists before it (`previous`), as cp's does. An empty list is refused: an unset shell variable must
+ * not silently drop every kind of metadata.
+ */
+export function parsePreserve(text: string, previous?: Preserve): Preserve {
   const words = text.split(',').map((w) => w.trim().toLowerCase()).filter(Boolean);
+  if (words.length === 0) throw new PcopyError('USAGE', `invalid --preserve '${text}': name what to keep (mode, times, owner, all or none)`);
+  if (previous) {
+    const added = parsePreserve(text);
+    return { mode: previous.mode || added.mode, times: previous.times || added.times, owner: previous.owner || added.owner };
+  }
   if (words.length === 1 && words[0] === 'all') return { ...PRESERVE_ALL };
   if (words.length === 1 && words[0] === 'none') return { ...PRESERVE_NONE };
   const out = { ...PRESERVE_NONE };

@@ -46,13 +46,42 @@ export function resolveTarget(src: string, dest: string): CopyTarget {
     return { kind: 'tree', srcRoot: srcReal, destRoot: destReal };
   }
   if (!srcStat.isFile()) refuse(`source \`${s}\` is not a regular file or directory`);
-  const intoDir = destStat ? destStat.isDirectory() : /[/\\]$/.test(dest);
+  const intoDir = goesInto(dest, destStat);
   const destFile = intoDir ? path.join(destReal, path.basename(absolute(src))) : destReal;
-  const existing = fs.statSync(osPath(destFile), { throwIfNoEntry: false });
+  const existing = statIfAny(destFile);
   if (existing && existing.dev === srcStat.dev && existing.ino === srcStat.ino) {
     refuse(`\`${s}\` and \`${display(destFile)}\` are the same file`);
   }
   return { kind: 'file', srcFile: srcReal, destFile, size: srcStat.size };
+}
+
+/** A path that can only name a directory: a trailing slash, or `.` or `..` as its last component. */
+const NAMES_A_DIRECTORY = /(?:^|\/)(?:\.\.?)?$/;
+
+/** A file SRC goes into DEST (as DEST/<name>) when DEST is a directory or can only name one. */
+function goesInto(dest: string, destStat: fs.Stats | undefined): boolean {
+  return destStat ? destStat.isDirectory() : NAMES_A_DIRECTORY.test(dest);
+}
+
+/**
+ * Where a file SRC goes, spelled as the user gave DEST (for messages): DEST, or DEST/<name>. Asked
+ * once the copy has started: DEST is then as preflight found it, or made as the directory it names.
+ */
+export function shownFileDestination(src: string, dest: string): string {
+  return goesInto(dest, statIfAny(dest)) ? path.join(dest, path.basename(src)) : dest;
+}
+
+/**
+ * What a file SRC would replace, followed through links (a link to SRC itself is the same file). One
+ * that cannot be stat'ed (a looping link, no search permission) is not SRC: the copy replaces it or
+ * reports why it cannot.
+ */
+function statIfAny(p: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(osPath(p), { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
 }
 
 /** True when `child` is strictly below `parent` (both real, absolute paths). */
@@ -68,7 +97,7 @@ function statOrRefuse(p: string, role: 'source' | 'destination'): fs.Stats | und
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOTDIR') return refuse(`${role} \`${display(p)}\`: a part of the path is not a directory`);
     if (e.code === 'ELOOP') return refuse(`${role} \`${display(p)}\`: too many levels of symbolic links`);
-    return refuse(`cannot access ${role} \`${display(p)}\`: ${e.code ?? ''} ${e.message}`.trim());
+    return refuse(`cannot access ${role} \`${display(p)}\`: ${describeError(serializeError(err))}`);
   }
 }
 

@@ -90,9 +90,12 @@ function withBytes(key: string, p: string): Record<string, string> {
   return hasRawBytes(p) ? { [key]: p, [`${key}Bytes`]: toBytes(p).toString('base64') } : {};
 }
 
-/** `Cannot copy `src/a` to `dest/a`: EACCES: permission denied` (paths as the user gave them). */
-export function formatFailure(f: CopyFailure, src: string, dest: string): string {
-  return `Cannot copy \`${joinShown(src, f.path)}\` to \`${joinShown(dest, f.path)}\`: ${describeError(f.error)}`;
+/**
+ * `Cannot copy `src/a` to `dest/a`: EACCES: permission denied` (paths as the user gave them). For a
+ * file SRC (path '') `destFile` is where it goes: DEST, or DEST/<name>.
+ */
+export function formatFailure(f: CopyFailure, src: string, dest: string, destFile = dest): string {
+  return `Cannot copy \`${joinShown(src, f.path)}\` to \`${f.path === '' ? display(destFile) : joinShown(dest, f.path)}\`: ${describeError(f.error)}`;
 }
 
 const SKIP_REASONS: Record<SkippedEntry['reason'], string> = {
@@ -110,9 +113,9 @@ export function formatSkipped(s: SkippedEntry, src: string): string {
   return `Skipped \`${joinShown(src, s.path)}\`: ${SKIP_REASONS[s.reason]}`;
 }
 
-/** One --verbose / --dry-run line for an entry. */
-export function formatEntry(rel: string, kind: 'file' | 'link' | 'dir', outcome: CopyOutcome, dryRun: boolean): string {
-  const shown = kind === 'dir' ? `${rel === '' ? '.' : display(rel)}/` : display(rel);
+/** One --verbose / --dry-run line for an entry; a file SRC (rel '') is shown as `destFile`, where it goes. */
+export function formatEntry(rel: string, kind: 'file' | 'link' | 'dir', outcome: CopyOutcome, dryRun: boolean, destFile = ''): string {
+  const shown = kind === 'dir' ? `${rel === '' ? '.' : display(rel)}/` : display(rel === '' ? destFile : rel);
   const word = outcome === 'copied' ? (dryRun ? (kind === 'dir' ? 'create' : 'copy') : kind === 'dir' ? 'created' : 'copied') : outcome === 'same' ? 'unchanged' : 'kept';
   return `${word.padEnd(9)} ${shown}`;
 }

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { copy, displayPath, osPath, PcopyError, type CopyEvent, type CopyResult } from '../../dist/index.js';
+import { workersOf } from '../helpers/proc.js';
 import { build, diffTrees, findTemps, hashFile, listEntries, read, snapshot, tempPerTest, writeFile } from '../helpers/tree.js';
 
 const tmp = tempPerTest('pcopy-feat-api-');
@@ -140,3 +141,48 @@ describe('copy()', () => {
     for (const rel of listEntries(dest, { files: true })) expect(hashFile(path.join(dest, rel)), rel).toBe(hashFile(path.join(src, rel)));
   });
 });
+
+describe('copy(): bad input and throwing listeners', () => {
+  it.each([
+    ['exclude as a string', { exclude: '*.txt' }],
+    ['an unknown overwrite mode', { overwrite: 'bogus' }],
+    ['preserve as a word', { preserve: 'none' }],
+    ['modifyWindow as a string', { modifyWindow: '2' }],
+    ['dryRun as a string', { dryRun: 'yes' }],
+    ['onEvent that is not a function', { onEvent: 5 }],
+  ])('%s: rejects with a PcopyError before anything is written or forked', async (_name, options) => {
+    const src = path.join(tmp(), 'src');
+    build(src, { 'a.txt': 'a\n' });
+    const dest = path.join(tmp(), 'dest');
+    await expect(copy(src, dest, options as never)).rejects.toBeInstanceOf(PcopyError);
+    expect(fs.existsSync(dest)).toBe(false);
+    expect(workersOf(process.pid)).toEqual([]);
+  });
+
+  it('a source that is neither a string nor a Buffer is refused as a PcopyError', async () => {
+    await expect(copy(42 as never, path.join(tmp(), 'dest'))).rejects.toBeInstanceOf(PcopyError);
+  });
+
+  it('a listener that throws stops the run: copy rejects with its error, no worker is left, no temp file', async () => {
+    process.env.PCOPY_TEST_DELAY_MS = '2';
+    const src = path.join(tmp(), 'src');
+    for (let i = 0; i < 200; i++) writeFile(path.join(src, `d${i % 4}`, `f${i}`), 3000);
+    const dest = path.join(tmp(), 'dest');
+    let seen = 0;
+    const boom = new Error('listener failed');
+    await expect(
+      copy(src, dest, {
+        workers: 2,
+        chunkSize: 1024,
+        onEvent: (e) => {
+          if (e.type === 'entry-done' && e.kind === 'file' && ++seen === 20) throw boom;
+        },
+      }),
+    ).rejects.toBe(boom);
+    expect(workersOf(process.pid)).toEqual([]);
+    expect(findTemps(dest)).toEqual([]);
+    // Whatever arrived is complete (atomic per file).
+    for (const rel of listEntries(dest, { files: true })) expect(hashFile(path.join(dest, rel)), rel).toBe(hashFile(path.join(src, rel)));
+  });
+});
+

@@ -62,6 +62,12 @@ describe('progress on a terminal', () => {
     }
   });
 
+  it('a refusal on a terminal shows its one line, no bar and no "starting" line before it', async () => {
+    const { code, output } = await runInPty(`cd ${q(tmp())} && ${pcopyCommand(['nosuch', 'dest'])}`, {});
+    expect(code).toBe(2);
+    expect(stripAnsi(output).split(/\r?\n/).filter((l) => l.trim() !== '')).toEqual(['pcopy: source `nosuch` does not exist']);
+  });
+
   it('draws a bar whose percent never decreases and ends at 100%, in binary units, naming the big file in flight', async () => {
     const src = slowTree(8 * MiB + 4096);
     const dest = path.join(tmp(), 'dest');

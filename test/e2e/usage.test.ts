@@ -224,6 +224,59 @@ describe('conflicting choices are usage errors', () => {
   ])('%j: refused', async (flags) => {
     await expectRefused([...flags, 's', 'd'], /cannot be used/);
   });
+
+  it('`--no-preserve` as an operand after `--`, or as an option value, is no flag: not refused', async () => {
+    const r = await runPcopy(['-q', '--preserve', 'mode', '--', 's', '--no-preserve'], { cwd: work });
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(work, '--no-preserve', 'one.txt'))).toEqual(fs.readFileSync(path.join(work, 's', 'one.txt')));
+    const v = await runPcopy(['-q', '--exclude', '--no-preserve', '--preserve', 'mode', 's', 'd'], { cwd: work });
+    expect(v.code, v.stderr).toBe(0);
+  });
+
+  it.each([[''], [','], [' , ']])('--preserve %j (an empty list) is refused, not read as "keep nothing"', async (list) => {
+    await expectRefused(['--preserve', list, 's', 'd'], /--preserve/);
+  });
+});
+
+describe('--preserve given more than once', () => {
+  it('adds the lists together, as cp does: mode from one, times from the other', async () => {
+    fs.chmodSync(path.join(work, 's', 'one.txt'), 0o777);
+    fs.utimesSync(path.join(work, 's', 'one.txt'), 978_307_200, 978_307_200); // 2001-01-01
+    const r = await runPcopy(['-q', '--preserve', 'mode', '--preserve', 'times', 's', 'd'], { cwd: work, extraEnv: {} });
+    expect(r.code, r.stderr).toBe(0);
+    const st = fs.statSync(path.join(work, 'd', 'one.txt'));
+    expect(st.mode & 0o7777).toBe(0o777);
+    expect(st.mtimeMs).toBe(978_307_200_000);
+  });
+});
+
+describe('a file SRC and how DEST is spelled', () => {
+  it('DEST ending in a backslash is a file of that name; DEST ending in /. is a directory (made if missing)', async () => {
+    expect((await runPcopy(['-q', 'f', 'e\\'], { cwd: work })).code).toBe(0);
+    expect(fs.statSync(path.join(work, 'e\\')).isFile()).toBe(true);
+    expect((await runPcopy(['-q', 'f', 'n/.'], { cwd: work })).code).toBe(0);
+    expect(fs.statSync(path.join(work, 'n')).isDirectory()).toBe(true);
+    expect(fs.readFileSync(path.join(work, 'n', 'f'))).toEqual(fs.readFileSync(path.join(work, 'f')));
+  });
+
+  it('a symlink loop where the file goes is replaced, as a plain symlink there is (no internal error)', async () => {
+    fs.mkdirSync(path.join(work, 'd'));
+    fs.symlinkSync('f', path.join(work, 'd', 'f')); // d/f -> d/f: a loop
+    const r = await runPcopy(['-q', 'f', 'd'], { cwd: work });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(fs.lstatSync(path.join(work, 'd', 'f')).isFile()).toBe(true);
+    expect(fs.readFileSync(path.join(work, 'd', 'f'))).toEqual(fs.readFileSync(path.join(work, 'f')));
+  });
+
+  it('-v and -n name the file where it goes, not an empty name', async () => {
+    fs.mkdirSync(path.join(work, 'into'));
+    const v = await runPcopy(['-v', 'f', 'into'], { cwd: work });
+    expect(v.code).toBe(0);
+    expect(lines(v.stdout)[0]).toBe('copied    into/f');
+    const n = await runPcopy(['-n', 'f', 'other'], { cwd: work });
+    expect(lines(n.stdout)[0]).toBe('copy      other');
+  });
 });
 
 describe('help and version', () => {

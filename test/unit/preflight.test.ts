@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PcopyError } from '../../src/errors.js';
-import { isInside, resolveTarget } from '../../src/preflight.js';
+import { isInside, resolveTarget, shownFileDestination } from '../../src/preflight.js';
 import { listEntries, tempPerTest } from '../helpers/tree.js';
 
 const tmp = tempPerTest('pcopy-plan-');
@@ -324,5 +324,32 @@ describe('resolveTarget: a file SRC', () => {
     const { status } = spawnSync('mkfifo', [fifo]);
     expect(status).toBe(0);
     expect(preflightError(fifo, path.join(tmp(), 'dest')).message).toMatch(/not a regular file or directory/);
+  });
+});
+
+describe('a file SRC: where it goes', () => {
+  it('into DEST when DEST is a directory or can only name one (a trailing slash, or . or .. last); else DEST itself', () => {
+    const root = tmp();
+    fs.writeFileSync(path.join(root, 'f'), 'x');
+    fs.mkdirSync(path.join(root, 'dir'));
+    const f = path.join(root, 'f');
+    for (const [dest, into] of [
+      ['dir', true],
+      ['dir/', true],
+      ['missing/', true],
+      ['missing/.', true],
+      ['dir/.', true],
+      ['missing', false],
+      ['back\\', false],
+      ['dir/g', false],
+    ] as const) {
+      // As typed: path.join would drop a trailing `.`.
+      const typed = `${root}/${dest}`;
+      const target = resolveTarget(f, typed);
+      expect(target.kind).toBe('file');
+      const want = into ? path.join(path.resolve(root, dest), 'f') : path.resolve(root, dest);
+      expect(target.kind === 'file' && target.destFile, dest).toBe(want);
+      expect(shownFileDestination(f, typed), dest).toBe(into ? path.join(typed, 'f') : typed);
+    }
   });
 });

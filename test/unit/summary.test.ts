@@ -158,6 +158,12 @@ describe('formatFailure', () => {
       'Cannot copy `one.iso` to `/media/usb`: ENOSPC: no space left on device',
     );
   });
+
+  it('names where a file SRC goes when it goes into DEST (DEST/<name>)', () => {
+    expect(formatFailure({ path: '', error: { code: 'EACCES', message: 'permission denied' } }, 's/unread', 'od', 'od/unread')).toBe(
+      'Cannot copy `s/unread` to `od/unread`: EACCES: permission denied',
+    );
+  });
 });
 
 describe('formatSkipped', () => {
