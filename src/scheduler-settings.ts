@@ -38,6 +38,12 @@ export interface SchedulerSettings {
 /** Largest batch of jobs in one message; early batches are smaller so workers start at once. */
 export const MAX_BATCH = 512;
 /**
+ * Jobs at a worker below which it gets a part batch at once; above, jobs wait until a whole batch
+ * is there (a worker copies ~25 small files a millisecond from memory: this is a few ms of work,
+ * and a worker that runs dry reports at once anyway).
+ */
+export const LOW_WATER = 128;
+/**
  * Jobs at one worker and not yet completed, at most. Up to this, workers size what they get at once
  * (the bar's totals are known early); beyond it, jobs wait here as ids, which bounds memory.
  */

@@ -24,7 +24,7 @@ import type { SerializedError } from './errors.js';
 import { JobBook, State } from './job-book.js';
 import type { CopyOutcome, JobKind, ParentMessage, TaskResult, WorkerReport } from './protocol.js';
 import { Recovery } from './recovery.js';
-import { BYTES_PER_JOB, JOBS_PER_EXTRA_WORKER, MAX_BATCH, MAX_OUTSTANDING, MAX_OUTSTANDING_GROWING, type SchedulerHost, type SchedulerSettings } from './scheduler-settings.js';
+import { BYTES_PER_JOB, JOBS_PER_EXTRA_WORKER, LOW_WATER, MAX_BATCH, MAX_OUTSTANDING, MAX_OUTSTANDING_GROWING, type SchedulerHost, type SchedulerSettings } from './scheduler-settings.js';
 import { SplitBook } from './split-book.js';
 
 
@@ -236,6 +236,9 @@ export class Scheduler {
       const least = this.jobs.load(w);
       const room = (this.jobs.workerCount < this.settings.workers ? MAX_OUTSTANDING_GROWING : MAX_OUTSTANDING) - least;
       if (room <= 0) break; // every worker has enough; their reports call us again
+      // While the walk goes on, a part batch waits to fill up unless the least loaded worker runs low:
+      // one message per directory listing (and the report each brings back) cost more than the walk.
+      if (!this.inputDone && this.waiting() < Math.min(this.batchSize, room) && least >= LOW_WATER) break;
       const perWorker = this.inputDone ? Math.ceil(this.waiting() / this.jobs.workerCount) : this.batchSize;
       this.sendSize(w, this.jobs.take('queued', Math.min(perWorker, MAX_BATCH, room)));
       this.batchSize = Math.min(this.batchSize * 2, MAX_BATCH);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Scheduler } from '../../src/scheduler.js';
-import { JOBS_PER_EXTRA_WORKER, MAX_OUTSTANDING, MAX_OUTSTANDING_GROWING, type SchedulerSettings } from '../../src/scheduler-settings.js';
+import { JOBS_PER_EXTRA_WORKER, LOW_WATER, MAX_BATCH, MAX_OUTSTANDING, MAX_OUTSTANDING_GROWING, type SchedulerSettings } from '../../src/scheduler-settings.js';
 import type { JobRef, ParentMessage, TaskResult, WorkerReport } from '../../src/protocol.js';
 import type { WireStat } from '../../src/metadata.js';
 import type { SerializedError } from '../../src/errors.js';
@@ -173,6 +173,58 @@ describe('Scheduler: batches and routing', () => {
     expect(p.s.jobs.stateName(last)).toBe('big');
     for (const w of [0, 1]) p.results(w, copied(...keptAt[w]!.filter((id) => !p.done.has(id))), 0);
     expect(p.take('tasks').flatMap(([, m]) => m.tasks.map((t) => [t.t, t.job.id]))).toEqual([['open', last]]);
+  });
+
+  it('while the walk goes on, a part batch waits for more unless a worker runs low; whole batches and the end go at once', () => {
+    const p = new FakePool({ workers: 1, initialWorkers: 1 });
+    // Enough jobs for whole batches, the batch size grown to MAX_BATCH: the worker now holds more than LOW_WATER.
+    let n = 0;
+    const add = (count: number): void => {
+      for (let i = 0; i < count; i++) p.s.add('file', `f${n++}`, false);
+    };
+    add(16 + 32 + 64 + 128 + 256 + 512);
+    p.s.flush();
+    const held = sizedAt(p, 0);
+    expect(held).toHaveLength(n);
+    expect(p.s.jobs.load(0)).toBeGreaterThanOrEqual(LOW_WATER);
+    // A listing of 10 more: flushed, but a part batch to a busy worker waits.
+    add(10);
+    p.s.flush();
+    expect(sizedAt(p, 0)).toEqual([]);
+    // Once the waiting jobs make a whole batch, it goes.
+    add(MAX_BATCH - 10);
+    const batch = sizedAt(p, 0);
+    expect(batch).toHaveLength(MAX_BATCH);
+    add(5);
+    p.s.flush();
+    expect(sizedAt(p, 0)).toEqual([]);
+    // Results of the first jobs: the worker still holds a whole batch, so the 5 still wait.
+    p.report(0, { sizes: held.flatMap((id) => [id, 10]) });
+    p.results(0, copied(...held), held.length * 10);
+    expect(sizedAt(p, 0)).toEqual([]);
+    // Its report that brings it under LOW_WATER sends them.
+    p.report(0, { sizes: batch.flatMap((id) => [id, 10]) });
+    p.results(0, copied(...batch), batch.length * 10);
+    expect(sizedAt(p, 0)).toHaveLength(5);
+    // The end of the walk sends whatever waits, however little, to a busy worker too.
+    add(LOW_WATER * 2);
+    p.s.flush();
+    expect(sizedAt(p, 0)).toHaveLength(LOW_WATER * 2);
+    add(3);
+    p.s.flush();
+    expect(sizedAt(p, 0)).toEqual([]);
+    p.s.finishInput();
+    expect(sizedAt(p, 0)).toHaveLength(3);
+  });
+
+  it('a part batch goes at once to a worker running low (under LOW_WATER)', () => {
+    const p = new FakePool({ workers: 1, initialWorkers: 1 });
+    for (let i = 0; i < 10; i++) p.s.add('file', `f${i}`, false);
+    p.s.flush();
+    expect(sizedAt(p, 0)).toHaveLength(10);
+    for (let i = 10; i < 15; i++) p.s.add('file', `f${i}`, false);
+    p.s.flush();
+    expect(sizedAt(p, 0)).toHaveLength(5);
   });
 
   it('holds jobs back when every worker has MAX_OUTSTANDING, and sends more as results come in', () => {
