@@ -93,7 +93,6 @@ export const entryError = {
   /** A directory in SRC where DEST has something else, which --ignore-existing never touches. */
   keptNotDirectory: (): SerializedError => ({ code: 'NOT_DIR', message: 'destination is not a directory, and --ignore-existing keeps it' }),
   parentFailed: (): SerializedError => ({ code: 'NO_PARENT', message: 'its destination directory could not be created' }),
-  linkLeaderFailed: (leader: string): SerializedError => ({ code: 'NO_LINK', message: `not linked: the copy of \`${display(leader)}\` it is hard-linked to failed` }),
   verifyFailed: (): SerializedError => ({ code: 'VERIFY', message: 'the copy differs from the source when read back (--verify)' }),
   noReferent: (): SerializedError => ({ code: 'ENOENT', message: 'symlink has no referent (-L)' }),
 };

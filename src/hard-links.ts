@@ -2,16 +2,18 @@
  * -H: files hard-linked together in SRC become hard-linked together in DEST. Workers hand back every
  * sized file with more than one link, keyed by its source `dev:ino`. The first of a group (the
  * leader) is copied as usual; the others wait for it and are then made links to its copy, through a
- * temp name and a rename like every other entry. If the leader fails, so do the others.
+ * temp name and a rename like every other entry, if their source is still that file (a name renamed
+ * over since is a change, as for any file).
  *
  * Each name still obeys the overwrite mode as a file of its own, as with rsync -H: an existing
- * destination kept by --ignore-existing or --update stays as it is, and a leader kept so does not
- * hold the source's data: the next name of the group is copied as the leader instead.
+ * destination kept by --ignore-existing or --update stays as it is. A leader kept so does not hold
+ * the source's data, and one that failed (its name gone, its destination in the way) holds none at
+ * all: the next name of the group is copied as the leader instead, and fails or not on its own.
  */
 import fs from 'node:fs';
 import { osPath } from './byte-names.js';
-import { existingOutcome, statSource, type CopyOutcome, type CopyPolicy } from './copy-file.js';
-import { entryError, serializeError, type SerializedError } from './errors.js';
+import { existingOutcome, renameOver, statSource, type CopyOutcome, type CopyPolicy } from './copy-file.js';
+import { EntryFailure, entryError, serializeError, type SerializedError } from './errors.js';
 import { sourceStatOf, type SourceStat } from './metadata.js';
 import { tempPathOf, under } from './protocol.js';
 
@@ -25,7 +27,7 @@ export interface LinkJobs {
 interface LinkGroup {
   key: string;
   leader: number;
-  state: 'pending' | 'done' | 'failed';
+  state: 'pending' | 'done';
   followers: number[];
 }
 
@@ -53,14 +55,13 @@ export class HardLinkGroups {
       return this.jobs.copyAsLeader(id);
     }
     if (group.state === 'pending') group.followers.push(id);
-    else if (group.state === 'done') this.link(group, id);
-    else this.jobs.settle(id, entryError.linkLeaderFailed(this.jobs.rel(group.leader)));
+    else this.link(group, id);
   }
 
   /**
    * A job finished; if it leads a group, the waiting links are made now. A leader `kept` (its
    * destination left as it was) leads no more: the next name waiting is copied as the leader, or
-   * the next to come.
+   * the next to come (as after a failure).
    */
   done(id: number, outcome: CopyOutcome): void {
     const group = this.byLeader.get(id);
@@ -104,13 +105,10 @@ export class HardLinkGroups {
     return sourceStatOf(statSource(under(this.srcRoot, this.jobs.rel(id)), this.policy.dereference));
   }
 
-  /** A job failed; if it leads a group, the waiting links fail with it. */
+  /** A job failed; if it leads a group, the next name waiting is copied as the leader (or the next to come). */
   failed(id: number): void {
     const group = this.byLeader.get(id);
-    if (!group) return;
-    group.state = 'failed';
-    for (const follower of group.followers) this.jobs.settle(follower, entryError.linkLeaderFailed(this.jobs.rel(id)));
-    group.followers = [];
+    if (group) this.passLead(group);
   }
 
   /**
@@ -123,6 +121,7 @@ export class HardLinkGroups {
     const dest = under(this.destRoot, this.jobs.rel(id));
     try {
       const st = this.sourceStat(id);
+      if (`${st.dev}:${st.ino}` !== group.key) return this.jobs.settle(id, entryError.changed('replaced'));
       const leader = policy.dryRun ? undefined : fs.lstatSync(osPath(leaderDest), { bigint: true });
       const outcome = existingOutcome(dest, st, policy, (have) => have.ino === leader?.ino && have.dev === leader.dev);
       if (outcome) return this.jobs.settle(id, outcome);
@@ -130,14 +129,14 @@ export class HardLinkGroups {
       const tmp = tempPathOf(dest, this.runTag, id, 0);
       fs.linkSync(osPath(leaderDest), osPath(tmp));
       try {
-        fs.renameSync(osPath(tmp), osPath(dest));
+        renameOver(tmp, dest);
       } catch (err) {
         fs.unlinkSync(osPath(tmp));
         throw err;
       }
       this.jobs.settle(id, 'copied');
     } catch (err) {
-      this.jobs.settle(id, serializeError(err));
+      this.jobs.settle(id, err instanceof EntryFailure ? err.error : serializeError(err));
     }
   }
 }

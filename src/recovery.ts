@@ -43,10 +43,16 @@ export class Recovery {
     }
     const parts = this.splits.interrupted(w, (id, part) => held.some((h) => typeof h !== 'number' && h[0] === id && h[1] === part));
     for (const [id, part] of parts.retried) {
-      this.host.warn(`worker ${w} died (${how}) while copying part ${part + 1} of \`${display(this.jobs.rel(id))}\`: writing that part again`);
+      this.host.warn(`worker ${w} died (${how}) while copying part ${part + 1} of ${this.named(id)}: writing that part again`);
     }
     for (const id of parts.lost) this.failSplit(id, entryError.crashed(how));
     if (this.gaveUp || this.deathsInARow > this.settings.workers) this.giveUp(how);
+  }
+
+  /** A job's name in a warning; a file SRC (path '') is "the file". */
+  private named(id: number): string {
+    const rel = this.jobs.rel(id);
+    return rel === '' ? 'the file' : `\`${display(rel)}\``;
   }
 
   /** A split file fails: its temp goes, its parts not yet written count as done bytes for the bar. */
@@ -62,7 +68,7 @@ export class Recovery {
   private retryOrFail(id: number, w: number, how: string): void {
     if (this.jobs.attempt(id) >= 1) return this.jobs.move(id, State.failed, -1, entryError.crashed(how));
     this.jobs.retry(id);
-    this.host.warn(`worker ${w} died (${how}) while copying \`${display(this.jobs.rel(id))}\`: trying it once more`);
+    this.host.warn(`worker ${w} died (${how}) while copying ${this.named(id)}: trying it once more`);
     this.requeue(id);
   }
 

@@ -43,7 +43,8 @@ export class Sizing {
   sourceError(err: unknown, job: JobRef, src: string): SerializedError {
     if (err instanceof EntryFailure) return err.error;
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT' && isErrorPath(e.path, src)) {
+    // ENOTDIR: a directory on its path was replaced by a file since the scan.
+    if ((e.code === 'ENOENT' || e.code === 'ENOTDIR') && isErrorPath(e.path, src)) {
       if (job.kind === 'link' && this.policy.dereference) return entryError.noReferent();
       return entryError.vanished();
     }

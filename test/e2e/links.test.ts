@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { build, diffTrees, findTemps, listEntries, read, snapshot, srcDestPerTest, statOf, writeFile } from '../helpers/tree.js';
-import { runPcopy, type RunResult } from '../helpers/run.js';
+import { runPcopy, startPcopy, waitFor, type RunResult } from '../helpers/run.js';
 import { clip } from '../helpers/output.js';
 import { expectOk, pcopyIn } from '../helpers/expect.js';
 
@@ -255,6 +255,45 @@ describe('-H, --hard-links', () => {
     expect(statOf(path.join(dest, 'sub/deeper/c.txt')).ino).toBe(a.ino);
     expect(a.nlink).toBe(2n);
     expect(read(path.join(dest, 'a.txt'))).toBe('shared contents\n');
+  });
+
+  // The group's first name (its leader) failing says nothing of the others: as cp -a and rsync -aH,
+  // they are copied (the next name copies the data, the rest link to it). Each name is blocked in
+  // turn, so one of the runs blocks the leader, whichever the walk meets first.
+  it.each(names)('a name of a group whose destination is in the way (%s) fails alone; the other names are copied and linked together', async (blocked) => {
+    const src = linkedTree();
+    const dest = path.join(tmp(), 'dest');
+    fs.mkdirSync(path.join(dest, blocked), { recursive: true });
+    fs.writeFileSync(path.join(dest, blocked, 'keep.txt'), 'mine\n'); // a non-empty directory is never deleted
+    const others = names.filter((n) => n !== blocked);
+    for (let round = 0; round < 2; round++) {
+      const r = await pcopy(['-H', src, dest]);
+      expect(r.code, clip(r.stderr)).toBe(1);
+      expect(r.stderr.trim().split('\n'), r.stderr).toEqual([expect.stringMatching(/^pcopy: Cannot copy `.*` to `.*`: destination is a non-empty directory/)]);
+      expect(r.stderr).toContain(blocked);
+      expect(read(path.join(dest, blocked, 'keep.txt'))).toBe('mine\n');
+      const st = others.map((n) => statOf(path.join(dest, n)));
+      expect(st[1]!.ino).toBe(st[0]!.ino);
+      expect(st[0]!.nlink).toBe(2n);
+      for (const n of others) expect(read(path.join(dest, n))).toBe('shared contents\n');
+    }
+  });
+
+  it('a name renamed over while its group is copied is reported as changed, not linked to the old data', async () => {
+    const src = path.join(tmp(), 'src');
+    writeFile(path.join(src, 'a'), 300 * 1024, { seed: 'old' });
+    fs.linkSync(path.join(src, 'a'), path.join(src, 'b'));
+    const dest = path.join(tmp(), 'dest');
+    const running = startPcopy(['-H', '-j', '1', '--chunk-size', '1k', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '5' } });
+    await waitFor(() => fs.existsSync(dest) && findTemps(dest).length > 0, 'a copy of the group in progress', { running });
+    fs.writeFileSync(path.join(src, 'b.new'), 'different\n');
+    fs.renameSync(path.join(src, 'b.new'), path.join(src, 'b'));
+    const r = await running.done;
+    expect(r.code, clip(r.stderr)).toBe(1);
+    expect(r.stderr).toMatch(/Cannot copy `.*\/b` to `.*\/b`: source changed while being copied \(replaced\)/);
+    expect(fs.existsSync(path.join(dest, 'b'))).toBe(false);
+    expect(fs.readFileSync(path.join(dest, 'a'))).toEqual(fs.readFileSync(path.join(src, 'a')));
+    expect(findTemps(dest)).toEqual([]);
   });
 
   it('without -H they are separate files with the same contents', async () => {

@@ -416,6 +416,18 @@ describe('Scheduler: huge files in parts', () => {
     expect(p.take('end').map(([to]) => to)).toEqual([0, 1]);
   });
 
+  it('a single file SRC (path \'\') is named "the file" in the warning of a part written again', () => {
+    const p = new FakePool({ splitFileBytes: 64 * MiB, partBytes: 32 * MiB });
+    const id = p.s.add('file', '', false);
+    p.s.finishInput();
+    p.report(p.take('size')[0]![0], { sizes: [id, 96 * MiB], away: [id] });
+    p.results(p.take('tasks')[0]![0], [{ id, outcome: 'opened', st: wire(96 * MiB) }]);
+    p.take('tasks');
+    p.report(0, { inHand: [[id, 0]] });
+    p.s.onExit(0, 'killed by SIGKILL');
+    expect(p.warnings).toEqual(['worker 0 died (killed by SIGKILL) while copying part 1 of the file: writing that part again']);
+  });
+
   it('a part whose worker dies is written again once; a second death fails the file, removes its temp and completes its bytes', () => {
     const p = new FakePool({ splitFileBytes: 64 * MiB, partBytes: 32 * MiB });
     const id = p.s.add('file', 'huge', false);
