@@ -23,7 +23,7 @@ import {
   type OverwriteMode,
   type Preserve,
 } from './options.js';
-import { shownFileDestination } from './preflight.js';
+import { shownFileDestination, sourceIsDirectory } from './preflight.js';
 import { createReporter, type Reporter } from './progress.js';
 import { formatEntry, formatFailure, formatJson, formatSkipped, formatSummary, groupDigits } from './summary.js';
 
@@ -214,7 +214,8 @@ function readPatternFile(file: string): string[] {
   }
   // Spaces are part of a pattern, at either end too (as rsync reads such a file); a line of only
   // spaces is blank.
-  return text.split(/\r?\n/).filter((line) => line.trim() !== '' && !line.startsWith('#'));
+  // Lines end with LF, CRLF or a lone CR, as rsync reads them.
+  return text.split(/\r\n|\r|\n/).filter((line) => line.trim() !== '' && !line.startsWith('#'));
 }
 
 async function runCopy(src: string, dest: string, options: Partial<CopyOptions>, cli: CliOptions): Promise<void> {
@@ -241,9 +242,9 @@ async function runCopy(src: string, dest: string, options: Partial<CopyOptions>,
   // Drawn from the first event on, once SRC and DEST passed preflight: a refusal prints only itself.
   let reporter: Reporter | undefined;
   const shown = (): Reporter => (reporter ??= createReporter(process.stderr, quiet || cli.json ? false : cli.progress));
-  // A file SRC's entry has path '': it is shown as where it goes (DEST, or DEST/<name>).
-  let destFile: string | undefined;
-  const fileShown = (): string => (destFile ??= shownFileDestination(src, dest));
+  // The root entry has path '': DEST for a directory SRC; for a file SRC where it goes (DEST, or DEST/<name>).
+  let rootShown: string | undefined;
+  const destOfRoot = (): string => (rootShown ??= sourceIsDirectory(src) ? dest : shownFileDestination(src, dest));
   // Entries that failed only because the pool gave up: the first few are named, the rest counted.
   let gaveUp = 0;
   try {
@@ -253,7 +254,7 @@ async function runCopy(src: string, dest: string, options: Partial<CopyOptions>,
           return shown().update(event.progress);
         case 'failed':
           if (event.failure.error.code === GAVE_UP_CODE && ++gaveUp > GAVE_UP_LINES) return;
-          return shown().print(`pcopy: ${formatFailure(event.failure, src, dest, event.failure.path === '' ? fileShown() : dest)}`, process.stderr);
+          return shown().print(`pcopy: ${formatFailure(event.failure, src, dest, event.failure.path === '' ? destOfRoot() : dest)}`, process.stderr);
         case 'skipped':
           if (!quiet) shown().print(`pcopy: ${formatSkipped(event.entry, src)}`, process.stderr);
           return;
@@ -261,7 +262,7 @@ async function runCopy(src: string, dest: string, options: Partial<CopyOptions>,
           if (!quiet) shown().print(`pcopy: ${event.message}`, process.stderr);
           return;
         case 'entry-done':
-          if (listEntries) shown().print(formatEntry(event.path, event.kind, event.outcome, options.dryRun ?? false, event.path === '' ? fileShown() : ''), process.stdout);
+          if (listEntries) shown().print(formatEntry(event.path, event.kind, event.outcome, options.dryRun ?? false, event.path === '' ? destOfRoot() : ''), process.stdout);
       }
     };
     const result = await copy(src, dest, { ...options, signal: controller.signal, onEvent });

@@ -119,15 +119,48 @@ export function matchesQuickCheck(have: fs.BigIntStats | undefined, want: Source
  * copy, undefined when it must be copied. A matching file gets its metadata corrected in place.
  */
 export function existingOutcome(dest: string, st: SourceStat, policy: CopyPolicy, sameAs: (have: fs.BigIntStats) => boolean): CopyOutcome | undefined {
-  const have = fs.lstatSync(osPath(dest), { bigint: true, throwIfNoEntry: false });
+  const have = lstatInDest(dest, policy.dryRun);
   if (!have) return undefined;
   if (policy.overwrite === 'never') return 'kept';
-  if (policy.overwrite === 'update' && have.isFile() && micros(have.mtimeNs) - micros(st.mtimeNs) > BigInt(policy.modifyWindowUs)) {
+  // --update keeps a newer file only over a file: a change of type is always an update (as rsync -u).
+  const fileOverFile = have.isFile() && (st.mode & fs.constants.S_IFMT) === fs.constants.S_IFREG;
+  if (policy.overwrite === 'update' && fileOverFile && micros(have.mtimeNs) - micros(st.mtimeNs) > BigInt(policy.modifyWindowUs)) {
     return 'kept';
   }
   if (policy.overwrite === 'always' || !sameAs(have)) return undefined;
   if (!policy.dryRun) fixPathMetadata(dest, have, st, policy);
   return 'same';
+}
+
+/**
+ * lstat of a destination entry. A dry run cannot open up a directory as the real run does (one of
+ * ours lent u+rwx), nor replace a file in the way of a directory: what it cannot see is not there.
+ */
+function lstatInDest(dest: string, dryRun: boolean): fs.BigIntStats | undefined {
+  try {
+    return fs.lstatSync(osPath(dest), { bigint: true, throwIfNoEntry: false });
+  } catch (err) {
+    const { code } = err as NodeJS.ErrnoException;
+    if (dryRun && (code === 'EACCES' || code === 'ENOTDIR')) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * A dry run's answer for an entry it would write: what the real run's rename would meet. A non-empty
+ * directory in the way fails the entry, as `renameOver` would.
+ */
+function dryRunWrite(dest: string, fresh: boolean): CopyOutcome {
+  if (!fresh && lstatInDest(dest, true)?.isDirectory()) {
+    let empty = true;
+    try {
+      empty = fs.readdirSync(osPath(dest)).length === 0;
+    } catch {
+      // cannot list it: the real run would try the rename
+    }
+    if (!empty) throw new EntryFailure(entryError.notEmpty());
+  }
+  return 'copied';
 }
 
 /**
@@ -158,7 +191,7 @@ export function* copyRegularFile(
       const outcome = existingOutcome(dest, st, policy, (have) => matchesQuickCheck(have, st, policy.modifyWindowUs));
       if (outcome) return outcome;
     }
-    if (policy.dryRun) return 'copied';
+    if (policy.dryRun) return dryRunWrite(dest, fresh);
     if (fdIn < 0) fdIn = fs.openSync(osPath(src), sourceOpenFlags(policy.dereference));
     // The worker runs with umask 0, so the temp file is born with exactly the mode it should have.
     fdOut = fs.openSync(osPath(tmp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, targetMode(st, policy) & 0o777);
@@ -218,7 +251,7 @@ export function copySymlink(src: string, dest: string, tmp: string, st: SourceSt
     const outcome = existingOutcome(dest, st, policy, (have) => have.isSymbolicLink() && fs.readlinkSync(osPath(dest), { encoding: 'buffer' }).equals(target));
     if (outcome) return outcome;
   }
-  if (policy.dryRun) return 'copied';
+  if (policy.dryRun) return dryRunWrite(dest, fresh);
   fs.symlinkSync(target, osPath(tmp));
   try {
     if (policy.owner) fs.lchownSync(osPath(tmp), st.uid, st.gid);

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { decode } from './byte-names.js';
 import { copyPolicy, type CopyPolicy } from './copy-file.js';
 import type { CopyEvent, CopyProgress, CopyResult, SkippedEntry } from './copy-result.js';
-import { DestDirs, makeDirs, parentOf } from './dest-dirs.js';
+import { DestDirs, makeDirs, parentOf, removeStaleTemps } from './dest-dirs.js';
 import { PhaseMarks, testDelayMs } from './diagnostics.js';
 import { DESTINATION_FATAL_CODES, entryError, PcopyError, serializeError, type SerializedError } from './errors.js';
 import { HardLinkGroups } from './hard-links.js';
@@ -175,9 +175,10 @@ class CopyRun {
       await this.pool.finished;
       if (this.listenerError) throw this.listenerError;
       marks.mark('jobs done, workers exited');
-      // Stopped by a full disk, the directories made so far still get their modes and times (as cp
-      // and rsync give them): their files are complete. On a read-only one there is nothing to set.
-      if (!this.result.interrupted && this.result.stoppedBy?.code !== 'EROFS' && !this.opts.dryRun) this.dirs.finish();
+      // Interrupted or stopped by a full disk, the directories made so far still get their modes and
+      // times (as cp and rsync give them), and those lent u+rwx their own back: a rerun that keeps
+      // no modes would not correct them. On a read-only disk there is nothing to set.
+      if (this.result.stoppedBy?.code !== 'EROFS' && !this.opts.dryRun) this.dirs.finish();
       marks.mark('directory metadata done');
       marks.report();
     } catch (err) {
@@ -198,7 +199,8 @@ class CopyRun {
     const { destFile } = this.target as Extract<CopyTarget, { kind: 'file' }>;
     if (!this.opts.dryRun) {
       try {
-        makeDirs(path.dirname(destFile), 0o777);
+        // An existing directory may hold the temp file of an earlier run killed while copying this file.
+        if (!makeDirs(path.dirname(destFile), 0o777)) removeStaleTemps(path.dirname(destFile));
       } catch (err) {
         return this.fail('', serializeError(err), false);
       }

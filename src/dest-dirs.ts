@@ -65,7 +65,7 @@ export class DestDirs {
       if (existing) this.destId = { dev: Number(existing.dev), ino: existing.ino };
       return;
     }
-    const made = makeDirs(destRoot, 0o700);
+    const made = makeDirs(destRoot, madeMode(st, policy));
     const { dev, ino } = fs.statSync(osPath(destRoot), { bigint: true });
     this.destId = { dev: Number(dev), ino };
     this.enter(destRoot, st, !made);
@@ -110,21 +110,25 @@ export class DestDirs {
       // (With -L the walk's own guard sees it, also through links.)
       if (!policy.dereference && st.dev === this.destId?.dev && st.ino === this.destId.ino) return this.events.foundDestination(rel);
       if (policy.dryRun) {
-        const have = fs.lstatSync(osPath(dest), { throwIfNoEntry: false });
+        // Below a directory the run would make, nothing exists yet (in DEST there may be a file or a
+        // link of that name, which the real run replaces: not looked through).
+        const have = this.freshDirs.has(parentOf(rel)) ? undefined : lstatOrNothing(dest);
         if (have && !have.isDirectory() && policy.overwrite === 'never') return this.keptInTheWay(rel);
         this.count++;
+        if (!have?.isDirectory()) this.freshDirs.add(rel);
         return this.events.made(rel, have?.isDirectory() ? 'same' : 'copied');
       }
       let existed = false;
+      const mode = madeMode(st, policy);
       try {
-        fs.mkdirSync(osPath(dest), 0o700);
+        fs.mkdirSync(osPath(dest), mode);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         existed = fs.lstatSync(osPath(dest)).isDirectory();
         if (!existed) {
           if (policy.overwrite === 'never') return this.keptInTheWay(rel);
           fs.unlinkSync(osPath(dest));
-          fs.mkdirSync(osPath(dest), 0o700);
+          fs.mkdirSync(osPath(dest), mode);
         }
       }
       this.enter(dest, st, existed);
@@ -184,6 +188,24 @@ export class DestDirs {
   }
 }
 
+/**
+ * The mode a directory is made with: its final permission bits (less the umask) and u+rwx, so it
+ * takes files until `finish` sets its mode; a run killed before that leaves it close to right (cp
+ * makes its directories so too).
+ */
+function madeMode(st: SourceStat, policy: CopyPolicy): number {
+  return (targetMode(st, policy) & 0o777) | 0o700;
+}
+
+/** A dry run's look at a destination directory: what it cannot see (EACCES, ENOTDIR) it would make. */
+function lstatOrNothing(dest: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(osPath(dest), { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+}
+
 /** `a/b/c` → `a/b`, `a` → '' (the root): relative paths from the scan are already clean. */
 export function parentOf(rel: string): string {
   const slash = rel.lastIndexOf('/');
@@ -210,8 +232,14 @@ export function makeDirs(dir: string, mode: number): boolean {
 
 /** Removes temp files left in `dir` by pcopy runs whose process is gone (never those of a live run). */
 export function removeStaleTemps(dir: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(osPath(dir));
+  } catch {
+    return; // a directory we may write into but not list (a drop box, 0733): nothing to clean we can see
+  }
   // Temp names are ASCII: other names may come back mangled here, and are never touched.
-  for (const name of fs.readdirSync(osPath(dir))) {
+  for (const name of names) {
     const m = TEMP_NAME_PATTERN.exec(name);
     if (m && !isAlive(Number(m[1]))) {
       try {

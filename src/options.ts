@@ -4,6 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { PcopyError } from './errors.js';
+import { makePathFilter } from './patterns.js';
 
 export const MIN_CHUNK = 1024;
 export const MAX_CHUNK = 64 * 1024;
@@ -84,10 +85,20 @@ export function resolveOptions(partial: Partial<CopyOptions> = {}): CopyOptions 
     ...stripUndefined(partial),
   };
   checkTypes(opts);
+  checkPatterns(opts);
   checkWorkers(opts.workers);
   checkChunk(opts.chunkSize);
   if (!(opts.modifyWindow >= 0)) throw new PcopyError('USAGE', `invalid modify window '${opts.modifyWindow}': use seconds, 0 or more`);
   return opts;
+}
+
+/** Patterns are compiled once here, so one that cannot be is refused before anything is written. */
+function checkPatterns(opts: CopyOptions): void {
+  try {
+    makePathFilter(opts.include, opts.exclude);
+  } catch (err) {
+    throw new PcopyError('USAGE', `invalid pattern: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 const OVERWRITE_MODES: readonly OverwriteMode[] = ['quick-check', 'always', 'never', 'update'];

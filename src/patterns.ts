@@ -175,7 +175,8 @@ type Shape = Array<Matcher | '**'> | undefined;
 function shapeOf(glob: string): Shape {
   // Braces and extglobs may hold a `/` of their own: such a pattern may match below anything.
   if (/(?<!\\)[{}()]/.test(glob)) return undefined;
-  return glob.split('/').map((s) => (s === '**' ? '**' : matcherOf([s])));
+  // An empty segment (`a//x`) matches no path, as in rsync: a matcher of nothing (picomatch takes no '').
+  return glob.split('/').map((s) => (s === '**' ? '**' : s === '' ? () => false : matcherOf([s])));
 }
 
 /** Whether some path below the directory `dir` (its segments) can match the glob (fast-glob's partial match). */

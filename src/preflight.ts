@@ -63,6 +63,11 @@ function goesInto(dest: string, destStat: fs.Stats | undefined): boolean {
   return destStat ? destStat.isDirectory() : NAMES_A_DIRECTORY.test(dest);
 }
 
+/** Whether SRC (followed, as preflight follows it) is a directory: what a copy of a tree starts from. */
+export function sourceIsDirectory(src: string): boolean {
+  return statIfAny(src)?.isDirectory() ?? false;
+}
+
 /**
  * Where a file SRC goes, spelled as the user gave DEST (for messages): DEST, or DEST/<name>. Asked
  * once the copy has started: DEST is then as preflight found it, or made as the directory it names.

@@ -58,8 +58,8 @@ export interface ScanHandlers {
 
 /** Walks `root` (a directory). Resolves when the walk ends or the signal aborts it. */
 export function scanSource(root: string, handlers: ScanHandlers, options: ScanOptions): Promise<void> {
-  const guard = makeGuard(root, handlers, options);
   const filter = makePathFilter(options.include, options.exclude);
+  const guard = makeGuard(root, handlers, options, filter.selected);
   /**
    * What fast-glob may see of a directory's listing: no excluded entry, and no name with a line break.
    * fast-glob matches paths with regular expressions whose `.` does not match a line break, so it
@@ -190,7 +190,7 @@ interface Guard {
 }
 
 /** With -L or -x: decides per directory, from one stat, whether the walk may go in. */
-function makeGuard(root: string, handlers: ScanHandlers, options: ScanOptions): Guard | undefined {
+function makeGuard(root: string, handlers: ScanHandlers, options: ScanOptions, selected: (rel: string) => boolean): Guard | undefined {
   if (!options.followLinks && !options.oneFileSystem) return undefined;
   const rootDev = fs.statSync(osPath(root)).dev;
   const destId = options.destRoot ? idOf(fs.statSync(osPath(options.destRoot), { throwIfNoEntry: false })) : undefined;
@@ -208,7 +208,8 @@ function makeGuard(root: string, handlers: ScanHandlers, options: ScanOptions): 
       }
     }
     if (reason) {
-      handlers.notDescended(rel, reason);
+      // Reported only if it is copied (empty): one --include does not select is not there at all.
+      if (selected(rel)) handlers.notDescended(rel, reason);
       return false;
     }
     ids.set(dir, id);

@@ -161,15 +161,18 @@ export class Scheduler {
     const linked = new Set(report.links.map(([id]) => id));
     const away = new Set(report.away);
     let bytes = 0;
+    let files = 0;
     for (let i = 0; i < report.sizes.length; i += 2) {
       const id = report.sizes[i]!;
       const size = report.sizes[i + 1]!;
+      // A job sized again (released to another worker, or retried after a crash) counts once.
+      if (this.jobs.size(id) < 0) files++;
       bytes += size - this.jobs.sizedBytes(id);
       this.jobs.setSize(id, size);
       if (!away.has(id)) this.jobs.move(id, State.at, w);
       else this.jobs.move(id, linked.has(id) ? State.held : State.big);
     }
-    this.host.sized(bytes, report.sizes.length / 2);
+    this.host.sized(bytes, files);
   }
 
   /**

@@ -115,6 +115,8 @@ process.on('SIGINT', onInterrupt);
 process.on('SIGHUP', onInterrupt);
 process.on('SIGTERM', abortNow);
 process.on('disconnect', abortNow);
+// A report sent as the parent dies fails later, as an 'error' event: the parent is gone all the same.
+process.on('error', abortNow);
 
 function settings(): WorkerInit {
   if (!init) throw new Error('worker used before init');

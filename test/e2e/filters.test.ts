@@ -192,6 +192,42 @@ describe('--exclude-from', () => {
   });
 });
 
+describe('odd patterns and pattern files', () => {
+  it("an --include with an empty segment ('a//x.txt') matches nothing, as in rsync: no internal error", async () => {
+    const src = path.join(tmp(), 'src');
+    build(src, { a: { 'x.txt': '1\n' } });
+    const dest = path.join(tmp(), 'dest');
+    const r = await pcopy(['-q', '--include', 'a//x.txt', src, dest]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(listEntries(dest)).toEqual([]);
+    const ex = await pcopy(['-q', '--exclude', 'a//x.txt', src, path.join(tmp(), 'all')]);
+    expect(ex.code, ex.stderr).toBe(0);
+    expect(listEntries(path.join(tmp(), 'all'))).toEqual(['a', 'a/x.txt']);
+  });
+
+  it('--exclude-from lines may end with a lone CR too (as rsync reads them)', async () => {
+    const src = path.join(tmp(), 'src');
+    build(src, { node_modules: { m: '1\n' }, b: { 'y.log': '2\n', k: '3\n' } });
+    fs.writeFileSync(path.join(tmp(), 'cr.txt'), 'node_modules\r*.log\r');
+    const dest = path.join(tmp(), 'dest');
+    expectOk(await pcopy(['-q', '--exclude-from', path.join(tmp(), 'cr.txt'), src, dest]));
+    expect(listEntries(dest)).toEqual(['b', 'b/k']);
+  });
+
+  it('-L with --include: a symlink loop in a directory the patterns do not select is not reported', async () => {
+    const src = path.join(tmp(), 'src');
+    build(src, { d: {}, 'g.log': 'y\n' });
+    fs.symlinkSync('..', path.join(src, 'd', 'up'));
+    const dest = path.join(tmp(), 'dest');
+    const r = await pcopy(['-L', '--include', '*.log', src, dest]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(listEntries(dest)).toEqual(['g.log']);
+    expect(r.stdout).toMatch(/0 skipped$/m);
+  });
+});
+
 describe('-x, --one-file-system', () => {
   /** Mounts a tmpfs on SRC/mnt with a file and a directory in it, then runs pcopy, all in a private mount namespace. */
   function inNamespace(src: string, args: string[]): Promise<RunResult> {
@@ -211,6 +247,16 @@ describe('-x, --one-file-system', () => {
     build(src, { 'top.txt': 'top\n', keep: { 'k.txt': 'k\n' }, mnt: {} });
     return src;
   }
+
+  it('with --include, a mount point the patterns do not select is neither made nor reported', async () => {
+    const src = sourceTree();
+    const dest = path.join(tmp(), 'dest');
+    const r = await inNamespace(src, ['-x', '--include', 'keep/***', '--include', '*.txt', src, dest]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(listEntries(dest, { marks: true })).toEqual(['keep/', 'keep/k.txt', 'top.txt']);
+    expect(r.stdout).toMatch(/0 skipped$/m);
+  });
 
   it('creates a mount point inside SRC empty in DEST and reports it', async () => {
     const src = sourceTree();

@@ -11,6 +11,7 @@ import { build, diffTrees, findTemps, hashFile, ino, inodes, listEntries, makeOw
 import { runPcopy, type RunResult } from '../helpers/run.js';
 import { expectOk, expectSameTree, pcopyIn } from '../helpers/expect.js';
 import { AS_USER, canRunAsUser, REASON, unavailable } from '../helpers/host.js';
+import { deadPid } from '../helpers/proc.js';
 
 let work: string;
 let src: string;
@@ -366,3 +367,91 @@ describe('--modify-window', () => {
     expect(r.stdout).toMatch(/^pcopy: 1 file copied, 0 unchanged, /);
   });
 });
+
+describe('dry runs say what the real run does', () => {
+  /** `-n` lines (without the summary), then the real run's result. */
+  async function dryThenReal(args: string[]): Promise<{ dry: RunResult; real: RunResult }> {
+    const dry = await pcopy(['-n', ...args, 'src', 'dest']);
+    const real = await pcopy(['-v', ...args, 'src', 'dest']);
+    return { dry, real };
+  }
+
+  it('a file where SRC has a directory (replaced by the real run): its entries would be copied, no ENOTDIR', async () => {
+    build(src, { a: { in: 'x\n' } });
+    build(dest, { a: 'old\n' });
+    const { dry, real } = await dryThenReal([]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/^copy +a\/in$/m);
+    expect(real.code, real.stderr).toBe(0);
+    expect(read(path.join(dest, 'a', 'in'))).toBe('x\n');
+  });
+
+  it('a symlink in DEST where SRC has a directory is not looked through: its entries would be copied', async () => {
+    build(src, { a: { in: 'x\n' } });
+    const outside = path.join(tmp(), 'outside');
+    build(outside, { in: 'x\n' });
+    // The same size and time as the source's: looked at through the link, it would say "unchanged".
+    touch(path.join(src, 'a', 'in'), T0);
+    touch(path.join(outside, 'in'), T0);
+    fs.mkdirSync(dest);
+    fs.symlinkSync('../outside', path.join(dest, 'a'));
+    const { dry, real } = await dryThenReal([]);
+    expect(dry.stdout).toMatch(/^copy +a\/in$/m);
+    expect(real.stdout).toMatch(/^copied +a\/in$/m);
+    expect(fs.lstatSync(path.join(dest, 'a')).isDirectory()).toBe(true);
+    expect(read(path.join(outside, 'in'))).toBe('x\n');
+  });
+
+  it('a file onto a non-empty directory fails in the dry run as in the real run', async () => {
+    build(src, { a: 'x\n' });
+    build(dest, { a: { k: 'keep\n' } });
+    const { dry, real } = await dryThenReal([]);
+    for (const r of [dry, real]) {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/Cannot copy `src\/a` to `dest\/a`: destination is a non-empty directory/);
+    }
+    expect(read(path.join(dest, 'a', 'k'))).toBe('keep\n');
+  });
+});
+
+describe('a change of type and --update', () => {
+  it('-u replaces a newer file in DEST where SRC now has a symlink (a change of type is always an update, as rsync -u)', async () => {
+    fs.mkdirSync(src, { recursive: true });
+    fs.symlinkSync('target', path.join(src, 'x'));
+    build(dest, { x: 'newer\n' });
+    touch(path.join(dest, 'x'), Math.floor(Date.now() / 1000) + 86_400); // newer than the link
+    expectOk(await pcopy(['-u', 'src', 'dest']));
+    expect(fs.readlinkSync(path.join(dest, 'x'))).toBe('target');
+  });
+});
+
+describe('temp files of a killed run', () => {
+  it('a file SRC copied into a directory removes the temp files dead runs left there (not a live run\'s)', async () => {
+    build(src, { f: 'data\n' });
+    fs.mkdirSync(dest);
+    const stale = path.join(dest, `.pcopy-${deadPid()}-abcdef-0.tmp`);
+    const live = path.join(dest, `.pcopy-${process.pid}-abcdef-1.tmp`);
+    for (const t of [stale, live]) fs.writeFileSync(t, 'partial');
+    expectOk(await pcopy(['src/f', 'dest/']));
+    expect(read(path.join(dest, 'f'))).toBe('data\n');
+    expect(fs.existsSync(stale)).toBe(false);
+    expect(fs.existsSync(live)).toBe(true);
+  });
+});
+
+describe('messages about the root of a tree', () => {
+  const userWorks = canRunAsUser();
+  it.skipIf(unavailable(!userWorks, REASON.user))('a failure to set DEST\'s own metadata names DEST, not DEST/<SRC name>', async () => {
+    build(src, { f: 'x\n' });
+    fs.chmodSync(tmp(), 0o755);
+    fs.chownSync(src, 65534, 65534);
+    fs.chownSync(path.join(src, 'f'), 65534, 65534);
+    fs.mkdirSync(dest);
+    fs.chmodSync(dest, 0o777); // root's: an ordinary user may write in it, not set its mode or times
+    const r = await runPcopy([src, dest], { prefix: AS_USER });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe(`pcopy: Cannot copy \`${src}\` to \`${dest}\`: EPERM: operation not permitted`);
+    expect(read(path.join(dest, 'f'))).toBe('x\n');
+  });
+});
+

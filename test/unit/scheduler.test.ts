@@ -342,6 +342,7 @@ describe('Scheduler: the end of a run', () => {
     // Worker 1 sizes and copies them; every job completes once, and the sizes count once.
     p.report(1, { sizes: kept.slice(21).flatMap((id) => [id, 4 * MiB]) });
     expect(p.sizedBytes).toBe(40 * 4 * MiB);
+    expect(p.sizedFiles).toBe(40);
     p.results(1, copied(...kept.slice(21)), 19 * 4 * MiB);
     p.results(0, copied(...kept.slice(0, 21)), 21 * 4 * MiB);
     expect([...p.done.keys()].sort((a, b) => a - b)).toEqual([...kept].sort((a, b) => a - b));
