@@ -17,16 +17,13 @@ import { WORKER_THREADS } from './worker-threads.js';
 /** The worker's bundle (scripts/bundle.mjs), CommonJS: a forked child starts ~10 ms sooner than with an ES module. */
 const WORKER_FILE = new URL('./worker.cjs', import.meta.url);
 /**
- * - A small young generation: a worker's garbage is short-lived (stats, messages), and the default
- *   16 MiB semi-spaces only let RSS grow (measured on 200,000 files: 109 → 88 MiB per worker, no slower).
- * - V8 without helper threads (its compiler and garbage collector work on the worker's own thread):
- *   on two vCPUs the pool's processes already keep both busy, and the helpers' hand-offs only cost
- *   (warm, 12-14 alternating runs: mixed 0.934 vs 0.964 and 0.958 vs 0.980 of one plain process,
- *   small 1.036 vs 1.049, real 0.962 vs 0.993, less CPU each time; cold small and mixed unchanged).
- *   libuv's thread pool, which reads ahead, is not V8's and stays.
+ * A small young generation: a worker's garbage is short-lived (stats, messages), and the default 16 MiB
+ * semi-spaces only let RSS grow (measured on 200,000 files: 109 → 88 MiB per worker, no slower).
+ * Not `--single-threaded` (V8 without its helper threads): 1.5-3% faster on small files, but big
+ * files took 30-40% longer and more CPU (warm large: 1.07-1.21 vs 0.83-0.85 s).
  * Nothing of the parent's own flags is passed on.
  */
-const WORKER_EXEC_ARGV = ['--max-semi-space-size=2', '--single-threaded'];
+const WORKER_EXEC_ARGV = ['--max-semi-space-size=2'];
 
 const EARLY = Symbol.for('pcopy.earlyWorker');
 type Slot = { [EARLY]?: ChildProcess };
