@@ -182,8 +182,10 @@ class CopyRun {
       marks.mark('directory metadata done');
       marks.report();
     } catch (err) {
-      // Whatever threw, no worker outlives the run (each removes its temp file as it goes).
+      // Whatever threw, no worker outlives the run (each removes its temp file as it goes), and the
+      // directories made or lent u+rwx get their modes (as after an interruption).
       await this.pool.abort();
+      if (!this.opts.dryRun) this.dirs.finish();
       throw err;
     } finally {
       clearInterval(ticker);
@@ -192,6 +194,7 @@ class CopyRun {
     this.result.dirs = this.dirs.count;
     this.result.elapsedMs = performance.now() - this.started;
     this.emitProgress();
+    if (this.listenerError) throw this.listenerError;
     return { source: src, destination: dest, ...this.result };
   }
 
@@ -321,6 +324,7 @@ class CopyRun {
       this.onEvent(event);
     } catch (err) {
       this.listenerError = err;
+      this.stop.abort();
       void this.pool.abort();
     }
   }

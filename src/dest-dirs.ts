@@ -18,7 +18,7 @@ interface DirRecord {
   dest: string;
   /** The metadata it gets at the end (the source's; its own for --ignore-existing). */
   st: SourceStat;
-  /** Made by this run (with mode 0700 until the end), so its mode is always set. */
+  /** Made by this run (see `madeMode`), so its mode is always set. */
   created: boolean;
   /** An existing directory opened to us (u+rwx) for the run: its own mode, given back at the end. */
   ownMode?: number;
@@ -189,12 +189,14 @@ export class DestDirs {
 }
 
 /**
- * The mode a directory is made with: its final permission bits (less the umask) and u+rwx, so it
- * takes files until `finish` sets its mode; a run killed before that leaves it close to right (cp
- * makes its directories so too).
+ * The mode a directory is made with, until `finish` sets its own: u+rwx, so it takes files, and of
+ * its final bits at most group and other read and search (never write: no one else may slip a
+ * file or link into it meanwhile), as cp makes them; when owners are kept (as root) nothing for
+ * group and other, since its group is not yet the source's. A run killed before `finish` so leaves
+ * it readable as it will be, not 0700.
  */
 function madeMode(st: SourceStat, policy: CopyPolicy): number {
-  return (targetMode(st, policy) & 0o777) | 0o700;
+  return policy.owner ? 0o700 : (targetMode(st, policy) & 0o755) | 0o700;
 }
 
 /** A dry run's look at a destination directory: what it cannot see (EACCES, ENOTDIR) it would make. */

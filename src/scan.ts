@@ -208,8 +208,9 @@ function makeGuard(root: string, handlers: ScanHandlers, options: ScanOptions, s
       }
     }
     if (reason) {
-      // Reported only if it is copied (empty): one --include does not select is not there at all.
-      if (selected(rel)) handlers.notDescended(rel, reason);
+      // Another file system is always reported (with --include, selected files may lie below it); a
+      // loop or DEST only when --include selects the directory itself (its contents are not missing).
+      if (reason === 'other-file-system' || selected(rel)) handlers.notDescended(rel, reason);
       return false;
     }
     ids.set(dir, id);

@@ -100,6 +100,8 @@ export class Scheduler {
 
   /** -H: copy this held file after all, as the first of its link group. */
   copyAsLeader(id: number): void {
+    // The pool gave up: no worker will take it (a lead passed on as the last ones failed).
+    if (this.recovery.gaveUp) return this.jobs.move(id, State.failed, -1, this.recovery.gaveUp);
     this.jobs.move(id, State.big);
     this.giveBigWork();
   }
@@ -181,6 +183,7 @@ export class Scheduler {
    * it gets more jobs.
    */
   private released(w: number, ids: number[]): void {
+    if (this.stopped) return;
     if (ids.length > 0) this.asked.delete(w);
     const back = ids.filter((id) => this.jobs.state(id) === State.at && this.jobs.worker(id) === w).reverse();
     const idle = [...this.jobs.workers()].filter((x) => this.jobs.load(x) === 0 && this.inHand.has(x));
@@ -201,6 +204,8 @@ export class Scheduler {
     // An opening that ends the job (nothing to copy, or failed) accounts its bytes here: no part will.
     if (this.jobs.state(id) === State.opening && r.outcome !== 'opened') this.host.bytes(this.jobs.sizedBytes(id));
     if (r.error) {
+      // Failed at sizing (gone, or changed type): it counts as sized, or the bar's totals never settle.
+      if (this.jobs.state(id) === State.sizing && this.jobs.size(id) < 0) this.host.sized(0, 1);
       if (this.splits.has(id)) return this.recovery.failSplit(id, r.error);
       return this.jobs.move(id, State.failed, -1, r.error);
     }

@@ -511,6 +511,21 @@ describe('Scheduler: workers that die', () => {
     expect(p.s.complete).toBe(true);
   });
 
+  it('-H: a lead passed on after the pool gave up fails at once (it would wait for a worker forever)', () => {
+    const p = new FakePool({ workers: 1, initialWorkers: 1 });
+    const leader = p.s.add('file', 'a', false);
+    const follower = p.s.add('file', 'b', false);
+    p.s.finishInput();
+    p.report(0, { sizes: [leader, 10, follower, 10], away: [leader, follower], links: [[leader, '1:7'], [follower, '1:7']] });
+    p.s.copyAsLeader(leader);
+    for (let deaths = 0; deaths < 3 && p.s.liveWorkers().length > 0; deaths++) p.s.onExit(p.s.liveWorkers()[0]!, 'exit code 1');
+    expect(p.failed.get(leader)?.code).toBe('GAVE_UP');
+    // The link groups hand the lead to the follower, as after any failure of a leader.
+    p.s.copyAsLeader(follower);
+    expect(p.failed.get(follower)?.code).toBe('GAVE_UP');
+    expect(p.s.complete).toBe(true);
+  });
+
   it('gives up after more deaths in a row than the pool has workers: the rest fails with one error, no more forks', () => {
     const p = new FakePool({ workers: 2, initialWorkers: 2 });
     for (let i = 0; i < 300; i++) p.s.add('file', `f${i}`, false);

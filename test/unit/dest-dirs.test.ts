@@ -1,0 +1,39 @@
+/** Destination directories as they are made: the mode they have until the end of the run. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { copyPolicy } from '../../src/copy-file.js';
+import { DestDirs } from '../../src/dest-dirs.js';
+import { resolveOptions } from '../../src/options.js';
+import { tempPerTest } from '../helpers/tree.js';
+
+const tmp = tempPerTest('pcopy-dest-dirs-');
+
+describe('DestDirs', () => {
+  // cp makes a directory without group and other write, and without any group or other bits when it
+  // keeps owners, until its contents are in: no one else may slip a file or link into it meanwhile.
+  it.each([
+    ['modes not kept (--no-preserve)', resolveOptions({ preserve: { mode: false, times: false, owner: false } }), 0o755],
+    ['modes kept, owners not', resolveOptions({ preserve: { mode: true, times: true, owner: false } }), 0o755],
+    ['owners kept (as root)', resolveOptions(), 0o700],
+  ])('a 0777 (or 1777) source directory is made with at most %s: %o until finish, then its own mode', (_name, opts, during) => {
+    const src = path.join(tmp(), 'src');
+    const dest = path.join(tmp(), 'dest');
+    fs.mkdirSync(path.join(src, 'open', 'sticky'), { recursive: true });
+    fs.chmodSync(path.join(src, 'open'), 0o777);
+    fs.chmodSync(path.join(src, 'open', 'sticky'), 0o1777);
+    const umask = process.umask(0);
+    try {
+      const policy = copyPolicy(opts, true, 0);
+      const dirs = new DestDirs({ srcRoot: src, destRoot: dest, policy }, { made: () => {}, failed: (rel, e) => expect.fail(`${rel}: ${e.message}`), foundDestination: () => {} });
+      dirs.makeRoot();
+      expect(dirs.parentReady('open/sticky/file')).toBe(true);
+      for (const d of ['open', 'open/sticky']) expect(fs.statSync(path.join(dest, d)).mode & 0o7777, d).toBe(during);
+      dirs.finish();
+      const want = policy.mode ? [0o777, 0o1777] : [0o777, 0o777];
+      expect(['open', 'open/sticky'].map((d) => fs.statSync(path.join(dest, d)).mode & 0o7777)).toEqual(want);
+    } finally {
+      process.umask(umask);
+    }
+  });
+});
