@@ -150,7 +150,7 @@ function lstatInDest(dest: string, dryRun: boolean): fs.BigIntStats | undefined 
  * A dry run's answer for an entry it would write: what the real run's rename would meet. A non-empty
  * directory in the way fails the entry, as `renameOver` would.
  */
-function dryRunWrite(dest: string, fresh: boolean): CopyOutcome {
+export function dryRunWrite(dest: string, fresh: boolean): CopyOutcome {
   if (!fresh && lstatInDest(dest, true)?.isDirectory()) {
     let empty = true;
     try {

@@ -12,7 +12,7 @@
  */
 import fs from 'node:fs';
 import { osPath } from './byte-names.js';
-import { existingOutcome, renameOver, statSource, type CopyOutcome, type CopyPolicy } from './copy-file.js';
+import { dryRunWrite, existingOutcome, renameOver, statSource, type CopyOutcome, type CopyPolicy } from './copy-file.js';
 import { EntryFailure, entryError, serializeError, type SerializedError } from './errors.js';
 import { sourceStatOf, type SourceStat } from './metadata.js';
 import { tempPathOf, under } from './protocol.js';
@@ -20,6 +20,7 @@ import { tempPathOf, under } from './protocol.js';
 /** What the groups need of the pool. */
 export interface LinkJobs {
   rel(id: number): string;
+  fresh(id: number): boolean;
   copyAsLeader(id: number): void;
   settle(id: number, outcome: CopyOutcome | SerializedError): void;
 }
@@ -122,10 +123,12 @@ export class HardLinkGroups {
     try {
       const st = this.sourceStat(id);
       if (`${st.dev}:${st.ino}` !== group.key) return this.jobs.settle(id, entryError.changed('replaced'));
+      // A dry run looks at DEST as a copy would: not below a directory the run would make.
+      const fresh = this.jobs.fresh(id);
       const leader = policy.dryRun ? undefined : fs.lstatSync(osPath(leaderDest), { bigint: true });
-      const outcome = existingOutcome(dest, st, policy, (have) => have.ino === leader?.ino && have.dev === leader.dev);
+      const outcome = fresh ? undefined : existingOutcome(dest, st, policy, (have) => have.ino === leader?.ino && have.dev === leader.dev);
       if (outcome) return this.jobs.settle(id, outcome);
-      if (policy.dryRun) return this.jobs.settle(id, 'copied');
+      if (policy.dryRun) return this.jobs.settle(id, dryRunWrite(dest, fresh));
       const tmp = tempPathOf(dest, this.runTag, id, 0);
       fs.linkSync(osPath(leaderDest), osPath(tmp));
       try {

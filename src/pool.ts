@@ -76,6 +76,11 @@ export class WorkerPool {
     return this.scheduler.jobs.rel(id);
   }
 
+  /** Its destination directory was made by this run (or would be, in a dry run). */
+  fresh(id: number): boolean {
+    return this.scheduler.jobs.ref(id).fresh;
+  }
+
   kind(id: number): JobKind {
     return this.scheduler.jobs.kind(id);
   }

@@ -81,6 +81,15 @@ export class ReadAhead {
     return this.ready.has(n);
   }
 
+  /**
+   * The queue gave back its jobs from `end` on (see JobQueue.giveBack): jobs pushed later take those
+   * places, so reading ahead goes on from there (it may have passed them: empty files and links are
+   * not read, only passed over).
+   */
+  rewind(end: number): void {
+    if (this.next > end) this.next = end;
+  }
+
   /** True while job `n` is read ahead or being read: its descriptor and buffer are held here. */
   holds(n: number): boolean {
     return this.pending.has(n) || this.ready.has(n);

@@ -92,6 +92,7 @@ process.on('message', (message: ParentMessage) => {
     case 'release':
       // Weighed as the scheduler weighs work: a file costs as much as BYTES_PER_JOB bytes besides its own.
       report.released = queue.giveBack(current ? current.limit - current.reported + BYTES_PER_JOB : 0, BYTES_PER_JOB, (n) => readAhead!.holds(n));
+      readAhead!.rewind(queue.shifted + queue.length);
       flush(true);
       break;
     case 'end':

@@ -296,6 +296,30 @@ describe('-H, --hard-links', () => {
     expect(findTemps(dest)).toEqual([]);
   });
 
+  it('a dry run of a group below a DEST symlink the real run replaces says what the real run does (not looked through)', async () => {
+    const src = path.join(tmp(), 'src');
+    build(src, { sub: { 'a.txt': 'shared\n' } });
+    fs.linkSync(path.join(src, 'sub', 'a.txt'), path.join(src, 'sub', 'b.txt'));
+    const outside = path.join(tmp(), 'outside');
+    build(outside, { 'a.txt': 'outside\n', 'b.txt': 'outside\n' });
+    // Newer than the source: seen through the link, -u would keep them.
+    const later = Date.now() / 1000 + 86_400;
+    for (const name of ['a.txt', 'b.txt']) fs.utimesSync(path.join(outside, name), later, later);
+    const dest = path.join(tmp(), 'dest');
+    fs.mkdirSync(dest);
+    fs.symlinkSync('../outside', path.join(dest, 'sub'));
+    const dry = await pcopy(['-H', '-u', '-n', src, dest]);
+    expect(dry.code, clip(dry.stderr)).toBe(0);
+    const real = await pcopy(['-H', '-u', '-v', src, dest]);
+    expect(real.code, clip(real.stderr)).toBe(0);
+    for (const name of ['a.txt', 'b.txt']) {
+      expect(dry.stdout).toMatch(new RegExp(`^copy +sub/${name.replace('.', '\\.')}$`, 'm'));
+      expect(real.stdout).toMatch(new RegExp(`^copied +sub/${name.replace('.', '\\.')}$`, 'm'));
+    }
+    expect(statOf(path.join(dest, 'sub', 'a.txt')).ino).toBe(statOf(path.join(dest, 'sub', 'b.txt')).ino);
+    expect(read(path.join(outside, 'b.txt'))).toBe('outside\n');
+  });
+
   it('without -H they are separate files with the same contents', async () => {
     const src = linkedTree();
     const dest = path.join(tmp(), 'dest');

@@ -77,3 +77,41 @@ describe('ReadAhead decides from first reads', () => {
     }
   });
 });
+
+describe('ReadAhead after the queue gave jobs back', () => {
+  it('reads ahead the jobs pushed in the places given back, also past empty files it had passed over', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pcopy-ra-back-'));
+    try {
+      const queue = new JobQueue();
+      const ra = new ReadAhead(queue, (rel) => path.join(dir, rel), fs.constants.O_RDONLY, 4096, () => {}, true);
+      let id = 0;
+      const push = (name: string, bytes: number): void => {
+        fs.writeFileSync(path.join(dir, name), Buffer.alloc(bytes, 1));
+        const st = fs.statSync(path.join(dir, name), { bigint: true });
+        queue.push({
+          job: { id: id++, kind: 'file', rel: name, attempt: 0, fresh: true },
+          st: { size: bytes, blocks: Number(st.blocks), mode: 0o100644, uid: 0, gid: 0, dev: 1, ino: st.ino, nlink: 1, atimeNs: 0n, mtimeNs: 0n },
+        });
+      };
+      for (let i = 0; i < 4; i++) push(`data${i}`, 100);
+      for (let i = 0; i < 12; i++) push(`empty${i}`, 0); // passed over, not read
+      ra.fill();
+      await waitFor(() => [0, 1, 2, 3].every((n) => ra.isReady(n)), 'the first four read ahead');
+      // The copy takes the four (closing their descriptors), then the empty tail goes back to the scheduler.
+      for (let n = 0; n < 4; n++) {
+        fs.closeSync(ra.take(n)!.fd);
+        queue.shift();
+      }
+      expect(queue.giveBack(0, 0, (n) => ra.holds(n)).length).toBeGreaterThan(0);
+      ra.rewind(queue.shifted + queue.length);
+      const firstNew = queue.shifted + queue.length;
+      push('later', 100);
+      ra.fill();
+      await waitFor(() => ra.isReady(firstNew), 'the job pushed after the give-back read ahead');
+      fs.closeSync(ra.take(firstNew)!.fd);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
