@@ -29,6 +29,8 @@ interface LinkGroup {
   key: string;
   leader: number;
   state: 'pending' | 'done';
+  /** What became of the leader (once done): a dry run compares names with its copy only if it stays. */
+  leaderOutcome?: CopyOutcome;
   followers: number[];
 }
 
@@ -69,6 +71,7 @@ export class HardLinkGroups {
     if (!group) return;
     if (outcome === 'kept') return this.passLead(group);
     group.state = 'done';
+    group.leaderOutcome = outcome;
     for (const follower of group.followers) this.link(group, follower);
     group.followers = [];
   }
@@ -125,7 +128,9 @@ export class HardLinkGroups {
       if (`${st.dev}:${st.ino}` !== group.key) return this.jobs.settle(id, entryError.changed('replaced'));
       // A dry run looks at DEST as a copy would: not below a directory the run would make.
       const fresh = this.jobs.fresh(id);
-      const leader = policy.dryRun ? undefined : fs.lstatSync(osPath(leaderDest), { bigint: true });
+      // In a dry run the leader's copy is there only if it stays as it is ('same'): a name already
+      // linked to it is unchanged; one linked to a leader the real run rewrites would be linked anew.
+      const leader = policy.dryRun && group.leaderOutcome !== 'same' ? undefined : fs.lstatSync(osPath(leaderDest), { bigint: true });
       const outcome = fresh ? undefined : existingOutcome(dest, st, policy, (have) => have.ino === leader?.ino && have.dev === leader.dev);
       if (outcome) return this.jobs.settle(id, outcome);
       if (policy.dryRun) return this.jobs.settle(id, dryRunWrite(dest, fresh));

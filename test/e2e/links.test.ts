@@ -296,6 +296,25 @@ describe('-H, --hard-links', () => {
     expect(findTemps(dest)).toEqual([]);
   });
 
+  it('a dry run over names already linked in DEST says unchanged, as the real run does (and copy once the leader changed)', async () => {
+    const src = path.join(tmp(), 'src');
+    build(src, { f: 'hello\n' });
+    fs.linkSync(path.join(src, 'f'), path.join(src, 'g'));
+    const dest = path.join(tmp(), 'dest');
+    expectOk(await pcopy(['-H', src, dest]));
+    const dry = await pcopy(['-H', '-n', src, dest]);
+    expect(dry.stdout).toMatch(/^unchanged +f$/m);
+    expect(dry.stdout).toMatch(/^unchanged +g$/m);
+    expect(dry.stdout).toMatch(/0 files would be copied, 2 unchanged/);
+    // The source changes: the real run copies the leader and links the other name to the new copy.
+    fs.writeFileSync(path.join(src, 'f'), 'changed\n');
+    const dry2 = await pcopy(['-H', '-n', src, dest]);
+    expect(dry2.stdout).toMatch(/2 files would be copied, 0 unchanged/);
+    const real = await pcopy(['-H', '-v', src, dest]);
+    expect(real.stdout).toMatch(/2 files copied, 0 unchanged/);
+    expect(statOf(path.join(dest, 'f')).ino).toBe(statOf(path.join(dest, 'g')).ino);
+  });
+
   it('a dry run of a group below a DEST symlink the real run replaces says what the real run does (not looked through)', async () => {
     const src = path.join(tmp(), 'src');
     build(src, { sub: { 'a.txt': 'shared\n' } });
