@@ -136,7 +136,7 @@ export function existingOutcome(dest: string, st: SourceStat, policy: CopyPolicy
  * lstat of a destination entry. A dry run cannot open up a directory as the real run does (one of
  * ours lent u+rwx), nor replace a file in the way of a directory: what it cannot see is not there.
  */
-function lstatInDest(dest: string, dryRun: boolean): fs.BigIntStats | undefined {
+export function lstatInDest(dest: string, dryRun: boolean): fs.BigIntStats | undefined {
   try {
     return fs.lstatSync(osPath(dest), { bigint: true, throwIfNoEntry: false });
   } catch (err) {

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isErrorPath, osPath } from './byte-names.js';
-import { statSource, type CopyPolicy } from './copy-file.js';
+import { lstatInDest, statSource, type CopyPolicy } from './copy-file.js';
 import { entryError, serializeError, type SerializedError } from './errors.js';
 import { fixPathMetadata, keepsCreationModes, sourceStatOf, takesOwnGroup, targetMode, type SourceStat } from './metadata.js';
 import { TEMP_NAME_PATTERN, type CopyOutcome } from './protocol.js';
@@ -112,7 +112,7 @@ export class DestDirs {
       if (policy.dryRun) {
         // Below a directory the run would make, nothing exists yet (in DEST there may be a file or a
         // link of that name, which the real run replaces: not looked through).
-        const have = this.freshDirs.has(parentOf(rel)) ? undefined : lstatOrNothing(dest);
+        const have = this.freshDirs.has(parentOf(rel)) ? undefined : lstatInDest(dest, true);
         if (have && !have.isDirectory() && policy.overwrite === 'never') return this.keptInTheWay(rel);
         this.count++;
         if (!have?.isDirectory()) this.freshDirs.add(rel);
@@ -197,15 +197,6 @@ export class DestDirs {
  */
 function madeMode(st: SourceStat, policy: CopyPolicy): number {
   return policy.owner ? 0o700 : (targetMode(st, policy) & 0o755) | 0o700;
-}
-
-/** A dry run's look at a destination directory: what it cannot see (EACCES, ENOTDIR) it would make. */
-function lstatOrNothing(dest: string): fs.Stats | undefined {
-  try {
-    return fs.lstatSync(osPath(dest), { throwIfNoEntry: false });
-  } catch {
-    return undefined;
-  }
 }
 
 /** `a/b/c` → `a/b`, `a` → '' (the root): relative paths from the scan are already clean. */

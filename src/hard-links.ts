@@ -28,8 +28,7 @@ export interface LinkJobs {
 interface LinkGroup {
   key: string;
   leader: number;
-  state: 'pending' | 'done';
-  /** What became of the leader (once done): a dry run compares names with its copy only if it stays. */
+  /** What became of the leader, once it is done (until then its names wait); a dry run compares names with its copy only if it stays. */
   leaderOutcome?: CopyOutcome;
   followers: number[];
 }
@@ -51,13 +50,13 @@ export class HardLinkGroups {
     const group = this.byKey.get(key);
     if (!group || group.leader === id) {
       if (!group) {
-        const created: LinkGroup = { key, leader: id, state: 'pending', followers: [] };
+        const created: LinkGroup = { key, leader: id, followers: [] };
         this.byKey.set(key, created);
         this.byLeader.set(id, created);
       }
       return this.jobs.copyAsLeader(id);
     }
-    if (group.state === 'pending') group.followers.push(id);
+    if (group.leaderOutcome === undefined) group.followers.push(id);
     else this.link(group, id);
   }
 
@@ -70,7 +69,6 @@ export class HardLinkGroups {
     const group = this.byLeader.get(id);
     if (!group) return;
     if (outcome === 'kept') return this.passLead(group);
-    group.state = 'done';
     group.leaderOutcome = outcome;
     for (const follower of group.followers) this.link(group, follower);
     group.followers = [];

@@ -186,7 +186,7 @@ export class Scheduler {
     if (this.stopped) return;
     if (ids.length > 0) this.asked.delete(w);
     const back = ids.filter((id) => this.jobs.state(id) === State.at && this.jobs.worker(id) === w).reverse();
-    const idle = [...this.jobs.workers()].filter((x) => this.jobs.load(x) === 0 && this.inHand.has(x));
+    const idle = [...this.jobs.workers()].filter((x) => this.isIdle(x));
     if (idle.length === 0) {
       for (const id of back) this.jobs.move(id, State.queued);
       return;
@@ -269,13 +269,17 @@ export class Scheduler {
     let most = 1;
     for (const w of this.jobs.workers()) {
       const load = this.jobs.load(w);
-      // Idle once it has reported: a worker still starting could take the work later than its owner would.
-      if (load === 0) idle ||= this.inHand.has(w);
+      if (this.isIdle(w)) idle = true;
       else if (load > most && !this.asked.has(w)) [busiest, most] = [w, load];
     }
     if (!idle || busiest < 0) return;
     this.asked.add(busiest);
     this.host.send(busiest, { type: 'release' });
+  }
+
+  /** Nothing at worker `w`, and it is up (it has reported): one still starting could take work later than its owner would. */
+  private isIdle(w: number): boolean {
+    return this.jobs.load(w) === 0 && this.inHand.has(w);
   }
 
   /** Worker `w` sizes these jobs (and copies those the rule keeps). */
