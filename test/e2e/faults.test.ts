@@ -340,7 +340,9 @@ describe('a huge file (copied in parts) that shrinks during its copy', () => {
 
   it('a source that shrinks during the copy: reported as changed, no final file, no temp', async () => {
     makeHugeFile(path.join(src, 'big.img'), 96 * MiB);
-    const running = startPcopy(['-j', '2', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '2' } });
+    // 20 ms a chunk: a copy left alone takes over 10 s, so the truncation below always lands mid-copy
+    // (at 2 ms it could finish first on a loaded machine, and exit 0).
+    const running = startPcopy(['-j', '2', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '20' } });
     try {
       await waitFor(() => fs.existsSync(dest) && findTemps(dest).length > 0, 'the temp file', { running });
       fs.truncateSync(path.join(src, 'big.img'), 10 * MiB);

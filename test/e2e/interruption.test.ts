@@ -411,7 +411,7 @@ describe('a worker killed while copying a part of a huge file', () => {
 
   it('a worker killed while writing a part: the part is written again, the file completes exactly', async () => {
     makeHugeFile(path.join(src, 'big.img'), 80 * MiB);
-    const running = startPcopy(['-j', '2', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '1' } });
+    const running = startPcopy(['-j', '2', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '5' } });
     try {
       await waitFor(() => fs.existsSync(dest) && findTemps(dest).length > 0, 'the temp file', { running });
       // A worker that has held the temp file open for 50 ms is in the middle of writing a part, and has

@@ -284,7 +284,7 @@ describe('-H, --hard-links', () => {
     writeFile(path.join(src, 'a'), 300 * 1024, { seed: 'old' });
     fs.linkSync(path.join(src, 'a'), path.join(src, 'b'));
     const dest = path.join(tmp(), 'dest');
-    const running = startPcopy(['-H', '-j', '1', '--chunk-size', '1k', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '5' } });
+    const running = startPcopy(['-H', '-j', '1', '--chunk-size', '1k', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '20' } });
     await waitFor(() => fs.existsSync(dest) && findTemps(dest).length > 0, 'a copy of the group in progress', { running });
     fs.writeFileSync(path.join(src, 'b.new'), 'different\n');
     fs.renameSync(path.join(src, 'b.new'), path.join(src, 'b'));
