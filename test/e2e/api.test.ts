@@ -116,7 +116,8 @@ describe('copy()', () => {
   });
 
   it('an AbortSignal aborted mid-copy resolves with interrupted: true and leaves no temp files', async () => {
-    process.env.PCOPY_TEST_DELAY_MS = '2';
+    // 10 ms after each 4 KiB chunk: 2.5 s a file, and the abort comes after the first 64 KiB.
+    process.env.PCOPY_TEST_DELAY_MS = '10';
     const src = path.join(tmp(), 'src');
     for (let i = 0; i < 6; i++) writeFile(path.join(src, `d${i % 2}`, `f${i}.bin`), 1024 * 1024);
     const dest = path.join(tmp(), 'dest');

@@ -34,9 +34,11 @@ const lineFor = (stderr: string, rel: string): string | undefined =>
 
 describe('B6 an entry that vanishes between the scan and its copy', () => {
   it('is reported as vanished, the rest is copied, exit 1', async () => {
-    // 16 files of 4 KiB, copied one at a time (1 worker) at 1 KiB per chunk with a pause after each chunk.
+    // 16 files of 16 KiB, copied one at a time (1 worker) at 1 KiB per chunk with a 25 ms pause after
+    // each chunk: 0.4 s a file, so the copy left alone would start the last file over 5 s after the
+    // first arrived. Once the victims are gone the run ends soon: only the file in hand is copied.
     const originals = new Map<string, Buffer>();
-    for (let i = 0; i < 16; i++) originals.set(`f${String(i).padStart(2, '0')}`, writeFile(path.join(src, `f${String(i).padStart(2, '0')}`), 4096));
+    for (let i = 0; i < 16; i++) originals.set(`f${String(i).padStart(2, '0')}`, writeFile(path.join(src, `f${String(i).padStart(2, '0')}`), 16 * 1024));
     writeFile(path.join(src, 'sub/keep'), 100);
     const running = startPcopy(['-j', '1', '--chunk-size', '1k', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '25' } });
     // Once the first file has arrived, the scan is long over: delete every file not started yet.
@@ -309,10 +311,12 @@ describe('C6 a source file that changes during its copy', () => {
     const file = path.join(src, 'changing');
     const before = writeFile(file, SIZE);
     writeFile(path.join(src, 'other'), 3000);
-    const running = startPcopy(['-j', '1', '--chunk-size', '1k', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '15' } });
+    // 35 ms after each 1 KiB chunk: from the moment its temp holds 4 KiB, the copy left alone goes on
+    // over 4 s. Only a shrink is seen before the end of the file, so the other cases take that long.
+    const running = startPcopy(['-j', '1', '--chunk-size', '1k', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '35' } });
     // Mid-file: its temp file holds a few KiB.
     await waitFor(
-      () => fs.existsSync(dest) && findTemps(dest).some((t) => (fs.statSync(t, { throwIfNoEntry: false })?.size ?? 0) >= 8192),
+      () => fs.existsSync(dest) && findTemps(dest).some((t) => (fs.statSync(t, { throwIfNoEntry: false })?.size ?? 0) >= 4096),
       'a partly written temp file',
       { running },
     );

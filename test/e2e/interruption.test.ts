@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { diffTrees, expectPartialCopyIntact, findTemps, hashFile, isTempName, listEntries, makeHugeFile, sha256, sizeOr, snapshot, srcDestPerTest, writeFile } from '../helpers/tree.js';
-import { BIN, killStarted, q, type Running, runPcopy, sleep, startPcopy, waitFor, withinOrKill } from '../helpers/run.js';
+import { BIN, killStarted, q, type Running, runPcopy, startPcopy, waitFor, withinOrKill } from '../helpers/run.js';
 import { deadPid, isAlive, openFiles, openTemps, procId, type ProcId, watchTree, workersOf } from '../helpers/proc.js';
 import { clip, crashLines, failureLines, lines } from '../helpers/output.js';
 import { hasCommand, REASON, unavailable } from '../helpers/host.js';
@@ -24,9 +24,13 @@ srcDestPerTest('pcopy-interruption-', (dirs) => ({ work, src, dest } = dirs));
 /** The test's temp directory (holding src/ and the dest path). */
 const tmp = (): string => work;
 
-const SLOW = { PCOPY_TEST_DELAY_MS: '5' };
+/**
+ * For runs that are interrupted (never left to finish): 15 ms after each 1 KiB chunk, so the 1 MiB
+ * file below takes over 15 s, and the test acts long before it could end even on a loaded machine.
+ */
+const SLOW = { PCOPY_TEST_DELAY_MS: '15' };
 
-/** A 1 MiB file (about 1,000 paused chunks at 1 KiB: several seconds) among 30 small files in folders. */
+/** A 1 MiB file (about 1,000 paused chunks at 1 KiB: many seconds) among 30 small files in folders. */
 function makeSlowTree(): void {
   writeFile(path.join(src, 'big.bin'), 1024 * 1024);
   for (let i = 0; i < 30; i++) writeFile(path.join(src, `d${i % 3}`, `small-${i}`), 300 + i);
@@ -40,6 +44,11 @@ function midFile(running: Running, bytes = 4096): Promise<string> {
     `a temp file of ${bytes}+ bytes`,
     { running, timeoutMs: 30_000 },
   );
+}
+
+/** Blocks this thread for `ms` (no event-loop turn that could stretch the wait). */
+function blockFor(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 function expectAllGone(procs: Iterable<ProcId>, what: string): void {
@@ -75,7 +84,9 @@ describe('F1 interrupted mid-file', () => {
       process.kill(target.startsWith('the parent') ? running.pid : -running.pid, signal);
       if (target.endsWith('at once')) {
         // 10 ms on: the first has been taken in by then (a signal still pending would merge with it).
-        await sleep(10);
+        // A blocking wait, not a timer: under load this event loop could stretch a timer past
+        // pcopy's 100 ms within which the same signal again is the same request.
+        blockFor(10);
         try {
           process.kill(-running.pid, signal);
         } catch (err) {
@@ -162,11 +173,14 @@ describe('F1 interrupted mid-file', () => {
     }
   });
 
-  it('inside a multi-GiB file (3 GiB, sparse source, no slowdown): SIGINT stops it, temp removed', async () => {
+  // 32 GiB, all of it a hole but 5 bytes: nothing to store, yet a copy left alone takes over 20 s
+  // (3 GiB took about 2 s), so the SIGINT lands mid-file even on a loaded machine; it is stopped
+  // within a second, so the size costs nothing.
+  it('inside a multi-GiB file (32 GiB, sparse source, no slowdown): SIGINT stops it, temp removed', async () => {
     const huge = path.join(src, 'huge.img');
     const fd = fs.openSync(huge, 'w');
     fs.writeSync(fd, Buffer.from('start'), 0, 5, 0);
-    fs.ftruncateSync(fd, 3 * 1024 ** 3);
+    fs.ftruncateSync(fd, 32 * 1024 ** 3);
     fs.closeSync(fd);
     writeFile(path.join(src, 'small'), 100);
     const running = startPcopy([src, dest]);
@@ -174,7 +188,7 @@ describe('F1 interrupted mid-file', () => {
     try {
       await midFile(running, 32 * 1024 * 1024);
       process.kill(-running.pid, 'SIGINT');
-      const r = await withinOrKill(running.done, 20_000, running, 'pcopy of a 3 GiB file after SIGINT');
+      const r = await withinOrKill(running.done, 20_000, running, 'pcopy of a 32 GiB file after SIGINT');
       watch.stop();
       expect(r.code, clip(r.stderr)).toBe(130);
       expectAllGone(watch.seen.values(), 'pcopy processes');
@@ -312,14 +326,25 @@ describe('F2 the parent killed with SIGKILL', () => {
 
   it('a second run into the same DEST never removes the temp file of a run still going', async () => {
     makeSlowTree();
-    const slow = startPcopy(['--chunk-size', '1k', src, dest], { extraEnv: SLOW });
+    // 5 ms per KiB of its 1 MiB file: over 5 s to catch it mid-file, and as long again to finish.
+    const slow = startPcopy(['--chunk-size', '1k', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '5' } });
     const temp = await midFile(slow);
-    const fast = await runPcopy([src, dest]);
-    expect(fast.code, clip(fast.stderr)).toBe(0);
-    // The slow run pauses 5 ms per KiB of its 1 MiB file (over 5 s): it is still going.
-    const slowId = procId(slow.pid);
-    expect(slowId !== undefined && isAlive(slowId), 'the slow run is still going').toBe(true);
-    expect(fs.existsSync(temp), `the live run's temp ${temp} was removed`).toBe(true);
+    // Stopped (parent and workers) while the other run goes: it is surely still going however long
+    // that run takes on a loaded machine, then continued and left to finish.
+    process.kill(-slow.pid, 'SIGSTOP');
+    try {
+      const fast = await runPcopy([src, dest]);
+      expect(fast.code, clip(fast.stderr)).toBe(0);
+      const slowId = procId(slow.pid);
+      expect(slowId !== undefined && isAlive(slowId), 'the slow run is still going').toBe(true);
+      expect(fs.existsSync(temp), `the live run's temp ${temp} was removed`).toBe(true);
+    } finally {
+      try {
+        process.kill(-slow.pid, 'SIGCONT');
+      } catch {
+        // gone
+      }
+    }
     const r = await withinOrKill(slow.done, 45_000, slow, 'the slow run');
     expect(r.code, clip(r.stderr)).toBe(0);
     expect(findTemps(dest)).toEqual([]);
@@ -328,10 +353,19 @@ describe('F2 the parent killed with SIGKILL', () => {
 });
 
 describe('F3 a worker killed mid-job', () => {
-  /** Eight 32 KiB files copied one at a time by one worker, 1 KiB chunks with a pause after each. */
+  /** 40 ms after each 1 KiB chunk: the big file below takes over 5 s, a small one under 0.2 s. */
+  const F3_DELAY = { PCOPY_TEST_DELAY_MS: '40' };
+
+  /**
+   * Files copied one at a time by one worker (-j 1), 1 KiB chunks with a pause after each, in the
+   * walk's order (a directory's files before those below it): the small f0 and f1 first, then the
+   * big d/f2 (128 KiB: over 5 s, so the test has seconds to catch a worker in it, each time it is
+   * tried), then the small d/e/f3 … f5. Keyed by path relative to SRC.
+   */
   function makeFiles(): Map<string, Buffer> {
     const files = new Map<string, Buffer>();
-    for (let i = 0; i < 8; i++) files.set(`f${i}`, writeFile(path.join(src, `f${i}`), 32 * 1024));
+    for (const rel of ['f0', 'f1', 'd/e/f3', 'd/e/f4', 'd/e/f5']) files.set(rel, writeFile(path.join(src, rel), 4 * 1024));
+    files.set('d/f2', writeFile(path.join(src, 'd/f2'), 128 * 1024));
     return files;
   }
 
@@ -348,7 +382,7 @@ describe('F3 a worker killed mid-job', () => {
         for (const worker of workersOf(running.pid)) {
           if (notIn.some((n) => n.pid === worker.pid)) continue;
           const open = openFiles(worker.pid);
-          const rel = open.map((f) => path.relative(src, f)).find((r) => /^f\d$/.test(r) && (only === undefined || r === only));
+          const rel = open.map((f) => path.relative(src, f)).find((r) => /^(d\/(e\/)?)?f\d$/.test(r) && (only === undefined || r === only));
           if (rel && open.some((f) => isTempName(f) && sizeOr(f) >= 2048)) return { worker, rel };
         }
         return undefined;
@@ -362,7 +396,7 @@ describe('F3 a worker killed mid-job', () => {
   // the warning, with exit 0 and no failure.
   it('once: that file is tried once more (named in a warning) and arrives complete; the run exits 0', async () => {
     const files = makeFiles();
-    const running = startPcopy(['-j', '1', '--chunk-size', '1k', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '10' } });
+    const running = startPcopy(['-j', '1', '--chunk-size', '1k', src, dest], { extraEnv: F3_DELAY });
     const { worker } = await workerMidFile(running, 2);
     const finishedBefore = new Set(listEntries(dest, { files: true }).filter((n) => !isTempName(n)));
     process.kill(worker.pid, 'SIGKILL');
@@ -371,7 +405,7 @@ describe('F3 a worker killed mid-job', () => {
     expect(failureLines(r.stderr), clip(r.stderr)).toEqual([]);
     expect(r.code, clip(r.stderr)).toBe(0);
     expect(crashLines(r.stderr)).toEqual([]);
-    const warning = /^pcopy: worker \d+ died \(killed by SIGKILL\) while copying `(f\d)`: trying it once more$/m.exec(r.stderr);
+    const warning = /^pcopy: worker \d+ died \(killed by SIGKILL\) while copying `((?:d\/(?:e\/)?)?f\d)`: trying it once more$/m.exec(r.stderr);
     expect(warning, `no retry warning naming the file\n${clip(r.stderr)}`).not.toBeNull();
     const rel = warning![1]!;
     expect(finishedBefore.has(rel), `${rel} had been finished before the kill`).toBe(false);
@@ -382,7 +416,7 @@ describe('F3 a worker killed mid-job', () => {
 
   it('twice on the same file: that file is reported, its temps removed, the rest copied, exit 1', async () => {
     const files = makeFiles();
-    const running = startPcopy(['-j', '1', '--chunk-size', '1k', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '10' } });
+    const running = startPcopy(['-j', '1', '--chunk-size', '1k', src, dest], { extraEnv: F3_DELAY });
     const first = await workerMidFile(running, 2);
     const before = new Set(listEntries(dest, { files: true }).filter((n) => !isTempName(n)));
     process.kill(first.worker.pid, 'SIGKILL');
@@ -395,7 +429,8 @@ describe('F3 a worker killed mid-job', () => {
     const failed = failureLines(r.stderr);
     expect(failed.length, clip(r.stderr)).toBe(1);
     expect(failed[0]).toMatch(/died|crash|killed/i);
-    const rel = /Cannot copy `[^`]*\/(f\d)`/.exec(failed[0]!)?.[1];
+    const at = /Cannot copy `([^`]*)`/.exec(failed[0]!)?.[1];
+    const rel = at === undefined ? undefined : path.relative(src, at);
     expect(rel, failed[0]).toBeDefined();
     expect(rel, 'the file both workers died on is the one reported').toBe(first.rel);
     expect(before.has(rel!) || during.has(rel!), `${rel} had been finished before the kills`).toBe(false);

@@ -47,14 +47,17 @@ describe('read-ahead', () => {
 
   it('reports a file that vanished after it was queued and copies the rest (exit 1)', async () => {
     for (let i = 0; i < 200; i++) writeFile(path.join(src, 'later', `f${i}`), 5000 + i);
-    writeFile(path.join(src, 'big.bin'), 1 * MiB);
+    writeFile(path.join(src, 'big.bin'), 128 * 1024);
     // One worker copies in the walk's order: big.bin first (a directory's files come before those
-    // below it), slowly (1 KiB chunks, a pause after each), then later/ in its listing order. Once
-    // the first file of later/ is being copied, later/ has surely been listed: a file far down its
-    // listing goes then, after it was queued and before its copy.
-    const gone = fs.readdirSync(path.join(src, 'later'))[150]!;
-    const run = startPcopy(['-j', '1', '--chunk-size', '1k', src, dest], { extraEnv: { ...READ_AHEAD, PCOPY_TEST_DELAY_MS: '1' } });
-    await waitFor(() => fs.existsSync(path.join(dest, 'later')) && findTemps(path.join(dest, 'later')).length > 0, 'the copy of later/ to start');
+    // below it), slowly (1 KiB chunks, a pause of 4 ms after each: over 0.5 s), then later/ in its
+    // listing order (about 25 ms a file). Once the first file of later/ is being copied, later/ has
+    // surely been listed: a file far down its listing goes then, after it was queued and over 4 s
+    // before its copy (or its read-ahead, a few files before) would reach it.
+    const gone = fs.readdirSync(path.join(src, 'later'))[180]!;
+    const run = startPcopy(['-j', '1', '--chunk-size', '1k', src, dest], { extraEnv: { ...READ_AHEAD, PCOPY_TEST_DELAY_MS: '4' } });
+    await waitFor(() => fs.existsSync(path.join(dest, 'later')) && findTemps(path.join(dest, 'later')).length > 0, 'the copy of later/ to start', {
+      running: run,
+    });
     fs.rmSync(path.join(src, 'later', gone));
     const r = await withinOrKill(run.done, 120_000, run, 'pcopy');
     expect(r.code, clip(r.stderr)).toBe(1);
@@ -72,7 +75,7 @@ describe('read-ahead', () => {
   it('Ctrl-C while reading ahead: exit 130, no temp file, no worker left, nothing half-written under a final name', async () => {
     for (let i = 0; i < 400; i++) writeFile(path.join(src, `d${i % 4}`, `f${i}`), 20_000 + i);
     const run = startPcopy(['--chunk-size', '1k', src, dest], { extraEnv: { ...READ_AHEAD, PCOPY_TEST_DELAY_MS: '2' } });
-    await waitFor(() => workersOf(run.pid).some((w) => openTemps(w.pid).length > 0), 'a worker writing a temp file');
+    await waitFor(() => workersOf(run.pid).some((w) => openTemps(w.pid).length > 0), 'a worker writing a temp file', { running: run });
     process.kill(-run.pid, 'SIGINT');
     const r = await withinOrKill(run.done, 60_000, run, 'pcopy');
     expect(r.code, clip(r.stderr)).toBe(130);

@@ -63,6 +63,19 @@ function runPool(settings: Partial<PoolSettings> & { srcRoot: string; destRoot: 
   return { pool, rec, ids };
 }
 
+/**
+ * For `waitFor`: throws once the pool has finished, so a wait that lost its race fails at once
+ * instead of sitting out its timeout.
+ */
+function whilePoolRuns(pool: WorkerPool, what: string): () => void {
+  let ended = false;
+  const end = (): void => void (ended = true);
+  void pool.finished.then(end, end);
+  return () => {
+    if (ended) throw new Error(`the pool finished before ${what}`);
+  };
+}
+
 /** Makes the destination directories (the pool's caller does that, not the workers). */
 function mirrorDirs(srcRoot: string, destRoot: string, rels: string[]): void {
   for (const rel of rels) fs.mkdirSync(path.dirname(path.join(destRoot, rel)), { recursive: true });
@@ -158,19 +171,25 @@ describe('WorkerPool with forked workers', () => {
       rels.push(`slow/big${i}`);
     }
     mirrorDirs(srcRoot, destRoot, rels);
-    const { pool, rec, ids } = runPool({ srcRoot, destRoot, workers: 2, chunkSize: 1024, delayMs: 10 }, rels);
+    // 30 ms after each 1 KiB chunk: a big file takes about 2 s; from the moment a worker is first well
+    // into one, the copy left alone runs over 3.5 s more (two big files in a row): the test's time to
+    // catch one.
+    const { pool, rec, ids } = runPool({ srcRoot, destRoot, workers: 2, chunkSize: 1024, delayMs: 30 }, rels);
 
-    // A worker well into a file (so everything it finished before has been reported).
+    // A worker well into a file (over 200 ms: so everything it finished before has been reported).
+    const what = 'a worker holding a partly written temp file';
+    const poolRuns = whilePoolRuns(pool, what);
     let victim: { pid: number; temp: string } | undefined;
     await waitFor(
       () => {
+        poolRuns();
         for (const pid of workerPids(process.pid)) {
-          const temp = openTemps(pid).find((t) => sizeOr(t) >= 20 * 1024);
+          const temp = openTemps(pid).find((t) => sizeOr(t) >= 8 * 1024);
           if (temp) victim = { pid, temp };
         }
         return victim !== undefined;
       },
-      'a worker holding a partly written temp file',
+      what,
       { timeoutMs: 20_000, intervalMs: 5 },
     );
     process.kill(victim!.pid, 'SIGKILL');
@@ -194,10 +213,20 @@ describe('WorkerPool with forked workers', () => {
     writeFile(path.join(srcRoot, 'second'), 64 * 1024);
     fs.mkdirSync(destRoot);
     const rels = ['first', 'second'];
-    const { pool, rec } = runPool({ srcRoot, destRoot, workers: 1, chunkSize: 1024, delayMs: 10 }, rels);
+    // 50 ms after each 1 KiB chunk: `second` takes over 3 s, the time the test has to see it started.
+    const { pool, rec } = runPool({ srcRoot, destRoot, workers: 1, chunkSize: 1024, delayMs: 50 }, rels);
 
     // `first` (one chunk) is done; `second` has its first chunk in its temp file: kill at once.
-    await waitFor(() => findTemps(destRoot).some((t) => sizeOr(t) >= 1024), 'the second file to start', { timeoutMs: 20_000, intervalMs: 1 });
+    const what = 'the second file to start';
+    const poolRuns = whilePoolRuns(pool, what);
+    await waitFor(
+      () => {
+        poolRuns();
+        return findTemps(destRoot).some((t) => sizeOr(t) >= 1024);
+      },
+      what,
+      { timeoutMs: 20_000, intervalMs: 1 },
+    );
     const workers = workerPids(process.pid);
     expect(workers).toHaveLength(1);
     process.kill(workers[0]!, 'SIGKILL');
