@@ -132,9 +132,9 @@ export class DestDirs {
         }
       }
       this.enter(dest, st, existed);
-      // A directory made below a fresh one inherits its (absent) default ACL: only one made in an
-      // existing directory is probed.
-      if (!existed && takesOwnGroup(dest) && (this.freshDirs.has(parentOf(rel)) || keepsCreationModes(dest))) this.freshDirs.add(rel);
+      // A directory made below a fresh one inherits its (absent) default ACL, and its group (ours:
+      // the fresh one took it, setgid or not): only one made in an existing directory is probed.
+      if (!existed && (this.freshDirs.has(parentOf(rel)) || (takesOwnGroup(dest) && keepsCreationModes(dest)))) this.freshDirs.add(rel);
       this.events.made(rel, existed ? 'same' : 'copied');
     } catch (err) {
       this.failedDirs.add(rel);
