@@ -20,10 +20,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import fastGlob from 'fast-glob';
-import { decode, decodeLatin1, osPath } from './byte-names.js';
+import { osPath } from './byte-names.js';
 import { entryError, serializeError, type SerializedError } from './errors.js';
+import { Lister, readDirentsSync } from './listing.js';
 import { makePathFilter } from './patterns.js';
 
 export type EntryType = 'dir' | 'file' | 'link' | 'fifo' | 'socket' | 'char-device' | 'block-device' | 'unknown';
@@ -159,7 +159,7 @@ export function scanSource(root: string, handlers: ScanHandlers, options: ScanOp
   }) as unknown as NodeJS.ReadableStream & { destroy(): void };
 
   const { signal } = options;
-  return new Promise((resolve, reject) => {
+  const walked = new Promise<void>((resolve, reject) => {
     const onAbort = (): void => {
       stream.destroy();
       resolve();
@@ -180,6 +180,7 @@ export function scanSource(root: string, handlers: ScanHandlers, options: ScanOp
       resolve();
     });
   });
+  return walked.finally(() => lister.close());
 }
 
 /** Line terminators, which `.` in a JavaScript regular expression does not match. */
@@ -231,114 +232,6 @@ function makeGuard(root: string, handlers: ScanHandlers, options: ScanOptions, s
       return decide(dir, st);
     },
   };
-}
-
-/**
- * A directory's entries with their types, names decoded (see byte-names.ts). They are read as latin1
- * strings (one character per byte: cheaper than a Buffer per name). Where the file system gives no
- * type (ext4 without `filetype`, XFS with ftype=0, some network file systems), Node lstats each
- * entry by a path it rebuilds from that string, as UTF-8: for a name that is not ASCII that is
- * another name, and the whole listing fails. So a listing that fails is read again with Buffer names,
- * which Node joins byte for byte; an error then is the directory's own.
- */
-function readDirents(dir: string, done: (err: NodeJS.ErrnoException | null, entries: fs.Dirent[]) => void): void {
-  fs.readdir(osPath(dir), LATIN1_DIRENTS, (err, entries) => {
-    if (!err) return done(null, decodeNames(entries));
-    fs.readdir(osPath(dir), BYTE_DIRENTS, (again, raw) => done(again, again ? [] : decodeByteNames(raw)));
-  });
-}
-
-/**
- * Reads listings at once (synchronously) while the device answers at once, and on the thread pool
- * once WAITS_TO_GO_ASYNC of the last RECENT listings waited for it:
- * - warm, an async readdir's hand-off to the thread pool costs three times the CPU of the listing
- *   itself (the real tree's 3,211 directories: 190 vs 63 ms of CPU), all of it the parent's, which
- *   shares the cores with the workers;
- * - cold, listings in flight together keep the device busy, and the parent free to hand out work.
- * A listing waited when the process slept (a voluntary context switch) and its wall time passed its
- * CPU time by WAITED_MS. On the warm real tree a few listings in a run look so (a big directory, a
- * parent preempted by its workers while a helper thread sleeps) but far apart; cold, nearly all.
- * Callbacks still come on a later turn of the event loop (setImmediate), so the workers' reports are
- * taken in between listings, and fast-glob's queue never recurses. A listing that fails is read
- * again on the thread pool, whose error is the one reported (as before: an EMFILE while a worker is
- * being forked may be gone by then).
- * Measured on the real tree, warm (10 alternating runs): pcopy / one plain process 0.893 vs 0.967
- * with every listing on the thread pool.
- */
-export class Lister {
-  /** One bit per listing, the latest lowest: whether it waited. */
-  private recent = 0;
-  private async = false;
-
-  /** `clock`: where the time comes from (tests pass their own). */
-  constructor(private readonly clock: () => ListingClock = listingClock) {}
-
-  /** Whether listings still go synchronously (for tests). */
-  get synchronous(): boolean {
-    return !this.async;
-  }
-
-  list(dir: string, done: (err: NodeJS.ErrnoException | null, entries: fs.Dirent[]) => void): void {
-    if (this.async) return readDirents(dir, done);
-    const before = this.clock();
-    let entries: fs.Dirent[];
-    try {
-      entries = readDirentsSync(dir);
-    } catch {
-      return readDirents(dir, done);
-    }
-    const after = this.clock();
-    const waited = after.sleeps > before.sleeps && after.wallMs - before.wallMs - (after.cpuMs - before.cpuMs) > WAITED_MS;
-    this.recent = ((this.recent << 1) | Number(waited)) & RECENT_MASK;
-    this.async = waited && bitCount(this.recent) >= WAITS_TO_GO_ASYNC;
-    setImmediate(done, null, entries);
-  }
-}
-
-/** The process's wall and CPU time (ms) and its voluntary context switches so far. */
-export interface ListingClock {
-  wallMs: number;
-  cpuMs: number;
-  sleeps: number;
-}
-
-function listingClock(): ListingClock {
-  const usage = process.resourceUsage();
-  return { wallMs: performance.now(), cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000, sleeps: usage.voluntaryContextSwitches };
-}
-
-const WAITED_MS = 1;
-const WAITS_TO_GO_ASYNC = 3;
-const RECENT = 16;
-const RECENT_MASK = (1 << RECENT) - 1;
-
-function bitCount(bits: number): number {
-  let n = 0;
-  for (let b = bits; b !== 0; b &= b - 1) n++;
-  return n;
-}
-
-function readDirentsSync(dir: string): fs.Dirent[] {
-  try {
-    return decodeNames(fs.readdirSync(osPath(dir), LATIN1_DIRENTS));
-  } catch {
-    return decodeByteNames(fs.readdirSync(osPath(dir), BYTE_DIRENTS));
-  }
-}
-
-const LATIN1_DIRENTS = { withFileTypes: true, encoding: 'latin1' } as const;
-const BYTE_DIRENTS = { withFileTypes: true, encoding: 'buffer' } as const;
-
-/** Dirents read in latin1 mode, with their names decoded (the same objects: their types stay). */
-function decodeNames(entries: fs.Dirent[]): fs.Dirent[] {
-  for (const d of entries) d.name = decodeLatin1(d.name);
-  return entries;
-}
-
-/** Dirents read with Buffer names, with their names decoded. */
-function decodeByteNames(entries: fs.Dirent<Buffer>[] | fs.Dirent[]): fs.Dirent[] {
-  for (const d of entries as unknown as Array<{ name: Buffer | string }>) d.name = decode(d.name as Buffer);
-  return entries as fs.Dirent[];
 }
 
 /** With -L: what a symlink found by our own walk points to; a dangling one stays a link (as in fast-glob's walk). */

@@ -3,12 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decode } from '../../src/byte-names.js';
-import { Lister } from '../../src/scan.js';
+import { Lister, ThreadClock, type Clock } from '../../src/listing.js';
 
-type Listed = { err: NodeJS.ErrnoException | null; names: string[]; types: string[] };
+type Listed = { err: NodeJS.ErrnoException | null; names: string[]; types: string[]; later: boolean };
 
 /** Lists `dir`, and whether the callback came only after `list` returned (it always must). */
-function list(lister: Lister, dir: string): Promise<Listed & { later: boolean }> {
+function list(lister: Lister, dir: string): Promise<Listed> {
   return new Promise((resolve) => {
     let returned = false;
     lister.list(dir, (err, entries) => {
@@ -19,9 +19,26 @@ function list(lister: Lister, dir: string): Promise<Listed & { later: boolean }>
   });
 }
 
+/** A clock whose every reading is `step` ms of blocked time after the last: a listing (two readings) waited that long. */
+function fakeClock(): Clock & { step: number; readings: number; closed: boolean } {
+  let at = 0;
+  return {
+    step: 0,
+    readings: 0,
+    closed: false,
+    blockedMs() {
+      this.readings++;
+      return (at += this.step);
+    },
+    close() {
+      this.closed = true;
+    },
+  };
+}
+
 let root: string;
 beforeEach(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'pcopy-lister-'));
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'pcopy-listing-'));
   fs.mkdirSync(path.join(root, 'sub'));
   fs.writeFileSync(path.join(root, 'a.txt'), 'a');
   fs.symlinkSync('a.txt', path.join(root, 'link'));
@@ -48,25 +65,23 @@ describe('the walk lists directories at once while the device answers at once', 
     expect(missing.err?.code).toBe('ENOENT');
     expect(missing.names).toEqual([]);
     expect(missing.later).toBe(true);
-    const notDir = await list(lister, path.join(root, 'a.txt'));
-    expect(notDir.err?.code).toBe('ENOTDIR');
+    // A failed listing is read again on the thread pool, and so is every one after it.
+    expect(lister.synchronous).toBe(false);
+    expect((await list(lister, path.join(root, 'a.txt'))).err?.code).toBe('ENOTDIR');
+    expect((await list(lister, root)).names).toEqual(expectedNames());
+    lister.close();
   });
 
-  it('goes to the thread pool once 3 of the last 16 listings waited (slept, and over 1 ms not on the CPU), and lists the same', async () => {
-    let at = { wallMs: 0, cpuMs: 0, sleeps: 0 };
-    // Each reading of the clock adds `step`: a listing (two readings apart) took that much.
-    let step = { wallMs: 0.1, cpuMs: 0.1, sleeps: 0 };
-    const lister = new Lister(() => (at = { wallMs: at.wallMs + step.wallMs, cpuMs: at.cpuMs + step.cpuMs, sleeps: at.sleeps + step.sleeps }));
+  it('goes to the thread pool once 3 of the last 16 listings waited over 1 ms, and lists the same', async () => {
+    const clock = fakeClock();
+    const lister = new Lister(clock);
     const waitedOnce = async (): Promise<void> => {
-      step = { wallMs: 5, cpuMs: 0.1, sleeps: 1 };
+      clock.step = 5;
       await list(lister, root);
-      step = { wallMs: 0.1, cpuMs: 0.1, sleeps: 0 };
+      clock.step = 0.1;
     };
-    // Not waits: 5 ms off the CPU without sleeping (preempted), and a sleep of under 1 ms.
-    step = { wallMs: 5, cpuMs: 0.1, sleeps: 0 };
-    for (let i = 0; i < 4; i++) await list(lister, root);
-    step = { wallMs: 0.5, cpuMs: 0.1, sleeps: 1 };
-    for (let i = 0; i < 4; i++) await list(lister, root);
+    clock.step = 0.9;
+    for (let i = 0; i < 8; i++) await list(lister, root);
     expect(lister.synchronous).toBe(true);
     // Waits far apart (a big directory now and then): still synchronous.
     for (let round = 0; round < 4; round++) {
@@ -80,16 +95,33 @@ describe('the walk lists directories at once while the device answers at once', 
     for (let i = 0; i < 5; i++) await list(lister, root);
     await waitedOnce();
     expect(lister.synchronous).toBe(true);
+    expect(clock.closed).toBe(false);
     await waitedOnce();
     expect(lister.synchronous).toBe(false);
+    expect(clock.closed).toBe(true);
     // From now on: fs.readdir on the thread pool, and the clock is not read any more.
-    const readings = at.wallMs;
+    const readings = clock.readings;
     const asyncListed = await list(lister, root);
-    expect(at.wallMs).toBe(readings);
+    expect(clock.readings).toBe(readings);
     expect(asyncListed.names).toEqual(expectedNames());
     expect(asyncListed.later).toBe(true);
     const missing = await list(lister, path.join(root, 'gone'));
     expect(missing.err?.code).toBe('ENOENT');
     expect(missing.names).toEqual([]);
+  });
+
+  it("the thread clock counts this thread's time on a CPU (or waiting for one) apart from its sleeping", () => {
+    const clock = ThreadClock.open();
+    expect(clock, 'Linux has /proc/thread-self/schedstat').toBeDefined();
+    const busy = clock!.blockedMs();
+    const until = performance.now() + 50;
+    while (performance.now() < until); // 50 ms on a CPU
+    const afterBusy = clock!.blockedMs();
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50); // 50 ms asleep
+    const afterSleep = clock!.blockedMs();
+    clock!.close();
+    // Wide margins: what is checked is which side each lands on, not how fast anything is.
+    expect(afterBusy - busy).toBeLessThan(25);
+    expect(afterSleep - afterBusy).toBeGreaterThan(25);
   });
 });
