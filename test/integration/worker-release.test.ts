@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { copyPolicy } from '../../dist/copy-file.js';
 import { resolveOptions } from '../../dist/options.js';
-import type { JobRef, ParentMessage, WorkerReport } from '../../dist/protocol.js';
+import { toWire, type JobRef, type ParentMessage, type WorkerReport } from '../../dist/protocol.js';
 import { waitFor, type Running } from '../helpers/run.js';
 import { findTemps, hashFile, tempPerTest, writeFile } from '../helpers/tree.js';
 
@@ -24,7 +24,7 @@ function startWorker(
   const child = fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const reports: WorkerReport[] = [];
   child.on('message', (m: WorkerReport) => reports.push(m));
-  const send = (m: ParentMessage): void => void child.send(m);
+  const send = (m: ParentMessage): void => void child.send(toWire(m));
   send({ type: 'init', srcRoot, destRoot, chunkSize: 4096, runTag: `${process.pid}-rel`, policy: copyPolicy(resolveOptions(), isRoot, 0o022), delayMs });
   // For `waitFor`: a worker that dies ends a wait at once. Its output goes to ours.
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
