@@ -14,8 +14,8 @@ import { decode, decodeLatin1, osPath } from './byte-names.js';
  *   shares the cores with the workers;
  * - cold, listings in flight together keep the device busy, and the parent free to hand out work.
  * A listing waited when its wall time passed the thread's time on a CPU and waiting for one by
- * WAITED_MS (see `ThreadClock`): a parent preempted by its workers did not wait; a page fault now and
- * then may look so, hence several. Callbacks still come on a later turn of the event loop
+ * WAITED_MS (see `ThreadClock`; measured only after a listing slower than that): a parent preempted
+ * by its workers did not wait; a GC pause now and then may look so, hence several. Callbacks still come on a later turn of the event loop
  * (setImmediate), so the workers' reports are taken in between listings, and fast-glob's queue never
  * recurses. A listing that fails is read again on the thread pool, from then on, whose error is the
  * one reported (the clock's descriptor closed first: the failure may be EMFILE).
@@ -27,6 +27,8 @@ export class Lister {
   private recent = 0;
   private clock: Clock | undefined;
   private async = false;
+  /** The last listing took over WAITED_MS of wall time: the next one is measured. */
+  private afterSlow = false;
 
   /** `clock`: the thread's times (tests pass their own); without one, every listing is async. */
   constructor(clock: Clock | undefined = ThreadClock.open()) {
@@ -40,8 +42,13 @@ export class Lister {
   }
 
   list(dir: string, done: (err: NodeJS.ErrnoException | null, entries: fs.Dirent[]) => void): void {
-    if (this.async || !this.clock) return readDirents(dir, done);
-    const before = this.clock.blockedMs();
+    const { clock } = this;
+    if (this.async || !clock) return readDirents(dir, done);
+    // The blocked time (a read of /proc, a few µs) is taken only around a listing that follows a
+    // slow one: on a warm tree a few in a run, on a cold one nearly all.
+    const measured = this.afterSlow;
+    const started = clock.nowMs();
+    const before = measured ? clock.blockedMs() : 0;
     let entries: fs.Dirent[];
     try {
       entries = readDirentsSync(dir);
@@ -49,7 +56,8 @@ export class Lister {
       this.goAsync();
       return readDirents(dir, done);
     }
-    const waited = this.clock.blockedMs() - before > WAITED_MS;
+    const waited = measured && clock.blockedMs() - before > WAITED_MS;
+    this.afterSlow = clock.nowMs() - started > WAITED_MS;
     this.recent = ((this.recent << 1) | Number(waited)) & RECENT_MASK;
     if (waited && bitCount(this.recent) >= WAITS_TO_GO_ASYNC) this.goAsync();
     setImmediate(done, null, entries);
@@ -80,6 +88,7 @@ function bitCount(bits: number): number {
 
 /** Where a listing's waiting is measured: blocked time in ms (only differences mean anything). */
 export interface Clock {
+  nowMs(): number;
   blockedMs(): number;
   close(): void;
 }
@@ -102,6 +111,10 @@ export class ThreadClock implements Clock {
     } catch {
       return undefined;
     }
+  }
+
+  nowMs(): number {
+    return performance.now();
   }
 
   /** Blocked time so far (ms); only differences mean anything. */

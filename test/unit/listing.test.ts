@@ -19,16 +19,27 @@ function list(lister: Lister, dir: string): Promise<Listed> {
   });
 }
 
-/** A clock whose every reading is `step` ms of blocked time after the last: a listing (two readings) waited that long. */
-function fakeClock(): Clock & { step: number; readings: number; closed: boolean } {
-  let at = 0;
+/**
+ * A clock the test drives: each listing (between two readings of `nowMs`) takes `wall` ms, of which
+ * `blocked` asleep. Counts the readings of blocked time.
+ */
+function fakeClock(): Clock & { wall: number; blocked: number; blockedReadings: number; closed: boolean } {
+  let now = 0;
+  let asleep = 0;
+  let nowReadings = 0;
   return {
-    step: 0,
-    readings: 0,
+    wall: 0.1,
+    blocked: 0,
+    blockedReadings: 0,
     closed: false,
+    // Both clocks are read in pairs around a listing: the second of a pair is its end.
+    nowMs() {
+      if (nowReadings++ % 2 === 1) now += this.wall;
+      return now;
+    },
     blockedMs() {
-      this.readings++;
-      return (at += this.step);
+      if (this.blockedReadings++ % 2 === 1) asleep += this.blocked;
+      return asleep;
     },
     close() {
       this.closed = true;
@@ -72,37 +83,42 @@ describe('the walk lists directories at once while the device answers at once', 
     lister.close();
   });
 
-  it('goes to the thread pool once 3 of the last 16 listings waited over 1 ms, and lists the same', async () => {
+  it('goes to the thread pool once 3 of the last 16 listings waited over 1 ms (measured after a slow one), and lists the same', async () => {
     const clock = fakeClock();
     const lister = new Lister(clock);
-    const waitedOnce = async (): Promise<void> => {
-      clock.step = 5;
+    const listing = async (wall: number, blocked: number): Promise<void> => {
+      [clock.wall, clock.blocked] = [wall, blocked];
       await list(lister, root);
-      clock.step = 0.1;
+      [clock.wall, clock.blocked] = [0.1, 0];
     };
-    clock.step = 0.9;
     for (let i = 0; i < 8; i++) await list(lister, root);
+    // Fast listings are not measured: /proc is not read.
+    expect(clock.blockedReadings).toBe(0);
+    // Slow but not asleep (a big directory, a parent preempted by its workers): the next is measured, no wait.
+    for (let i = 0; i < 4; i++) await listing(5, 0.5);
+    expect(clock.blockedReadings).toBeGreaterThan(0);
     expect(lister.synchronous).toBe(true);
-    // Waits far apart (a big directory now and then): still synchronous.
+    // Waits far apart: still synchronous.
     for (let round = 0; round < 4; round++) {
-      await waitedOnce();
+      await listing(5, 0);
+      await listing(5, 5);
       for (let i = 0; i < 8; i++) await list(lister, root);
     }
     expect(lister.synchronous).toBe(true);
     for (let i = 0; i < 16; i++) await list(lister, root);
-    // Three within 16 listings: a device that makes the parent wait.
-    await waitedOnce();
-    for (let i = 0; i < 5; i++) await list(lister, root);
-    await waitedOnce();
+    // A device that makes the parent wait: the first slow listing arms the clock, three more waits go async.
+    await listing(5, 5);
+    await listing(5, 5);
+    await listing(5, 5);
     expect(lister.synchronous).toBe(true);
     expect(clock.closed).toBe(false);
-    await waitedOnce();
+    await listing(5, 5);
     expect(lister.synchronous).toBe(false);
     expect(clock.closed).toBe(true);
     // From now on: fs.readdir on the thread pool, and the clock is not read any more.
-    const readings = clock.readings;
+    const readings = clock.blockedReadings;
     const asyncListed = await list(lister, root);
-    expect(clock.readings).toBe(readings);
+    expect(clock.blockedReadings).toBe(readings);
     expect(asyncListed.names).toEqual(expectedNames());
     expect(asyncListed.later).toBe(true);
     const missing = await list(lister, path.join(root, 'gone'));
