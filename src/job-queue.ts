@@ -69,30 +69,57 @@ export class JobQueue {
     return ids;
   }
 
+  // Element by element, not `set([...])` and `subarray`: no array or view per job (a worker pushes and
+  // shifts every file it copies).
   push({ job, st }: QueuedJob): void {
     if (this.end === this.capacity) this.grow();
-    const n = this.shifted + this.length;
+    const nth = this.shifted + this.length;
     const i = this.end++;
+    const { bigs, numbers } = this;
+    const b = i * JobQueue.B;
     // The columns wrap a time that does not fit: then it is kept aside.
-    this.bigs.set([st.ino, st.atimeNs, st.mtimeNs], i * JobQueue.B);
-    const far = this.bigs[i * JobQueue.B + 1] !== st.atimeNs || this.bigs[i * JobQueue.B + 2] !== st.mtimeNs;
-    if (far) this.farTimes.set(n, { atimeNs: st.atimeNs, mtimeNs: st.mtimeNs });
+    bigs[b] = st.ino;
+    bigs[b + 1] = st.atimeNs;
+    bigs[b + 2] = st.mtimeNs;
+    const far = bigs[b + 1] !== st.atimeNs || bigs[b + 2] !== st.mtimeNs;
+    if (far) this.farTimes.set(nth, { atimeNs: st.atimeNs, mtimeNs: st.mtimeNs });
     const flags = (job.kind === 'link' ? LINK : 0) | (job.fresh ? FRESH : 0) | (far ? FAR : 0);
     this.rels[i] = job.rel;
-    this.numbers.set([job.id, flags + job.attempt * 8, st.size, st.mode, st.uid, st.gid, st.dev, st.nlink, st.blocks], i * JobQueue.N);
+    const n = i * JobQueue.N;
+    numbers[n] = job.id;
+    numbers[n + 1] = flags + job.attempt * 8;
+    numbers[n + 2] = st.size;
+    numbers[n + 3] = st.mode;
+    numbers[n + 4] = st.uid;
+    numbers[n + 5] = st.gid;
+    numbers[n + 6] = st.dev;
+    numbers[n + 7] = st.nlink;
+    numbers[n + 8] = st.blocks;
   }
 
   shift(): QueuedJob | undefined {
     if (this.start === this.end) return undefined;
     const i = this.start++;
     const nth = this.shifted++;
-    const n = this.numbers.subarray(i * JobQueue.N, (i + 1) * JobQueue.N);
-    const b = this.bigs.subarray(i * JobQueue.B, (i + 1) * JobQueue.B);
-    const flags = n[1]! % 8;
+    const { bigs, numbers } = this;
+    const n = i * JobQueue.N;
+    const b = i * JobQueue.B;
+    const flags = numbers[n + 1]! % 8;
     const kind: JobKind = flags & LINK ? 'link' : 'file';
-    const job: JobRef = { id: n[0]!, kind, rel: this.rels[i]!, attempt: Math.floor(n[1]! / 8), fresh: (flags & FRESH) !== 0 };
+    const job: JobRef = { id: numbers[n]!, kind, rel: this.rels[i]!, attempt: Math.floor(numbers[n + 1]! / 8), fresh: (flags & FRESH) !== 0 };
     this.rels[i] = '';
-    const st: SourceStat = { size: n[2]!, blocks: n[8]!, mode: n[3]!, uid: n[4]!, gid: n[5]!, dev: n[6]!, nlink: n[7]!, ino: BigInt.asUintN(64, b[0]!), atimeNs: b[1]!, mtimeNs: b[2]! };
+    const st: SourceStat = {
+      size: numbers[n + 2]!,
+      blocks: numbers[n + 8]!,
+      mode: numbers[n + 3]!,
+      uid: numbers[n + 4]!,
+      gid: numbers[n + 5]!,
+      dev: numbers[n + 6]!,
+      nlink: numbers[n + 7]!,
+      ino: BigInt.asUintN(64, bigs[b]!),
+      atimeNs: bigs[b + 1]!,
+      mtimeNs: bigs[b + 2]!,
+    };
     if (flags & FAR) {
       Object.assign(st, this.farTimes.get(nth));
       this.farTimes.delete(nth);

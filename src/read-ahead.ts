@@ -108,12 +108,12 @@ export class ReadAhead {
     if (!this.active) {
       // Decided once per WATCH first reads: cheap enough for every file of a warm copy.
       if (this.waits.length < WATCH) return;
-      this.active = median(this.waits) > DEVICE_MS;
+      this.active = medianAbove(this.waits, DEVICE_MS);
       this.waits.length = 0;
       this.fill();
     } else if (n === this.probeTo - 1) {
       // The probe is over: the device no longer makes the copy wait (the data is cached after all).
-      if (median(this.waits) <= DEVICE_MS && !this.forced) this.active = false;
+      if (!medianAbove(this.waits, DEVICE_MS) && !this.forced) this.active = false;
       this.waits.length = 0;
     }
   }
@@ -242,9 +242,11 @@ function closeQuietly(fd: number): void {
   }
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  return sorted[sorted.length >> 1]!;
+/** Whether the median of `values` (the upper one of an even count) is above `limit`, without sorting. */
+function medianAbove(values: number[], limit: number): boolean {
+  let above = 0;
+  for (const v of values) if (v > limit) above++;
+  return above >= values.length - (values.length >> 1);
 }
 
 /** Time this process has spent blocked so far (ms): wall time less CPU time less time waiting for a CPU. */
