@@ -8,17 +8,21 @@ import { decode, decodeLatin1, osPath } from './byte-names.js';
 
 /**
  * Reads listings at once (synchronously) while the device answers at once, and on the thread pool
- * once WAITS_TO_GO_ASYNC of the last RECENT listings waited for it:
+ * once WAITS_TO_GO_ASYNC of the last RECENT listings waited for it (a slow disk, a network file
+ * system, a hung mount; this machine's virtio disk answers a cold listing in 1-2 ms, fast enough):
  * - warm, an async readdir's hand-off to the thread pool costs three times the CPU of the listing
  *   itself (the real tree's 3,211 directories: 190 vs 63 ms of CPU), all of it the parent's, which
  *   shares the cores with the workers;
  * - cold, listings in flight together keep the device busy, and the parent free to hand out work.
- * A listing waited when its wall time passed the thread's time on a CPU and waiting for one by
- * WAITED_MS (see `ThreadClock`; measured only after a listing slower than that): a parent preempted
- * by its workers did not wait; a GC pause now and then may look so, hence several. Callbacks still come on a later turn of the event loop
+ * A listing waited when, of its wall time, over WAITED_MS and over half was blocked: neither on a CPU
+ * nor waiting for one (see `ThreadClock`; measured only after a listing slower than WAITED_MS). A
+ * parent preempted by its workers did not wait; a warm listing of 2,000 entries sleeps ~1.4 of its
+ * 4 ms (the main thread joins GC helpers), a cold one most of its time; a pause now and then may
+ * still look so, hence several. Callbacks still come on a later turn of the event loop
  * (setImmediate), so the workers' reports are taken in between listings, and fast-glob's queue never
- * recurses. A listing that fails is read again on the thread pool, from then on, whose error is the
- * one reported (the clock's descriptor closed first: the failure may be EMFILE).
+ * recurses. A listing that fails is read again on the thread pool, whose error is the one reported;
+ * for want of descriptors (EMFILE, ENFILE) the clock's descriptor is closed first and the rest of the
+ * walk goes there too.
  * Measured on the real tree, warm (10 alternating runs): pcopy / one plain process 0.880 vs 0.911
  * with every listing on the thread pool.
  */
@@ -44,20 +48,26 @@ export class Lister {
   list(dir: string, done: (err: NodeJS.ErrnoException | null, entries: fs.Dirent[]) => void): void {
     const { clock } = this;
     if (this.async || !clock) return readDirents(dir, done);
-    // The blocked time (a read of /proc, a few µs) is taken only around a listing that follows a
-    // slow one: on a warm tree a few in a run, on a cold one nearly all.
+    // The blocked time (a read of /proc and getrusage) is taken only around a listing that follows a
+    // slow one: on a warm tree a few in a run, on a cold one most.
     const measured = this.afterSlow;
     const started = clock.nowMs();
     const before = measured ? clock.blockedMs() : 0;
     let entries: fs.Dirent[];
     try {
       entries = readDirentsSync(dir);
-    } catch {
-      this.goAsync();
+    } catch (err) {
+      // Read again on the thread pool, whose error is the one reported. Out of descriptors (the
+      // clock holds one), the rest of the walk goes there too.
+      const { code } = err as NodeJS.ErrnoException;
+      if (code === 'EMFILE' || code === 'ENFILE') this.goAsync();
       return readDirents(dir, done);
     }
-    const waited = measured && clock.blockedMs() - before > WAITED_MS;
-    this.afterSlow = clock.nowMs() - started > WAITED_MS;
+    const blocked = measured ? clock.blockedMs() - before : 0;
+    const wall = clock.nowMs() - started;
+    // Most of it asleep: a big warm directory sleeps too, ~30% of its listing (GC helpers joined).
+    const waited = blocked > WAITED_MS && blocked * 2 > wall;
+    this.afterSlow = wall > WAITED_MS;
     this.recent = ((this.recent << 1) | Number(waited)) & RECENT_MASK;
     if (waited && bitCount(this.recent) >= WAITS_TO_GO_ASYNC) this.goAsync();
     setImmediate(done, null, entries);
@@ -75,7 +85,7 @@ export class Lister {
   }
 }
 
-const WAITED_MS = 1;
+const WAITED_MS = 2;
 const WAITS_TO_GO_ASYNC = 3;
 const RECENT = 16;
 const RECENT_MASK = (1 << RECENT) - 1;
@@ -94,10 +104,11 @@ export interface Clock {
 }
 
 /**
- * This thread's blocked time: wall time less its time on a CPU and waiting for one, both from
- * Linux's /proc/thread-self/schedstat (one pread, ~2 µs). Not process.cpuUsage() or resourceUsage():
- * getrusage(RUSAGE_SELF) took 35-200 µs a call in the parent while its workers ran, and counts the
- * CPU of every thread.
+ * This thread's blocked time: wall time less the process's CPU time (process.cpuUsage) less this
+ * thread's time waiting for a CPU (Linux's /proc/thread-self/schedstat, second field). Not the
+ * first field for CPU time: for a thread that is running it lags by up to a scheduler tick (4 ms
+ * here), so a warm listing of a big directory looked blocked. getrusage is dear in the parent while
+ * its workers run (35-200 µs a call), so the clock is read only around measured listings.
  */
 export class ThreadClock implements Clock {
   private readonly buffer = Buffer.alloc(128);
@@ -120,8 +131,9 @@ export class ThreadClock implements Clock {
   /** Blocked time so far (ms); only differences mean anything. */
   blockedMs(): number {
     const n = fs.readSync(this.fd, this.buffer, 0, this.buffer.length, 0);
-    const [onCpu, queued] = this.buffer.toString('latin1', 0, n).split(' ', 2);
-    return performance.now() - (Number(onCpu) + Number(queued)) / 1e6;
+    const queuedNs = Number(this.buffer.toString('latin1', 0, n).split(' ', 2)[1]);
+    const { user, system } = process.cpuUsage();
+    return performance.now() - (user + system) / 1000 - queuedNs / 1e6;
   }
 
   close(): void {

@@ -65,8 +65,9 @@ export interface ScanHandlers {
 /** Walks `root` (a directory). Resolves when the walk ends or the signal aborts it. */
 export function scanSource(root: string, handlers: ScanHandlers, options: ScanOptions): Promise<void> {
   const filter = makePathFilter(options.include, options.exclude);
-  const lister = new Lister();
   const guard = makeGuard(root, handlers, options, filter.selected);
+  // After anything that can throw here: its descriptor is closed when the walk's promise settles.
+  const lister = new Lister();
   /**
    * What fast-glob may see of a directory's listing: no excluded entry, and no name with a line break.
    * fast-glob matches paths with regular expressions whose `.` does not match a line break, so it
