@@ -69,6 +69,9 @@ export class HardLinkGroups {
     const group = this.byLeader.get(id);
     if (!group) return;
     if (outcome === 'kept') return this.passLead(group);
+    // Its copy is the group's data only if its name still is the group's file: a name renamed over
+    // between its sizing and its copy (which stats it again) was copied as the file it is now.
+    if (!this.policy.dryRun && !this.stillInGroup(id, group)) return this.passLead(group);
     group.leaderOutcome = outcome;
     for (const follower of group.followers) this.link(group, follower);
     group.followers = [];
@@ -97,6 +100,15 @@ export class HardLinkGroups {
     if (policy.overwrite !== 'never' && policy.overwrite !== 'update') return false;
     try {
       return existingOutcome(under(this.destRoot, this.jobs.rel(id)), this.sourceStat(id), policy, () => false) === 'kept';
+    } catch {
+      return false;
+    }
+  }
+
+  private stillInGroup(id: number, group: LinkGroup): boolean {
+    try {
+      const st = this.sourceStat(id);
+      return `${st.dev}:${st.ino}` === group.key;
     } catch {
       return false;
     }

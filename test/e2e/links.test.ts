@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { build, diffTrees, findTemps, listEntries, read, snapshot, srcDestPerTest, statOf, writeFile } from '../helpers/tree.js';
-import { runPcopy, startPcopy, waitFor, type RunResult } from '../helpers/run.js';
+import { runPcopy, startPcopy, waitFor, withinOrKill, type RunResult } from '../helpers/run.js';
 import { clip } from '../helpers/output.js';
 import { expectOk, pcopyIn } from '../helpers/expect.js';
 
@@ -293,6 +293,42 @@ describe('-H, --hard-links', () => {
     expect(r.stderr).toMatch(/Cannot copy `.*\/b` to `.*\/b`: source changed while being copied \(replaced\)/);
     expect(fs.existsSync(path.join(dest, 'b'))).toBe(false);
     expect(fs.readFileSync(path.join(dest, 'a'))).toEqual(fs.readFileSync(path.join(src, 'a')));
+    expect(findTemps(dest)).toEqual([]);
+  });
+
+  it('a name renamed over between its sizing and its copy as a leader is copied as the file it is now; its group is not linked to it', async () => {
+    const src = path.join(tmp(), 'src');
+    // One worker: a big file first (a task of its own, 50 ms a 64 KiB chunk: ~6 s), then the link
+    // groups, whose leaders (the name listed first) wait behind it, sized, not yet copied, while
+    // they are renamed over.
+    writeFile(path.join(src, 'big.bin'), 8 * 1024 * 1024);
+    const groups = [0, 1, 2, 3, 4, 5];
+    for (const i of groups) {
+      writeFile(path.join(src, `p${i}`), 20_000 + i, { seed: `old${i}` });
+      fs.linkSync(path.join(src, `p${i}`), path.join(src, `q${i}`));
+    }
+    const listed = fs.readdirSync(src);
+    const names = groups.map((i) => (listed.indexOf(`p${i}`) < listed.indexOf(`q${i}`) ? [`p${i}`, `q${i}`] : [`q${i}`, `p${i}`]));
+    const dest = path.join(tmp(), 'dest');
+    const running = startPcopy(['-H', '-j', '1', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '50' } });
+    await waitFor(() => fs.existsSync(dest) && findTemps(dest).length > 0, 'the big file being copied', { running });
+    for (const [leader] of names) {
+      fs.writeFileSync(path.join(src, `${leader}.new`), `different ${leader}\n`);
+      fs.renameSync(path.join(src, `${leader}.new`), path.join(src, leader!));
+    }
+    const r = await withinOrKill(running.done, 60_000, running, 'pcopy -H');
+    expect([0, 1], clip(r.stderr)).toContain(r.code);
+    for (const [leader, other] of names) {
+      // The other name keeps the group's (old) data: never linked to what the leader became.
+      expect(fs.readFileSync(path.join(dest, other!)), other).toEqual(fs.readFileSync(path.join(src, other!)));
+      const copied = path.join(dest, leader!);
+      if (fs.existsSync(copied)) {
+        expect(fs.readFileSync(copied, 'utf8')).toBe(`different ${leader}\n`);
+        expect(fs.statSync(copied).ino).not.toBe(fs.statSync(path.join(dest, other!)).ino);
+      } else {
+        expect(r.stderr).toMatch(new RegExp(`Cannot copy \`[^\`]*/${leader}\` to \`[^\`]*/${leader}\`: source changed while being copied \\(replaced\\)`));
+      }
+    }
     expect(findTemps(dest)).toEqual([]);
   });
 
