@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import { osPath } from './byte-names.js';
 import { dryRunWrite, existingOutcome, renameOver, statSource, type CopyOutcome, type CopyPolicy } from './copy-file.js';
 import { EntryFailure, entryError, serializeError, type SerializedError } from './errors.js';
-import { sourceStatOf, type SourceStat } from './metadata.js';
+import { fileKey, sourceStatOf, type SourceStat } from './metadata.js';
 import { tempPathOf, under } from './protocol.js';
 
 /** What the groups need of the pool. */
@@ -107,8 +107,7 @@ export class HardLinkGroups {
 
   private stillInGroup(id: number, group: LinkGroup): boolean {
     try {
-      const st = this.sourceStat(id);
-      return `${st.dev}:${st.ino}` === group.key;
+      return fileKey(this.sourceStat(id)) === group.key;
     } catch {
       return false;
     }
@@ -135,7 +134,7 @@ export class HardLinkGroups {
     const dest = under(this.destRoot, this.jobs.rel(id));
     try {
       const st = this.sourceStat(id);
-      if (`${st.dev}:${st.ino}` !== group.key) return this.jobs.settle(id, entryError.changed('replaced'));
+      if (fileKey(st) !== group.key) return this.jobs.settle(id, entryError.changed('replaced'));
       // A dry run looks at DEST as a copy would: not below a directory the run would make.
       const fresh = this.jobs.fresh(id);
       // In a dry run the leader's copy is there only if it stays as it is ('same'): a name already

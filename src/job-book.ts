@@ -209,6 +209,11 @@ export class JobBook {
     this.attempts[id]!++;
   }
 
+  /** Its destination directory was made by this run (or would be, in a dry run). */
+  isFresh(id: number): boolean {
+    return this.fresh[id]!;
+  }
+
   ref(id: number): JobRef {
     return { id, kind: this.kinds[id]!, rel: this.rels[id]!, attempt: this.attempts[id]!, fresh: this.fresh[id]! };
   }

@@ -3,7 +3,7 @@
  * (see byte-names.ts), and read at once or on the thread pool as the device answers (`Lister`).
  */
 import fs from 'node:fs';
-import { performance } from 'node:perf_hooks';
+import { ThreadClock } from './blocked-time.js';
 import { decode, decodeLatin1, osPath } from './byte-names.js';
 
 /**
@@ -15,7 +15,7 @@ import { decode, decodeLatin1, osPath } from './byte-names.js';
  *   shares the cores with the workers;
  * - cold, listings in flight together keep the device busy, and the parent free to hand out work.
  * A listing waited when, of its wall time, over WAITED_MS and over half was blocked: neither on a CPU
- * nor waiting for one (see `ThreadClock`; measured only after a listing slower than WAITED_MS). A
+ * nor waiting for one (see blocked-time.ts; measured only after a listing slower than WAITED_MS). A
  * parent preempted by its workers did not wait; a warm listing of 2,000 entries sleeps ~1.4 of its
  * 4 ms (the main thread joins GC helpers), a cold one most of its time; a pause now and then may
  * still look so, hence several. Callbacks still come on a later turn of the event loop
@@ -103,45 +103,6 @@ export interface Clock {
   close(): void;
 }
 
-/**
- * This thread's blocked time: wall time less the process's CPU time (process.cpuUsage) less this
- * thread's time waiting for a CPU (Linux's /proc/thread-self/schedstat, second field). Not the
- * first field for CPU time: for a thread that is running it lags by up to a scheduler tick (4 ms
- * here), so a warm listing of a big directory looked blocked. getrusage is dear in the parent while
- * its workers run (35-200 µs a call), so the clock is read only around measured listings.
- */
-export class ThreadClock implements Clock {
-  private readonly buffer = Buffer.alloc(128);
-
-  private constructor(private fd: number) {}
-
-  /** The clock, or undefined where there is no schedstat (not Linux, no /proc, no descriptor left). */
-  static open(): ThreadClock | undefined {
-    try {
-      return new ThreadClock(fs.openSync('/proc/thread-self/schedstat', 'r'));
-    } catch {
-      return undefined;
-    }
-  }
-
-  nowMs(): number {
-    return performance.now();
-  }
-
-  /** Blocked time so far (ms); only differences mean anything. */
-  blockedMs(): number {
-    const n = fs.readSync(this.fd, this.buffer, 0, this.buffer.length, 0);
-    const queuedNs = Number(this.buffer.toString('latin1', 0, n).split(' ', 2)[1]);
-    const { user, system } = process.cpuUsage();
-    return performance.now() - (user + system) / 1000 - queuedNs / 1e6;
-  }
-
-  close(): void {
-    if (this.fd < 0) return;
-    fs.closeSync(this.fd);
-    this.fd = -1;
-  }
-}
 
 /**
  * A directory's entries with their types, names decoded (see byte-names.ts). They are read as latin1

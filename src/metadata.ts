@@ -21,6 +21,11 @@ export interface SourceStat {
   mtimeNs: bigint;
 }
 
+/** A file's identity as a string: the key of a -H link group (and of a directory the walk guards). */
+export function fileKey(st: { dev: number | bigint; ino: number | bigint }): string {
+  return `${st.dev}:${st.ino}`;
+}
+
 export function sourceStatOf(st: fs.BigIntStats): SourceStat {
   return {
     size: Number(st.size),

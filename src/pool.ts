@@ -78,7 +78,7 @@ export class WorkerPool {
 
   /** Its destination directory was made by this run (or would be, in a dry run). */
   fresh(id: number): boolean {
-    return this.scheduler.jobs.ref(id).fresh;
+    return this.scheduler.jobs.isFresh(id);
   }
 
   kind(id: number): JobKind {

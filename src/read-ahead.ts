@@ -12,7 +12,7 @@
  * come from memory after all, read-ahead stops. Nothing is decided from the file system or the path.
  */
 import fs from 'node:fs';
-import { performance } from 'node:perf_hooks';
+import { blockedMs } from './blocked-time.js';
 import { osPath } from './byte-names.js';
 import type { Follower, ReadStart } from './copy-file.js';
 import type { JobQueue } from './job-queue.js';
@@ -136,7 +136,7 @@ export class ReadAhead {
     let stopped = false;
     let reading = this.active;
     let decided = reading;
-    let start: { position: number; at: Blocked } | undefined;
+    let start: { position: number; blocked: number } | undefined;
     const more = (): void => {
       // Stopped: the descriptor is closed by the last read to come in (or now, when none is out).
       if (stopped) {
@@ -162,10 +162,10 @@ export class ReadAhead {
       if (position < 0) stopped = true;
       else {
         copied = position;
-        if (!start) start = { position, at: blockedNow() };
+        if (!start) start = { position, blocked: blockedMs() };
         else if (!decided && position - start.position >= MiB) {
           decided = true;
-          reading = blockedNow().ms - start.at.ms > (DEVICE_MS_PER_MIB * (position - start.position)) / MiB;
+          reading = blockedMs() - start.blocked > (DEVICE_MS_PER_MIB * (position - start.position)) / MiB;
         }
       }
       more();
@@ -248,29 +248,3 @@ function medianAbove(values: number[], limit: number): boolean {
   for (const v of values) if (v > limit) above++;
   return above >= values.length - (values.length >> 1);
 }
-
-/** Time this process has spent blocked so far (ms): wall time less CPU time less time waiting for a CPU. */
-interface Blocked {
-  ms: number;
-}
-
-function blockedNow(): Blocked {
-  const { user, system } = process.cpuUsage();
-  return { ms: performance.now() - (user + system) / 1000 - runQueueMs() };
-}
-
-/** This thread's time waiting on a run queue (ms), from Linux's /proc/thread-self/schedstat; 0 elsewhere. */
-function runQueueMs(): number {
-  if (schedstat === -1) return 0;
-  try {
-    schedstat ??= fs.openSync('/proc/thread-self/schedstat', 'r');
-    const n = fs.readSync(schedstat, statBuffer, 0, statBuffer.length, 0);
-    return Number(statBuffer.toString('latin1', 0, n).split(' ')[1]) / 1e6;
-  } catch {
-    schedstat = -1;
-    return 0;
-  }
-}
-/** A descriptor of this thread's schedstat, kept open; -1 where there is none. */
-let schedstat: number | undefined;
-const statBuffer = Buffer.alloc(128);

@@ -24,6 +24,7 @@ import fastGlob from 'fast-glob';
 import { osPath } from './byte-names.js';
 import { entryError, serializeError, type SerializedError } from './errors.js';
 import { Lister, readDirentsSync } from './listing.js';
+import { fileKey } from './metadata.js';
 import { makePathFilter } from './patterns.js';
 
 export type EntryType = 'dir' | 'file' | 'link' | 'fifo' | 'socket' | 'char-device' | 'block-device' | 'unknown';
@@ -252,7 +253,7 @@ function followedType(abs: string): EntryType {
 }
 
 function idOf(st: fs.Stats | undefined): string | undefined {
-  return st ? `${st.dev}:${st.ino}` : undefined;
+  return st ? fileKey(st) : undefined;
 }
 
 function typeOf(d: fs.Dirent | fs.Stats | undefined): EntryType {

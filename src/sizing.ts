@@ -10,7 +10,7 @@ import { isErrorPath } from './byte-names.js';
 import { statSource, type CopyPolicy } from './copy-file.js';
 import { EntryFailure, entryError, serializeError, type SerializedError } from './errors.js';
 import type { JobQueue } from './job-queue.js';
-import { sourceStatOf, type SourceStat } from './metadata.js';
+import { fileKey, sourceStatOf, type SourceStat } from './metadata.js';
 import { under, type JobRef } from './protocol.js';
 import type { ReportBatch } from './worker-report.js';
 
@@ -62,7 +62,7 @@ export class Sizing {
   private keepOrSendAway(job: JobRef, st: SourceStat, keepBelow: number): void {
     this.report.sizes.push(job.id, st.size);
     if (this.policy.hardLinks && st.nlink > 1 && job.kind === 'file') {
-      this.report.links.push([job.id, `${st.dev}:${st.ino}`]);
+      this.report.links.push([job.id, fileKey(st)]);
       this.report.away.push(job.id);
     } else if (st.size >= keepBelow) this.report.away.push(job.id);
     else this.queue.push({ job, st });

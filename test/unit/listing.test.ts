@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decode } from '../../src/byte-names.js';
-import { Lister, ThreadClock, type Clock } from '../../src/listing.js';
+import { ThreadClock } from '../../src/blocked-time.js';
+import { Lister, type Clock } from '../../src/listing.js';
 
 type Listed = { err: NodeJS.ErrnoException | null; names: string[]; types: string[]; later: boolean };
 
@@ -61,7 +62,7 @@ afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 const expectedNames = (): string[] => ['a.txt', decode(Buffer.from([0x63, 0x61, 0x66, 0xe9])), 'link', 'sub'].sort();
 
 describe('the walk lists directories at once while the device answers at once', () => {
-  it('a cache-speed listing is read synchronously and handed on a later turn; errors as the async read gives them', async () => {
+  it('a cache-speed listing is read synchronously and handed on a later turn; a failed one reports its error and the walk stays synchronous', async () => {
     const lister = new Lister();
     for (let i = 0; i < 20; i++) {
       const got = await list(lister, root);
