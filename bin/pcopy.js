@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-// The first worker starts now, while the CLI loads (see dist/worker-process.js).
-import { forkEarlyWorker } from '../dist/worker-process.js';
-
-forkEarlyWorker(process.argv.slice(2));
-const { main } = await import('../dist/cli.js');
-await main(process.argv);
+'use strict';
+// CommonJS (see bin/package.json): Node starts it without its ES module loader.
+// The first worker starts now, while the CLI loads (see src/worker-process.ts).
+require('../dist/worker-process.cjs').forkEarlyWorker(process.argv.slice(2));
+require('../dist/cli.cjs').main(process.argv);
