@@ -57,7 +57,9 @@ export function forkWorker(): ChildProcess {
     early.channel?.ref();
     return early;
   }
-  early?.kill();
+  // Only a worker that started: the handle of a spawn that failed has no pid yet, and its kill()
+  // would signal pid 0, our own process group.
+  if (early?.pid) early.kill();
   return spawn([]);
 }
 
@@ -81,6 +83,7 @@ export function forkEarlyWorker(args: string[]): void {
     return; // out of processes or descriptors: the pool forks (and reports) as usual
   }
   child.on('error', () => {});
+  if (!child.pid) return; // it failed (EMFILE, EAGAIN…): its error comes later, and the pool forks again
   child.unref();
   child.channel?.unref();
   (globalThis as Slot)[EARLY] = child;
