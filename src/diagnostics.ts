@@ -20,12 +20,22 @@ export function testReadAhead(): boolean {
   return process.env.PCOPY_TEST_READ_AHEAD === '1';
 }
 
-/** Phase marks of a run; printed with the parent's CPU time by `report` when timing is on. */
+/** The parent's CPU time so far (user + system), in ms. */
+const cpuMs = (): number => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
+/** Phase marks of a run, each with the parent's CPU time so far; printed by `report` when timing is on. */
 export class PhaseMarks {
-  private readonly marks: Array<[string, number]> = [['run starts', performance.now()]];
+  private readonly marks: Array<[what: string, at: number, cpu: number]> = [];
+
+  constructor() {
+    this.mark('run starts');
+  }
 
   mark(what: string): void {
-    if (timing) this.marks.push([what, performance.now()]);
+    if (timing) this.marks.push([what, performance.now(), cpuMs()]);
   }
 
   report(): void {
@@ -33,7 +43,7 @@ export class PhaseMarks {
     const { user, system } = process.cpuUsage();
     const maxRss = (process.resourceUsage().maxRSS / 1024).toFixed(0);
     process.stderr.write(
-      `pcopy timing (ms since process start): ${this.marks.map(([what, t]) => `${what} ${t.toFixed(0)}`).join(', ')}; ` +
+      `pcopy timing (ms since process start, parent cpu ms so far): ${this.marks.map(([what, t, cpu]) => `${what} ${t.toFixed(0)} (cpu ${cpu.toFixed(0)})`).join(', ')}; ` +
         `parent cpu user ${(user / 1000).toFixed(0)} ms, system ${(system / 1000).toFixed(0)} ms, max rss ${maxRss} MiB\n`,
     );
   }
