@@ -5,7 +5,7 @@
  * one bundle). All three are CommonJS, as is bin/pcopy.js (bin/package.json says so): Node starts a
  * CommonJS entry point without its ES module loader, which took ~5 ms of pcopy's start on a tiny
  * tree, and a forked worker that loads an ES module spends ~10 ms more of a core starting up.
- * - dist/worker-process.cjs: what bin/pcopy.js loads first, to fork the first worker at once;
+ * - dist/start-up.cjs: what bin/pcopy.js loads first (start-up.ts: V8's tier-up, the first worker's fork);
  * - dist/cli.cjs: the CLI, which bin/pcopy.js loads next;
  * - dist/worker.cjs: what every worker runs.
  * The other files of dist/ stay as tsc wrote them (ES modules): the library (dist/index.js) and its
@@ -20,6 +20,6 @@ const withFileUrl = {
   banner: { js: "const __pcopyFileUrl = require('node:url').pathToFileURL(__filename).href;" },
 };
 
-await build({ ...common, ...withFileUrl, entryPoints: ['src/worker-process.ts'], outfile: 'dist/worker-process.cjs' });
+await build({ ...common, ...withFileUrl, entryPoints: ['src/start-up.ts'], outfile: 'dist/start-up.cjs' });
 await build({ ...common, ...withFileUrl, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.cjs' });
 await build({ ...common, entryPoints: ['src/worker.ts'], outfile: 'dist/worker.cjs' });

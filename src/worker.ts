@@ -28,6 +28,9 @@ import { BYTES_PER_JOB } from './scheduler-settings.js';
 import { Sizing } from './sizing.js';
 import { copyPart, openSplit, sealSplit } from './split-file.js';
 import { ReportBatch } from './worker-report.js';
+import { tierUpLater } from './tier-up.js';
+
+tierUpLater();
 
 const SLICE_MS = 20;
 

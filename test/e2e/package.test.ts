@@ -43,9 +43,9 @@ describe('npm package', () => {
   });
 
   it('the tarball holds only package.json, README.md, LICENSE, bin/pcopy.js (CommonJS: bin/package.json), dist/*.js / dist/*.d.ts and the three bundles', () => {
-    const allowed = /^package\/(package\.json|README\.md|LICENSE|bin\/pcopy\.js|bin\/package\.json|dist\/[\w.-]+\.(js|d\.ts)|dist\/(cli|worker|worker-process)\.cjs)$/;
+    const allowed = /^package\/(package\.json|README\.md|LICENSE|bin\/pcopy\.js|bin\/package\.json|dist\/[\w.-]+\.(js|d\.ts)|dist\/(cli|worker|start-up)\.cjs)$/;
     expect(files.filter((f) => !allowed.test(f))).toEqual([]);
-    const bundles = ['dist/cli.cjs', 'dist/worker.cjs', 'dist/worker-process.cjs'];
+    const bundles = ['dist/cli.cjs', 'dist/worker.cjs', 'dist/start-up.cjs'];
     for (const f of ['package.json', 'README.md', 'LICENSE', 'bin/pcopy.js', 'bin/package.json', ...bundles]) expect(files).toContain(`package/${f}`);
     // Every module of src/ ships compiled, with its declarations; no sources, tests, fixtures or maps.
     const modules = fs.readdirSync(path.join(ROOT, 'src')).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3));
