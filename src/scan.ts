@@ -109,19 +109,20 @@ export function scanSource(root: string, handlers: ScanHandlers, options: ScanOp
   };
   /**
    * What fast-glob walks of a listing: its directories, and with -L its symlinks (it stats those to
-   * see which are directories). The rest (files, special files, symlinks without -L) is handed on
-   * from here, before fast-glob hears of the listing (so before its walk can end):
-   * fast-glob's per-entry pipeline (entry objects, its matcher, a stream) cost more CPU than the
-   * whole walk, on a tree of small files most of the parent's share.
+   * see which are directories). Every entry is handed on from here, before fast-glob hears of the
+   * listing (so before its walk can end, and a directory before its own listing is read), but for
+   * those it walks with -L, which its stream hands on once it knows what they are: fast-glob's
+   * per-entry pipeline (entry objects, its matcher, a stream) cost more CPU than the whole walk,
+   * on a tree of small files most of the parent's share.
    */
   const walkedOnly = (dirRel: string, entries: fs.Dirent[]): fs.Dirent[] => {
     const walked: fs.Dirent[] = [];
     for (const d of entries) {
-      if (d.isDirectory() || (options.followLinks && d.isSymbolicLink())) walked.push(d);
-      else if (!options.signal?.aborted) {
-        const rel = dirRel === '' ? d.name : `${dirRel}/${d.name}`;
-        if (filter.selected(rel)) handlers.entry({ rel, type: typeOf(d), dir: dirRel });
-      }
+      const walk = d.isDirectory() || (options.followLinks && d.isSymbolicLink());
+      if (walk) walked.push(d);
+      if ((walk && options.followLinks) || options.signal?.aborted) continue;
+      const rel = dirRel === '' ? d.name : `${dirRel}/${d.name}`;
+      if (filter.selected(rel)) handlers.entry({ rel, type: typeOf(d), dir: dirRel });
     }
     return walked;
   };
@@ -133,9 +134,13 @@ export function scanSource(root: string, handlers: ScanHandlers, options: ScanOp
   const rootPath = path.resolve(root);
   const walkRoot = rootPath.split(/[/\\]/).join('/');
   const fromWalked = (walked: string): string => (walked.startsWith(walkRoot) ? rootPath + walked.slice(walkRoot.length) : walked);
+  // A directory's rel, by slicing where fast-glob joined it under the root (path.relative resolves
+  // both paths against the cwd: ~20 µs a directory, 16 ms of a tree of 820).
+  const below = `${rootPath}${path.sep}`;
+  const relOf = (dir: string): string => (dir === rootPath ? '' : dir.startsWith(below) ? dir.slice(below.length) : path.relative(root, dir));
   const readdir = ((walked: string, opts: unknown, callback: (err: Error | null, entries: fs.Dirent[]) => void) => {
     const dir = fromWalked(walked);
-    const rel = path.relative(root, dir);
+    const rel = relOf(dir);
     // Not even read: an unreadable directory whose contents are all excluded is no error.
     if (filter.nothingBelow(rel) || options.notInto?.(rel)) return callback(null, []);
     // fast-glob asks for dirents; their names are read as bytes and handed on decoded.
@@ -158,7 +163,8 @@ export function scanSource(root: string, handlers: ScanHandlers, options: ScanOp
   const stream = fastGlob.stream(['**'], {
     cwd: root,
     dot: true,
-    onlyFiles: false,
+    // Without -L it is given only directories, all handed on already: its stream then carries nothing.
+    onlyFiles: !options.followLinks,
     followSymbolicLinks: options.followLinks,
     objectMode: true,
     unique: false,
