@@ -35,8 +35,8 @@
  *   untimed, before the first run.
  * - Every copy is checked afterwards (paths, types, sizes, link targets, file mtimes to the second;
  *   for pcopy also content hashes of a sample of files). One failed check marks the tool INVALID for
- *   that row: a fast wrong copy must not look like a win. So does a run that leaves a child process
- *   (seen while sampling memory) running after it ends: its timing would miss that work.
+ *   that row: a fast wrong copy must not look like a win. So does a child process left running after
+ *   the untimed, sampled run (below) ends: a timing would miss that work.
  * - Memory is measured in one untimed run per tool and row, before the timed ones (it also loads
  *   every binary into the cache and checks that no process outlives a run): the sum of VmRSS over
  *   the process and all its descendants, every ~20 ms. Shared pages (the node binary) count once per

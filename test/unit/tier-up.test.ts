@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { tiersUpLater } from '../../src/tier-up.js';
 import { ROOT } from '../helpers/run.js';
 
 const TIER_UP = pathToFileURL(path.join(ROOT, 'dist', 'tier-up.js')).href;
@@ -37,7 +38,8 @@ function markedForTurbofan(later: boolean): boolean {
 }
 
 describe('tierUpLater', () => {
-  it('a function V8 would optimize after ~250 calls is not yet marked after 450 once tierUpLater() ran', () => {
+  // Measured on Node 20's V8 (11.x) only, and left to its defaults elsewhere (see tier-up.ts).
+  it.skipIf(!tiersUpLater)('a function V8 would optimize after ~250 calls is not yet marked after 450 once tierUpLater() ran', () => {
     expect(markedForTurbofan(false)).toBe(true);
     expect(markedForTurbofan(true)).toBe(false);
   });
