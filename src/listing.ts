@@ -103,7 +103,6 @@ export interface Clock {
   close(): void;
 }
 
-
 /**
  * A directory's entries with their types, names decoded (see byte-names.ts). They are read as latin1
  * strings (one character per byte: cheaper than a Buffer per name). Where the file system gives no

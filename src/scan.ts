@@ -179,6 +179,7 @@ export function scanSource(root: string, handlers: ScanHandlers, options: ScanOp
     };
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
+    // Only with -L does the stream carry entries (see walkedOnly).
     stream.on('data', (e: fastGlob.Entry) => {
       const rel = e.path;
       if (!filter.selected(rel)) return;

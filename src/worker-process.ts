@@ -57,9 +57,7 @@ export function forkWorker(): ChildProcess {
     early.channel?.ref();
     return early;
   }
-  // Only a worker that started: the handle of a spawn that failed has no pid yet, and its kill()
-  // would signal pid 0, our own process group.
-  if (early?.pid) early.kill();
+  early?.kill(); // the slot holds only a worker that started (see forkEarlyWorker)
   return spawn([]);
 }
 
@@ -83,7 +81,9 @@ export function forkEarlyWorker(args: string[]): void {
     return; // out of processes or descriptors: the pool forks (and reports) as usual
   }
   child.on('error', () => {});
-  if (!child.pid) return; // it failed (EMFILE, EAGAIN…): its error comes later, and the pool forks again
+  // It failed (EMFILE, EAGAIN…): its error comes on the next tick, and until then its handle has no
+  // pid, so a kill() would signal pid 0, our own process group. Not kept: the pool forks again.
+  if (!child.pid) return;
   child.unref();
   child.channel?.unref();
   (globalThis as Slot)[EARLY] = child;
