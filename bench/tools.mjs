@@ -19,11 +19,12 @@ const FSCP_SCRIPT =
   '.catch((err) => { console.error(err); process.exitCode = 1; });';
 
 export const TOOLS = {
-  pcopy: { label: 'pcopy', command: (src, dest, opts) => [process.execPath, BIN, ...opts.pcopyArgs, src, dest], verify: 'hash' },
-  /** Another build of pcopy (--baseline DIR), run in the same alternation; labelled pcopy@<commit>. */
+  /** Run as a user runs it: the bin as a command (its first lines are a shell script; see bin/pcopy.js). */
+  pcopy: { label: 'pcopy', command: (src, dest, opts) => [BIN, ...opts.pcopyArgs, src, dest], verify: 'hash' },
+  /** Another build of pcopy (--baseline DIR), run in the same alternation and the same way; labelled pcopy@<commit>. */
   baseline: {
     label: 'baseline',
-    command: (src, dest, opts) => [process.execPath, path.join(opts.baseline, 'bin', 'pcopy.js'), ...opts.pcopyArgs, src, dest],
+    command: (src, dest, opts) => [path.join(opts.baseline, 'bin', 'pcopy.js'), ...opts.pcopyArgs, src, dest],
     verify: 'hash',
   },
   // `SRC/.` so DEST receives SRC's contents, as with pcopy (plain `cp -a SRC DEST` nests when DEST exists).

@@ -11,7 +11,7 @@ import { looksLikeCopy } from '../../src/worker-process.js';
 import { groupMembers } from '../helpers/proc.js';
 import { workerLines } from '../helpers/output.js';
 import { expectSameTree } from '../helpers/expect.js';
-import { runPcopy, startPcopy, waitFor, withinOrKill } from '../helpers/run.js';
+import { BIN, runCommand, runPcopy, startPcopy, waitFor, withinOrKill } from '../helpers/run.js';
 import { srcDestPerTest, writeFile } from '../helpers/tree.js';
 
 
@@ -40,6 +40,26 @@ describe('start-up', () => {
     expect(workerLines(r.stderr)).toHaveLength(2);
     expect(r.stderr.split('\n').filter((l) => l.includes('Ignoring extra certs'))).toHaveLength(1);
     expectSameTree(src, dest);
+  });
+
+  it('run as a command, bin/pcopy.js starts Node itself without NODE_EXTRA_CA_CERTS, with its arguments and exit code intact', async () => {
+    writeFile(path.join(src, 'a b', "it's $HOME.txt"), 1000);
+    const caEnv = { NODE_EXTRA_CA_CERTS: path.join(src, 'no-such-ca.pem') };
+    // The same variable makes a plain Node start warn: the check below can fail.
+    const bare = await runCommand(process.execPath, ['-e', '0'], { extraEnv: caEnv });
+    expect(bare.stderr).toContain('Ignoring extra certs');
+
+    const target = path.join(dest, 'x y', '$HOME');
+    const r = await runCommand(BIN, [src, target], { extraEnv: { ...caEnv, PCOPY_DEBUG_TIMING: '1' } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('Ignoring extra certs');
+    expect(workerLines(r.stderr)).toHaveLength(1);
+    expectSameTree(src, target);
+
+    const usage = await runCommand(BIN, ['--no-such-option', src, target], { extraEnv: caEnv });
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('--no-such-option');
+    expect(usage.stderr).not.toContain('Ignoring extra certs');
   });
 
   it('a tree of 3,000 files still gets a second worker', async () => {
