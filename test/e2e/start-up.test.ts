@@ -3,6 +3,7 @@
  * like a copy. A small tree is copied by that one worker (the pool grows only for work worth a
  * second process: many files, or many bytes); a run refused after that early fork (missing SRC,
  * usage error) exits at once with its usual code and leaves no process behind.
+ * Run as a command, bin/pcopy.js starts Node on itself without NODE_EXTRA_CA_CERTS (a shell line).
  */
 import fs from 'node:fs';
 import path from 'node:path';
