@@ -260,6 +260,15 @@ export function findTemps(root: string): string[] {
   return found;
 }
 
+/**
+ * Temp files of copies in progress below `root`: `findTemps` less the probe pcopy makes (and removes
+ * at once) in a directory it creates in an existing one, DEST itself among them, to see whether new
+ * files keep their modes there (metadata.ts, `keepsCreationModes`). A test that waits for "a copy in
+ * progress" must not take that probe for one: under load it was seen before any file was sized.
+ */
+export function copyTemps(root: string): string[] {
+  return findTemps(root).filter((t) => !/\/\.pcopy-\d+-probe-[0-9a-z]+\.tmp$/.test(t));
+}
 
 /** Inode of every regular file below `root`, keyed by relative path. */
 export function inodes(root: string): Map<string, bigint> {
