@@ -235,6 +235,9 @@ function planRows(opts) {
 
 async function main() {
   const opts = parseOptions(process.argv.slice(2));
+  // pcopy and the baseline run as commands, whose first line starts `node` from PATH: the Node that
+  // runs the bench goes first there, so every tool runs on the same binary (see tools.mjs).
+  process.env.PATH = [path.dirname(process.execPath), process.env.PATH].filter(Boolean).join(path.delimiter);
   checkBuild(ROOT, 'pcopy');
   if (opts.baseline) {
     if (!fs.existsSync(path.join(opts.baseline, 'bin', 'pcopy.js'))) fail(`--baseline ${opts.baseline} has no bin/pcopy.js: name a checkout of pcopy`);

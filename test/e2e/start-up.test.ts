@@ -12,8 +12,8 @@ import { looksLikeCopy } from '../../src/worker-process.js';
 import { groupMembers } from '../helpers/proc.js';
 import { workerLines } from '../helpers/output.js';
 import { expectSameTree } from '../helpers/expect.js';
-import { BIN, runCommand, runPcopy, startPcopy, waitFor, withinOrKill } from '../helpers/run.js';
-import { srcDestPerTest, writeFile } from '../helpers/tree.js';
+import { BIN, runCommand, runPcopy, start, startPcopy, waitFor, withinOrKill } from '../helpers/run.js';
+import { copyTemps, findTemps, srcDestPerTest, writeFile } from '../helpers/tree.js';
 
 
 describe('start-up', () => {
@@ -45,22 +45,39 @@ describe('start-up', () => {
 
   it('run as a command, bin/pcopy.js starts Node itself without NODE_EXTRA_CA_CERTS, with its arguments and exit code intact', async () => {
     writeFile(path.join(src, 'a b', "it's $HOME.txt"), 1000);
-    const caEnv = { NODE_EXTRA_CA_CERTS: path.join(src, 'no-such-ca.pem') };
+    // The bin's shell line starts `node` from PATH: this test's Node goes first there.
+    const env = { NODE_EXTRA_CA_CERTS: path.join(src, 'no-such-ca.pem'), PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}` };
     // The same variable makes a plain Node start warn: the check below can fail.
-    const bare = await runCommand(process.execPath, ['-e', '0'], { extraEnv: caEnv });
+    const bare = await runCommand(process.execPath, ['-e', '0'], { extraEnv: env });
     expect(bare.stderr).toContain('Ignoring extra certs');
 
     const target = path.join(dest, 'x y', '$HOME');
-    const r = await runCommand(BIN, [src, target], { extraEnv: { ...caEnv, PCOPY_DEBUG_TIMING: '1' } });
+    const r = await runCommand(BIN, [src, target], { extraEnv: { ...env, PCOPY_DEBUG_TIMING: '1' } });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toContain('Ignoring extra certs');
     expect(workerLines(r.stderr)).toHaveLength(1);
     expectSameTree(src, target);
 
-    const usage = await runCommand(BIN, ['--no-such-option', src, target], { extraEnv: caEnv });
+    const usage = await runCommand(BIN, ['--no-such-option', src, target], { extraEnv: env });
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('--no-such-option');
     expect(usage.stderr).not.toContain('Ignoring extra certs');
+  });
+
+  it('run as a command, the shell becomes Node (exec): the pid that was started is pcopy, so signals reach it', async () => {
+    for (let i = 0; i < 5; i++) writeFile(path.join(src, `f${i}`), 1000);
+    // 300 ms a file: the run lasts long enough to look at it.
+    const running = start(BIN, [src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '300', PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}` } });
+    const node = fs.realpathSync(process.execPath);
+    // Until the exec the pid is the shell's; with `node "$0"` instead of `exec node "$0"` it stays so.
+    await waitFor(() => fs.readlinkSync(`/proc/${running.pid}/exe`) === node, 'the started pid running node', { running });
+    await waitFor(() => fs.existsSync(dest) && copyTemps(dest).length > 0, 'a copy in progress', { running });
+    // To that pid alone, as `kill PID` would: pcopy stops as on Ctrl-C.
+    process.kill(running.pid, 'SIGINT');
+    const r = await withinOrKill(running.done, 20_000, running, 'pcopy after SIGINT');
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stdout).toMatch(/^pcopy: interrupted: /);
+    expect(findTemps(dest)).toEqual([]);
   });
 
   it('a tree of 3,000 files still gets a second worker', async () => {
