@@ -82,6 +82,17 @@ export function takesOwnGroup(dir: string): boolean {
 let probes = 0;
 
 /**
+ * The probe files `keepsCreationModes` makes: temp names of this run (a later run removes one left
+ * behind, as any temp of a dead run), never a copy's.
+ */
+export const PROBE_NAME = /^\.pcopy-\d+-probe-[0-9a-z]+\.tmp$/;
+
+/** The name of this process's `n`-th probe file. */
+export function probeName(n: number): string {
+  return `.pcopy-${process.pid}-probe-${n.toString(36)}.tmp`;
+}
+
+/**
  * Whether files made in `dir` get exactly the mode they ask for. Not under a default ACL (set on DEST
  * or an ancestor, inherited by every directory made below it): it masks the mode of every new file,
  * so files there need their mode set like any other. Probed with a file of mode 0777 made with no
@@ -89,7 +100,7 @@ let probes = 0;
  * anything else runs, and the probe file (a temp name) is removed at once.
  */
 export function keepsCreationModes(dir: string): boolean {
-  const probe = path.join(dir, `.pcopy-${process.pid}-probe-${(probes++).toString(36)}.tmp`);
+  const probe = path.join(dir, probeName(probes++));
   const umask = process.umask(0);
   let fd = -1;
   try {

@@ -66,7 +66,12 @@ export interface ScanHandlers {
 /** Walks `root` (a directory). Resolves when the walk ends or the signal aborts it. */
 export function scanSource(root: string, handlers: ScanHandlers, options: ScanOptions): Promise<void> {
   const filter = makePathFilter(options.include, options.exclude);
-  const guard = makeGuard(root, handlers, options, filter.selected);
+  const rootPath = path.resolve(root);
+  // A directory's rel, sliced from its path under the root (path.relative resolves both paths
+  // against the cwd: ~20 µs a directory, 16 ms of a tree of 820).
+  const below = rootPath.endsWith(path.sep) ? rootPath : `${rootPath}${path.sep}`;
+  const relOf = (dir: string): string => (dir === rootPath ? '' : dir.startsWith(below) ? dir.slice(below.length) : path.relative(root, dir));
+  const guard = makeGuard(root, relOf, handlers, options, filter.selected);
   // After anything that can throw here: its descriptor is closed when the walk's promise settles.
   const lister = new Lister();
   /**
@@ -131,13 +136,8 @@ export function scanSource(root: string, handlers: ScanHandlers, options: ScanOp
    * such as `/tmp/a\b` it would read `/tmp/a/b`, another directory or none: the paths it hands our
    * fs functions get SRC's real path back. (Names below the root are joined as they are.)
    */
-  const rootPath = path.resolve(root);
   const walkRoot = rootPath.split(/[/\\]/).join('/');
   const fromWalked = (walked: string): string => (walked.startsWith(walkRoot) ? rootPath + walked.slice(walkRoot.length) : walked);
-  // A directory's rel, by slicing where fast-glob joined it under the root (path.relative resolves
-  // both paths against the cwd: ~20 µs a directory, 16 ms of a tree of 820).
-  const below = `${rootPath}${path.sep}`;
-  const relOf = (dir: string): string => (dir === rootPath ? '' : dir.startsWith(below) ? dir.slice(below.length) : path.relative(root, dir));
   const readdir = ((walked: string, opts: unknown, callback: (err: Error | null, entries: fs.Dirent[]) => void) => {
     const dir = fromWalked(walked);
     const rel = relOf(dir);
@@ -207,13 +207,13 @@ interface Guard {
 }
 
 /** With -L or -x: decides per directory, from one stat, whether the walk may go in. */
-function makeGuard(root: string, handlers: ScanHandlers, options: ScanOptions, selected: (rel: string) => boolean): Guard | undefined {
+function makeGuard(root: string, relOf: (dir: string) => string, handlers: ScanHandlers, options: ScanOptions, selected: (rel: string) => boolean): Guard | undefined {
   if (!options.followLinks && !options.oneFileSystem) return undefined;
   const rootDev = fs.statSync(osPath(root)).dev;
   const destId = options.destRoot ? idOf(fs.statSync(osPath(options.destRoot), { throwIfNoEntry: false })) : undefined;
   const ids = new Map<string, string>();
   const decide = (dir: string, st: fs.Stats): boolean => {
-    const rel = path.relative(root, dir);
+    const rel = relOf(dir);
     const id = idOf(st)!;
     let reason: NotDescendedReason | undefined;
     if (options.oneFileSystem && st.dev !== rootDev) reason = 'other-file-system';

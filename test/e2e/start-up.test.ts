@@ -16,6 +16,9 @@ import { BIN, runCommand, runPcopy, start, startPcopy, waitFor, withinOrKill } f
 import { copyTemps, findTemps, srcDestPerTest, writeFile } from '../helpers/tree.js';
 
 
+/** Run as a command, the bin's shell line starts `node` from PATH: this test's Node goes first there. */
+const THIS_NODE_FIRST = { PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}` };
+
 describe('start-up', () => {
   let src: string;
   let dest: string;
@@ -45,8 +48,7 @@ describe('start-up', () => {
 
   it('run as a command, bin/pcopy.js starts Node itself without NODE_EXTRA_CA_CERTS, with its arguments and exit code intact', async () => {
     writeFile(path.join(src, 'a b', "it's $HOME.txt"), 1000);
-    // The bin's shell line starts `node` from PATH: this test's Node goes first there.
-    const env = { NODE_EXTRA_CA_CERTS: path.join(src, 'no-such-ca.pem'), PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}` };
+    const env = { NODE_EXTRA_CA_CERTS: path.join(src, 'no-such-ca.pem'), ...THIS_NODE_FIRST };
     // The same variable makes a plain Node start warn: the check below can fail.
     const bare = await runCommand(process.execPath, ['-e', '0'], { extraEnv: env });
     expect(bare.stderr).toContain('Ignoring extra certs');
@@ -67,7 +69,7 @@ describe('start-up', () => {
   it('run as a command, the shell becomes Node (exec): the pid that was started is pcopy, so signals reach it', async () => {
     for (let i = 0; i < 5; i++) writeFile(path.join(src, `f${i}`), 1000);
     // 300 ms a file: the run lasts long enough to look at it.
-    const running = start(BIN, [src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '300', PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}` } });
+    const running = start(BIN, [src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '300', ...THIS_NODE_FIRST } });
     const node = fs.realpathSync(process.execPath);
     // Until the exec the pid is the shell's; with `node "$0"` instead of `exec node "$0"` it stays so.
     await waitFor(() => fs.readlinkSync(`/proc/${running.pid}/exe`) === node, 'the started pid running node', { running });

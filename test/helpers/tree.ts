@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
 import { makeTree as makeFixtureTree } from '../../fixtures/make-tree.mjs';
+import { PROBE_NAME } from '../../src/metadata.js';
 import { isRoot } from './host.js';
 import { killStarted } from './run.js';
 
@@ -267,7 +268,7 @@ export function findTemps(root: string): string[] {
  * progress" must not take that probe for one: under load it was seen before any file was sized.
  */
 export function copyTemps(root: string): string[] {
-  return findTemps(root).filter((t) => !/\/\.pcopy-\d+-probe-[0-9a-z]+\.tmp$/.test(t));
+  return findTemps(root).filter((t) => !PROBE_NAME.test(path.basename(t)));
 }
 
 /** Inode of every regular file below `root`, keyed by relative path. */

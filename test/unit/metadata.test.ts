@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { micros, mtimesMatch, utimeSeconds } from '../../src/metadata.js';
+import { micros, mtimesMatch, PROBE_NAME, probeName, utimeSeconds } from '../../src/metadata.js';
+import { TEMP_NAME_PATTERN, tempName } from '../../src/protocol.js';
 import { prng } from '../../fixtures/make-tree.mjs';
 import { tempPerTest } from '../helpers/tree.js';
 
@@ -17,6 +18,16 @@ function randomTimes(count: number, seed: number, { negative }: { negative: bool
   }
   return out;
 }
+
+describe('probe names', () => {
+  it('are temp names (a later run removes one left behind) that PROBE_NAME tells from every copy temp', () => {
+    for (const n of [0, 35, 1296]) {
+      expect(probeName(n)).toMatch(PROBE_NAME);
+      expect(probeName(n)).toMatch(TEMP_NAME_PATTERN);
+    }
+    for (const [id, attempt] of [[0, 0], [35, 1], [123456, 0]] as const) expect(tempName(`${process.pid}-a1b2c3`, id, attempt)).not.toMatch(PROBE_NAME);
+  });
+});
 
 describe('micros', () => {
   it.each([
