@@ -26,6 +26,7 @@ import {
 import { shownFileDestination, sourceIsDirectory } from './preflight.js';
 import { createReporter, type Reporter } from './progress.js';
 import { formatEntry, formatFailure, formatJson, formatSkipped, formatSummary, groupDigits } from './summary.js';
+import { BIG_RUN, settleWhen } from './tier-up.js';
 
 const HELP_AFTER = `
 What gets copied:
@@ -251,6 +252,7 @@ async function runCopy(src: string, dest: string, options: Partial<CopyOptions>,
     const onEvent = (event: CopyEvent): void => {
       switch (event.type) {
         case 'progress':
+          settleWhen(event.progress.entriesFound, BIG_RUN);
           return shown().update(event.progress);
         case 'failed':
           if (event.failure.error.code === GAVE_UP_CODE && ++gaveUp > GAVE_UP_LINES) return;

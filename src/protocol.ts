@@ -63,8 +63,9 @@ export type ParentMessage =
   /**
    * lstat these now and report their sizes; copy here, in order, those the scheduler's rule keeps:
    * files smaller than `keepBelow` that are not -H files with several links. Report the others `away`.
+   * `found`: the jobs the walk has found so far, which tells a big run (see tier-up.ts).
    */
-  | { type: 'size'; jobs: JobRef[]; keepBelow: number }
+  | { type: 'size'; jobs: JobRef[]; keepBelow: number; found: number }
   /** More work, done before queued copies (parts and big files first: they hold temp files). */
   | { type: 'tasks'; tasks: Task[] }
   /**
@@ -89,7 +90,7 @@ export interface WireJobs {
   flags: number[];
 }
 
-export type WireMessage = Exclude<ParentMessage, { type: 'size' }> | { type: 'size'; jobs: WireJobs; keepBelow: number };
+export type WireMessage = Exclude<ParentMessage, { type: 'size' }> | { type: 'size'; jobs: WireJobs; keepBelow: number; found: number };
 
 export function toWire(message: ParentMessage): WireMessage {
   if (message.type !== 'size') return message;
@@ -98,6 +99,7 @@ export function toWire(message: ParentMessage): WireMessage {
     type: 'size',
     jobs: { ids: jobs.map((j) => j.id), rels: jobs.map((j) => j.rel).join('\0'), flags: jobs.map((j) => (j.kind === 'link' ? 1 : 0) | (j.fresh ? 2 : 0) | (j.attempt << 2)) },
     keepBelow: message.keepBelow,
+    found: message.found,
   };
 }
 

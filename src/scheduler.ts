@@ -288,7 +288,7 @@ export class Scheduler {
       this.jobs.move(id, State.sizing, w);
       return this.jobs.ref(id);
     });
-    this.host.send(w, { type: 'size', jobs, keepBelow: this.settings.bigFileBytes });
+    this.host.send(w, { type: 'size', jobs, keepBelow: this.settings.bigFileBytes, found: this.jobs.length });
     this.asked.delete(w);
   }
 

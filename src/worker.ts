@@ -28,7 +28,7 @@ import { BYTES_PER_JOB } from './scheduler-settings.js';
 import { Sizing } from './sizing.js';
 import { copyPart, openSplit, sealSplit } from './split-file.js';
 import { ReportBatch } from './worker-report.js';
-import { tierUpLater } from './tier-up.js';
+import { BIG_RUN, settleWhen, tierUpLater } from './tier-up.js';
 
 tierUpLater();
 
@@ -83,12 +83,14 @@ process.on('message', (message: WireMessage) => {
       sizing = new Sizing(message.srcRoot, message.policy, queue, report);
       readAhead = new ReadAhead(queue, (rel) => under(message.srcRoot, rel), sourceOpenFlags(message.policy.dereference), message.chunkSize, schedule, testReadAhead());
       break; // a first report, idle: the scheduler hears the worker is up
-    case 'size':
+    case 'size': {
       // Sized now and reported at once: the bar's totals fill in early.
+      settleWhen(message.found, BIG_RUN);
       sizing!.size(fromWireJobs(message.jobs), message.keepBelow);
       flush(true);
       readAhead!.fill();
       break;
+    }
     case 'tasks':
       tasks.push(...message.tasks);
       break;

@@ -49,7 +49,7 @@ describe('a worker asked to release', () => {
     // so far down the queue that fewer than 5 jobs were left to give back (below).
     const w = startWorker(srcRoot, destRoot, 20);
     const exited = new Promise<number | null>((resolve) => w.child.on('exit', resolve));
-    w.send({ type: 'size', jobs, keepBelow: 8 * 1024 * 1024 });
+    w.send({ type: 'size', jobs, keepBelow: 8 * 1024 * 1024, found: jobs.length });
     await waitFor(() => w.reports.some((r) => r.inHand.length > 0), 'a job in hand', { running: w.running });
     w.send({ type: 'release' });
     await waitFor(() => w.reports.some((r) => r.released !== undefined), 'the answer to release', { running: w.running });

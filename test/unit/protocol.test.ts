@@ -11,17 +11,18 @@ describe('a size batch on the wire', () => {
       { id: 13, kind: 'file', rel: 'caf\udce9/ a \\b', attempt: 2, fresh: false },
       { id: 2 ** 31, kind: 'link', rel: 'x', attempt: 1, fresh: false },
     ];
-    const wire = toWire({ type: 'size', jobs, keepBelow: 8 * 1024 * 1024 });
+    const wire = toWire({ type: 'size', jobs, keepBelow: 8 * 1024 * 1024, found: 40000 });
     // Through JSON, as Node's IPC sends it.
     const received = JSON.parse(JSON.stringify(wire)) as typeof wire;
     expect(received.type).toBe('size');
     if (received.type !== 'size') return;
     expect(received.keepBelow).toBe(8 * 1024 * 1024);
+    expect(received.found).toBe(40000);
     expect(Array.isArray(received.jobs)).toBe(false);
     expect(fromWireJobs(received.jobs)).toEqual(jobs);
     // None, and one whose name is '' (SRC itself a file).
     for (const batch of [[], [{ id: 0, kind: 'file', rel: '', attempt: 0, fresh: false }]] as JobRef[][]) {
-      const m = toWire({ type: 'size', jobs: batch, keepBelow: 1 });
+      const m = toWire({ type: 'size', jobs: batch, keepBelow: 1, found: batch.length });
       expect(m.type === 'size' && fromWireJobs(m.jobs)).toEqual(batch);
     }
   });

@@ -107,6 +107,17 @@ describe('Scheduler: batches and routing', () => {
     expect(sizes[0]![1].jobs[0]).toEqual({ id: 0, kind: 'file', rel: 'f0', attempt: 0, fresh: true });
   });
 
+  it('tells each size batch how many jobs the walk has found so far (a big run tiers up sooner)', () => {
+    const p = new FakePool();
+    for (let i = 0; i < 16; i++) p.s.add('file', `f${i}`, true);
+    for (let i = 16; i < 40; i++) p.s.add('file', `f${i}`, true);
+    p.s.finishInput();
+    const found = p.take('size').map(([, m]) => m.found);
+    expect(found[0]).toBe(16);
+    expect(found.at(-1)).toBe(40);
+    expect(found).toEqual([...found].sort((x, y) => x - y));
+  });
+
   it('routes sized jobs once, by the rule sent with the batch: small ones stay with the worker that sized them, big ones wait for an idle worker', () => {
     const p = new FakePool({ workers: 1, initialWorkers: 1 });
     const big = p.s.add('file', 'big', false);
