@@ -252,6 +252,7 @@ async function runCopy(src: string, dest: string, options: Partial<CopyOptions>,
     const onEvent = (event: CopyEvent): void => {
       switch (event.type) {
         case 'progress':
+          // A big run: V8 may optimize sooner in this process (tier-up.ts; the library leaves V8 alone).
           settleWhen(event.progress.entriesFound, BIG_RUN);
           return shown().update(event.progress);
         case 'failed':

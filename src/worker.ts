@@ -83,14 +83,14 @@ process.on('message', (message: WireMessage) => {
       sizing = new Sizing(message.srcRoot, message.policy, queue, report);
       readAhead = new ReadAhead(queue, (rel) => under(message.srcRoot, rel), sourceOpenFlags(message.policy.dereference), message.chunkSize, schedule, testReadAhead());
       break; // a first report, idle: the scheduler hears the worker is up
-    case 'size': {
-      // Sized now and reported at once: the bar's totals fill in early.
+    case 'size':
+      // A big run: V8 may optimize sooner (tier-up.ts).
       settleWhen(message.found, BIG_RUN);
+      // Sized now and reported at once: the bar's totals fill in early.
       sizing!.size(fromWireJobs(message.jobs), message.keepBelow);
       flush(true);
       readAhead!.fill();
       break;
-    }
     case 'tasks':
       tasks.push(...message.tasks);
       break;
