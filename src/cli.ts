@@ -26,7 +26,7 @@ import {
 import { shownFileDestination, sourceIsDirectory } from './preflight.js';
 import { createReporter, type Reporter } from './progress.js';
 import { formatEntry, formatFailure, formatJson, formatSkipped, formatSummary, groupDigits } from './summary.js';
-import { BIG_RUN, settleWhen } from './tier-up.js';
+import { settleWhen } from './tier-up.js';
 
 const HELP_AFTER = `
 What gets copied:
@@ -253,7 +253,7 @@ async function runCopy(src: string, dest: string, options: Partial<CopyOptions>,
       switch (event.type) {
         case 'progress':
           // A big run: V8 may optimize sooner in this process (tier-up.ts; the library leaves V8 alone).
-          settleWhen(event.progress.entriesFound, BIG_RUN);
+          settleWhen(event.progress.entriesFound);
           return shown().update(event.progress);
         case 'failed':
           if (event.failure.error.code === GAVE_UP_CODE && ++gaveUp > GAVE_UP_LINES) return;

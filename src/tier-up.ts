@@ -9,15 +9,17 @@
  *   little. Perf on /usr/include (7,911 files) put V8's compiler threads at 14% of all of pcopy's
  *   CPU at the 3x budget used before. Whole runs, pcopy / plain node (12 alternating runs):
  *   /usr/include 0.95 vs 1.09, npm's tree 1.20 vs 1.22.
- * - Once the walk has found BIG_RUN entries, `settleWhen`: 3 times the default, from then on, in the
- *   parent (it counts them) and in the workers (each `size` batch tells them how many jobs so far).
- *   On a tree of 46,000 files optimized code pays: pcopy / plain node 0.83 at 3x throughout, 0.84
- *   this way, 0.85 with 30x while young, 0.90 with no TurboFan at all (`--max-opt=1`, which cannot
- *   be undone at run time).
+ * - Once the walk has found BIG_RUN jobs, `settleWhen`: 3 times the default, from then on. The
+ *   parent hears it from its progress (the CLI's; the library never touches V8's flags in a
+ *   consumer's process), a worker from its next `size` batch (which says how many jobs so far): one
+ *   whose last batch came earlier runs young to its end, and has few files left to copy. A function
+ *   goes on the new budget once it has spent the one it had. On a tree of 46,000 files optimized
+ *   code pays: pcopy / plain node 0.83 at 3x throughout, 0.84 this way, 0.85 with 30x while young,
+ *   0.90 with no TurboFan at all (`--max-opt=1`, which cannot be undone at run time).
  *   (Lone workers measured before: `mixed` compiled 81 ms at the default budget, 41 ms at 3x.)
  *
  * Set at run time (on a worker's command line, a flag V8 does not know would stop Node from
- * starting), and only on the V8 this was measured on, Node 20's 11.x: others tier up differently
+ * starting), and only on the V8 this was measured on, Node 20's 11.3: others tier up differently
  * (Maglev), and one without the flag would print "unrecognized flag" on stderr. Only tier-up timing
  * changes: no behaviour.
  */
@@ -26,11 +28,14 @@ import v8 from 'node:v8';
 const DEFAULT_BUDGET = 66 * 1024;
 const YOUNG_BUDGET = 10 * DEFAULT_BUDGET;
 const SETTLED_BUDGET = 3 * DEFAULT_BUDGET;
-/** A run is big once its walk has found this many entries: its processes live long enough to earn TurboFan's compiling back. */
-export const BIG_RUN = 16000;
+/**
+ * A run is big once its walk has found this many jobs (files and links): its processes live long
+ * enough to earn TurboFan's compiling back. Test-only: PCOPY_TEST_BIG_RUN (see diagnostics.ts).
+ */
+const BIG_RUN = Number(process.env.PCOPY_TEST_BIG_RUN) || 16000;
 
-/** Whether this Node's V8 is the one the budgets were measured on. */
-export const tiersUpLater = process.versions.v8.startsWith('11.');
+/** Whether this Node's V8 is the one the budgets were measured on (Node 20's). */
+export const tiersUpLater = process.versions.v8.startsWith('11.3.');
 
 let settled = false;
 
@@ -38,9 +43,14 @@ export function tierUpLater(): void {
   if (tiersUpLater) v8.setFlagsFromString(`--interrupt-budget=${YOUNG_BUDGET}`);
 }
 
-/** The run has shown `seen` units of work: from `enough` on, V8 optimizes at the settled budget. */
-export function settleWhen(seen: number, enough: number): void {
-  if (settled || seen < enough || !tiersUpLater) return;
+/** The walk has found `found` jobs so far: from BIG_RUN on, V8 optimizes at the settled budget. */
+export function settleWhen(found: number): void {
+  if (settled || !(found >= BIG_RUN) || !tiersUpLater) return;
   settled = true;
   v8.setFlagsFromString(`--interrupt-budget=${SETTLED_BUDGET}`);
+}
+
+/** Whether `settleWhen` settled this process (shown by PCOPY_DEBUG_TIMING). */
+export function isSettled(): boolean {
+  return settled;
 }

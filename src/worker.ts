@@ -28,7 +28,7 @@ import { BYTES_PER_JOB } from './scheduler-settings.js';
 import { Sizing } from './sizing.js';
 import { copyPart, openSplit, sealSplit } from './split-file.js';
 import { ReportBatch } from './worker-report.js';
-import { BIG_RUN, settleWhen, tierUpLater } from './tier-up.js';
+import { settleWhen, tierUpLater } from './tier-up.js';
 
 tierUpLater();
 
@@ -85,7 +85,7 @@ process.on('message', (message: WireMessage) => {
       break; // a first report, idle: the scheduler hears the worker is up
     case 'size':
       // A big run: V8 may optimize sooner (tier-up.ts).
-      settleWhen(message.found, BIG_RUN);
+      settleWhen(message.found);
       // Sized now and reported at once: the bar's totals fill in early.
       sizing!.size(fromWireJobs(message.jobs), message.keepBelow);
       flush(true);
