@@ -172,14 +172,24 @@ class CopyRun {
       marks.mark('scan done');
       this.progress.scanning = false;
       this.pool.finishInput();
-      await this.pool.finished;
-      if (this.listenerError) throw this.listenerError;
-      marks.mark('jobs done, workers exited');
+      await this.pool.allJobsDone;
+      marks.mark('jobs done');
       // Interrupted or stopped by a full disk, the directories made so far still get their modes and
       // times (as cp and rsync give them), and those lent u+rwx their own back: a rerun that keeps
       // no modes would not correct them. On a read-only disk there is nothing to set.
-      if (this.result.stoppedBy?.code !== 'EROFS' && !this.opts.dryRun) this.dirs.finish();
-      marks.mark('directory metadata done');
+      const finishDirs = (): void => {
+        if (this.result.stoppedBy?.code !== 'EROFS' && !this.opts.dryRun) this.dirs.finish();
+        marks.mark('directory metadata done');
+      };
+      // Every job done and nothing stopped: no worker writes in DEST any more, so the directories
+      // get their metadata while the workers exit (~7 ms on a tree of 2,000 files). Otherwise once
+      // they have exited, having removed their temp files.
+      const whileExiting = !this.stop.signal.aborted && !this.result.interrupted && !this.listenerError;
+      if (whileExiting) finishDirs();
+      await this.pool.finished;
+      if (this.listenerError) throw this.listenerError;
+      marks.mark('workers exited');
+      if (!whileExiting) finishDirs();
       marks.report();
     } catch (err) {
       // Whatever threw, no worker outlives the run (each removes its temp file as it goes), and the

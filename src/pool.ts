@@ -18,8 +18,14 @@ export class WorkerPool {
   private readonly handles = new Map<number, WorkerHandle>();
   private flushScheduled = false;
   private finish!: () => void;
+  private jobsDone!: () => void;
   /** Resolves once every job has completed (or the pool was aborted) and every worker has exited. */
   readonly finished = new Promise<void>((resolve) => (this.finish = resolve));
+  /**
+   * Resolves once every job has completed, while the workers may still be exiting (none writes in
+   * DEST any more); after an abort, with `finished`.
+   */
+  readonly allJobsDone = new Promise<void>((resolve) => (this.jobsDone = resolve));
 
   constructor(settings: PoolSettings, events: PoolEvents) {
     const { workers, initialWorkers, bigFileBytes, splitFileBytes, partBytes, ...init } = settings;
@@ -107,7 +113,12 @@ export class WorkerPool {
   /** Runs a scheduler step, then resolves `finished` if that was the last one. */
   private after(step: () => void): void {
     step();
-    if (this.scheduler.complete && this.handles.size === 0) this.finish();
+    if (this.scheduler.allJobsDone) this.jobsDone();
+    if (this.scheduler.complete && this.handles.size === 0) {
+      // `finished` first: whoever waited for both hears of it before `allJobsDone`'s waiters resume.
+      this.finish();
+      this.jobsDone();
+    }
   }
 }
 

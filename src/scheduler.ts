@@ -84,7 +84,12 @@ export class Scheduler {
 
   /** Every job has completed, or the run was stopped. */
   get complete(): boolean {
-    return this.stopped || (this.inputDone && this.jobs.completed === this.jobs.length);
+    return this.stopped || this.allJobsDone;
+  }
+
+  /** Every job of a run not stopped has completed: no worker writes in DEST any more. */
+  get allJobsDone(): boolean {
+    return !this.stopped && this.inputDone && this.jobs.completed === this.jobs.length;
   }
 
   /** A big file some worker has in hand, for the bar. */

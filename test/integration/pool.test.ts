@@ -143,6 +143,47 @@ describe('WorkerPool with forked workers', () => {
     expect(rels.map(inodeOf)).toEqual(before);
   });
 
+  it('allJobsDone: every job done, the copy complete and no temp left; nothing in DEST changes after it, while the workers exit', async () => {
+    const srcRoot = path.join(tmp(), 'src');
+    const destRoot = path.join(tmp(), 'dest');
+    const rels = Array.from({ length: 600 }, (_, i) => `d${i % 6}/f${i}`);
+    for (const [i, rel] of rels.entries()) writeFile(path.join(srcRoot, rel), (i * 131) % 9000);
+    mirrorDirs(srcRoot, destRoot, rels);
+    const { pool, rec } = runPool({ srcRoot, destRoot }, rels);
+
+    await pool.allJobsDone;
+    expect(rec.done.size).toBe(rels.length);
+    expect(findTemps(destRoot)).toEqual([]);
+    expectSameFiles(srcRoot, destRoot, rels);
+    // A worker that wrote or removed anything from here on would change its directory's mtime.
+    const dirTimes = (): bigint[] => [0, 1, 2, 3, 4, 5].map((d) => fs.statSync(path.join(destRoot, `d${d}`), { bigint: true }).mtimeNs);
+    const atDone = dirTimes();
+    await pool.finished;
+    expect(dirTimes()).toEqual(atDone);
+    expect(workerPids(process.pid)).toEqual([]);
+  });
+
+  it('allJobsDone after an abort resolves only once every worker has exited and removed its temp file', async () => {
+    const srcRoot = path.join(tmp(), 'src');
+    const destRoot = path.join(tmp(), 'dest');
+    const rels = Array.from({ length: 20 }, (_, i) => `d/f${i}`);
+    for (const rel of rels) writeFile(path.join(srcRoot, rel), 64 * 1024);
+    mirrorDirs(srcRoot, destRoot, rels);
+    const { pool } = runPool({ srcRoot, destRoot, chunkSize: 1024, delayMs: 20 }, rels);
+    let finished = false;
+    void pool.finished.then(() => (finished = true));
+    const poolRuns = whilePoolRuns(pool, 'a copy started');
+    await waitFor(() => {
+      poolRuns();
+      return findTemps(destRoot).length > 0;
+    }, 'a copy in progress');
+    void pool.abort();
+    await pool.allJobsDone;
+    expect(finished).toBe(true);
+    expect(workerPids(process.pid)).toEqual([]);
+    expect(findTemps(destRoot)).toEqual([]);
+  });
+
   it('reports a missing source file as failed and still copies the rest', async () => {
     const srcRoot = path.join(tmp(), 'src');
     const destRoot = path.join(tmp(), 'dest');
