@@ -166,6 +166,7 @@ class CopyRun {
     signal?.addEventListener('abort', onAbort, { once: true });
     const ticker = setInterval(() => this.emitProgress(), PROGRESS_EVERY_MS);
     const marks = new PhaseMarks();
+    let dirsFinished = false;
     try {
       if (this.target.kind === 'tree') await this.scanTree();
       else this.addFile();
@@ -173,19 +174,22 @@ class CopyRun {
       this.progress.scanning = false;
       this.pool.finishInput();
       await this.pool.allJobsDone;
-      marks.mark('jobs done');
       // Interrupted or stopped by a full disk, the directories made so far still get their modes and
       // times (as cp and rsync give them), and those lent u+rwx their own back: a rerun that keeps
       // no modes would not correct them. On a read-only disk there is nothing to set.
       const finishDirs = (): void => {
         if (this.result.stoppedBy?.code !== 'EROFS' && !this.opts.dryRun) this.dirs.finish();
+        dirsFinished = true;
         marks.mark('directory metadata done');
       };
-      // Every job done and nothing stopped: no worker writes in DEST any more, so the directories
-      // get their metadata while the workers exit (~7 ms on a tree of 2,000 files). Otherwise once
-      // they have exited, having removed their temp files.
+      // Every job done and nothing stopped: no worker will change an entry of DEST any more, so the
+      // directories get their metadata while the workers exit (~7 ms on a tree of 2,000 files).
+      // Otherwise once they have exited, having removed their temp files.
       const whileExiting = !this.stop.signal.aborted && !this.result.interrupted && !this.listenerError;
-      if (whileExiting) finishDirs();
+      if (whileExiting) {
+        marks.mark('jobs done');
+        finishDirs();
+      }
       await this.pool.finished;
       if (this.listenerError) throw this.listenerError;
       marks.mark('workers exited');
@@ -193,9 +197,9 @@ class CopyRun {
       marks.report();
     } catch (err) {
       // Whatever threw, no worker outlives the run (each removes its temp file as it goes), and the
-      // directories made or lent u+rwx get their modes (as after an interruption).
+      // directories made or lent u+rwx get their modes (as after an interruption), once.
       await this.pool.abort();
-      if (!this.opts.dryRun) this.dirs.finish();
+      if (!this.opts.dryRun && !dirsFinished) this.dirs.finish();
       throw err;
     } finally {
       clearInterval(ticker);

@@ -1,8 +1,9 @@
 /**
  * The pool joins the scheduler (which decides) to worker processes (which copy): it forks a
  * `WorkerHandle` when the scheduler asks, passes messages both ways, removes the temp files the
- * scheduler names, and resolves `finished` once every job has completed (or the run was aborted)
- * and every child has exited, so the parent never leaves a worker behind.
+ * scheduler names, resolves `allJobsDone` once every job has completed (the workers may still be
+ * exiting), and `finished` once every job has completed (or the run was aborted) and every child has
+ * exited, so the parent never leaves a worker behind.
  */
 import { removeQuietly } from './copy-file.js';
 import { Scheduler } from './scheduler.js';
@@ -110,7 +111,7 @@ export class WorkerPool {
     this.after(() => this.scheduler.settle(id, outcome));
   }
 
-  /** Runs a scheduler step, then resolves `finished` if that was the last one. */
+  /** Runs a scheduler step, then resolves `allJobsDone` and `finished` once they are due. */
   private after(step: () => void): void {
     step();
     if (this.scheduler.allJobsDone) this.jobsDone();

@@ -87,7 +87,7 @@ export class Scheduler {
     return this.stopped || this.allJobsDone;
   }
 
-  /** Every job of a run not stopped has completed: no worker writes in DEST any more. */
+  /** Every job of a run not stopped has completed: no worker will change an entry of DEST any more. */
   get allJobsDone(): boolean {
     return !this.stopped && this.inputDone && this.jobs.completed === this.jobs.length;
   }

@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import { osPath } from './byte-names.js';
-import { checkUnchanged, existingOutcome, matchesQuickCheck, renameOver, sourceOpenFlags, statSource, type CopyContext, type CopyPolicy } from './copy-file.js';
+import { checkUnchanged, existingOutcome, matchesQuickCheck, removeQuietly, renameOver, sourceOpenFlags, statSource, type CopyContext, type CopyPolicy } from './copy-file.js';
 import { EntryFailure, entryError } from './errors.js';
 import { writeAllAt, writeSkippingZeros, YIELD_EVERY_BYTES } from './write-chunks.js';
 import { isSparse, sourceStatOf, targetMode, utimeSeconds, type SourceStat } from './metadata.js';
@@ -28,10 +28,16 @@ export function openSplit(src: string, dest: string, tmp: string, policy: CopyPo
   if (policy.dryRun) return 'copied';
   const fd = fs.openSync(osPath(tmp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
   try {
-    // Parts leave a sparse source's holes unwritten, a last one too: the length is set here, once.
-    if (isSparse(st)) fs.ftruncateSync(fd, st.size);
-  } finally {
-    fs.closeSync(fd);
+    try {
+      // Parts leave a sparse source's holes unwritten, a last one too: the length is set here, once.
+      if (isSparse(st)) fs.ftruncateSync(fd, st.size);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    // Not yet a split anyone knows of (EFBIG past a file size limit, EIO): its temp goes here.
+    removeQuietly(tmp);
+    throw err;
   }
   return st;
 }

@@ -10,14 +10,16 @@
  * the temp file system keeps holes (ext4 and tmpfs, as on CI) it also asserts the blocks, with
  * `fs.statSync().blocks` (512-byte units, as `stat -c %b`).
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { copyPolicy, copyRegularFile, type CopyContext } from '../../src/copy-file.js';
 import { sourceStatOf } from '../../src/metadata.js';
 import { resolveOptions } from '../../src/options.js';
 import { copyPart, openSplit, sealSplit } from '../../src/split-file.js';
-import { hashFile, tempPerTest } from '../helpers/tree.js';
+import { hashFile, ROOT, tempPerTest } from '../helpers/tree.js';
 import { diffTrees, findTemps, runPcopy, snapshot, type RunResult } from '../helpers/tree.js';
 import { expectOk } from '../helpers/expect.js';
 
@@ -278,6 +280,33 @@ describe('holes are kept (split path: huge files in parts)', () => {
     sealSplit(src, dest, tmp, st, policy);
     expect(counted.reduce((a, b) => a + b, 0)).toBe(size);
     expectHolesKept(src, dest, 0);
+  });
+});
+
+describe('a split that cannot be sized', () => {
+  // pcopy's own fault path, not a peer's test: the length of a sparse split's temp is set when it is
+  // made; past a file size limit (RLIMIT_FSIZE: EFBIG; Node ignores SIGXFSZ) that fails, and the temp,
+  // which no one else knows of yet, must go with the error.
+  it('openSplit fails with EFBIG past the file size limit and leaves no temp file', () => {
+    const dir = work();
+    const src = path.join(dir, 'src.img');
+    makeSparse(src, 4 * MiB, [[MiB, data(4 * KiB, 3)]]);
+    const script = `
+      const { openSplit } = await import(${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', 'split-file.js')).href)});
+      const { copyPolicy } = await import(${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', 'copy-file.js')).href)});
+      const { resolveOptions } = await import(${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', 'options.js')).href)});
+      const policy = copyPolicy(resolveOptions(), false, 0o022);
+      try {
+        openSplit(${JSON.stringify(src)}, ${JSON.stringify(path.join(dir, 'dest.img'))}, ${JSON.stringify(path.join(dir, '.split.tmp'))}, policy);
+        console.log('opened');
+      } catch (err) {
+        console.log(err.code);
+      }
+    `;
+    const r = spawnSync('prlimit', [`--fsize=${MiB}`, process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('EFBIG');
+    expect(fs.readdirSync(dir).sort()).toEqual(['src.img']);
   });
 });
 

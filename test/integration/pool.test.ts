@@ -150,8 +150,12 @@ describe('WorkerPool with forked workers', () => {
     for (const [i, rel] of rels.entries()) writeFile(path.join(srcRoot, rel), (i * 131) % 9000);
     mirrorDirs(srcRoot, destRoot, rels);
     const { pool, rec } = runPool({ srcRoot, destRoot }, rels);
+    let finished = false;
+    void pool.finished.then(() => (finished = true));
 
     await pool.allJobsDone;
+    // The last job's report came from a worker still in the pool: the exits come after.
+    expect(finished).toBe(false);
     expect(rec.done.size).toBe(rels.length);
     expect(findTemps(destRoot)).toEqual([]);
     expectSameFiles(srcRoot, destRoot, rels);
