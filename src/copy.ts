@@ -166,7 +166,6 @@ class CopyRun {
     signal?.addEventListener('abort', onAbort, { once: true });
     const ticker = setInterval(() => this.emitProgress(), PROGRESS_EVERY_MS);
     const marks = new PhaseMarks();
-    let dirsFinished = false;
     try {
       if (this.target.kind === 'tree') await this.scanTree();
       else this.addFile();
@@ -179,7 +178,6 @@ class CopyRun {
       // no modes would not correct them. On a read-only disk there is nothing to set.
       const finishDirs = (): void => {
         if (this.result.stoppedBy?.code !== 'EROFS' && !this.opts.dryRun) this.dirs.finish();
-        dirsFinished = true;
         marks.mark('directory metadata done');
       };
       // Every job done and nothing stopped: no worker will change an entry of DEST any more, so the
@@ -197,9 +195,9 @@ class CopyRun {
       marks.report();
     } catch (err) {
       // Whatever threw, no worker outlives the run (each removes its temp file as it goes), and the
-      // directories made or lent u+rwx get their modes (as after an interruption), once.
+      // directories made or lent u+rwx get their modes (as after an interruption), if not yet.
       await this.pool.abort();
-      if (!this.opts.dryRun && !dirsFinished) this.dirs.finish();
+      if (!this.opts.dryRun) this.dirs.finish();
       throw err;
     } finally {
       clearInterval(ticker);

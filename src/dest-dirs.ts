@@ -148,11 +148,12 @@ export class DestDirs {
     this.events.failed(rel, entryError.keptNotDirectory());
   }
 
-  /** Owner, mode and times of every directory, deepest first. */
+  /** Owner, mode and times of every directory, deepest first; once (a later call finds nothing to do). */
   finish(): void {
     const { destRoot, policy } = this.settings;
-    for (let i = this.records.length - 1; i >= 0; i--) {
-      const { dest, st, created, ownMode } = this.records[i]!;
+    const records = this.records.splice(0);
+    for (let i = records.length - 1; i >= 0; i--) {
+      const { dest, st, created, ownMode } = records[i]!;
       try {
         const have = fs.lstatSync(osPath(dest), { bigint: true });
         fixPathMetadata(dest, have, st, policy);

@@ -13,13 +13,13 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { copyPolicy, copyRegularFile, type CopyContext } from '../../src/copy-file.js';
 import { sourceStatOf } from '../../src/metadata.js';
 import { resolveOptions } from '../../src/options.js';
 import { copyPart, openSplit, sealSplit } from '../../src/split-file.js';
-import { hashFile, ROOT, tempPerTest } from '../helpers/tree.js';
+import { hashFile, tempPerTest } from '../helpers/tree.js';
+import { distUrl } from '../helpers/run.js';
 import { diffTrees, findTemps, runPcopy, snapshot, type RunResult } from '../helpers/tree.js';
 import { expectOk } from '../helpers/expect.js';
 
@@ -292,9 +292,9 @@ describe('a split that cannot be sized', () => {
     const src = path.join(dir, 'src.img');
     makeSparse(src, 4 * MiB, [[MiB, data(4 * KiB, 3)]]);
     const script = `
-      const { openSplit } = await import(${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', 'split-file.js')).href)});
-      const { copyPolicy } = await import(${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', 'copy-file.js')).href)});
-      const { resolveOptions } = await import(${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', 'options.js')).href)});
+      const { openSplit } = await import(${JSON.stringify(distUrl('split-file.js'))});
+      const { copyPolicy } = await import(${JSON.stringify(distUrl('copy-file.js'))});
+      const { resolveOptions } = await import(${JSON.stringify(distUrl('options.js'))});
       const policy = copyPolicy(resolveOptions(), false, 0o022);
       try {
         openSplit(${JSON.stringify(src)}, ${JSON.stringify(path.join(dir, 'dest.img'))}, ${JSON.stringify(path.join(dir, '.split.tmp'))}, policy);

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { copyTemps, diffTrees, expectPartialCopyIntact, findTemps, listEntries, makeHugeFile, makeManyFiles, read, snapshot, srcDestPerTest, writeFile } from '../helpers/tree.js';
+import { copyInProgress, diffTrees, expectPartialCopyIntact, findTemps, listEntries, makeHugeFile, makeManyFiles, read, snapshot, srcDestPerTest, writeFile } from '../helpers/tree.js';
 import { killStarted, runPcopy, startPcopy, waitFor, withinOrKill } from '../helpers/run.js';
 import { clip, failedCount, failureLines, lines } from '../helpers/output.js';
 import { canDropCaps, canUnshareMount, hasCommand, NO_CAPS, REASON, unavailable } from '../helpers/host.js';
@@ -350,7 +350,7 @@ describe('a huge file (copied in parts) that shrinks during its copy', () => {
     try {
       // A copy's temp, not the probe made with DEST (see copyTemps): taking that for a copy, the file
       // was cut before pcopy had sized it, and rightly copied as it was by then (exit 0, twice in CI).
-      await waitFor(() => fs.existsSync(dest) && copyTemps(dest).length > 0, 'the temp file', { running });
+      await waitFor(() => copyInProgress(dest), 'the temp file', { running });
       fs.truncateSync(path.join(src, 'big.img'), 10 * MiB);
       const r = await withinOrKill(running.done, 60_000, running, 'pcopy after the source shrank');
       expect(r.code, clip(r.stderr)).toBe(1);

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { copyTemps, diffTrees, expectPartialCopyIntact, findTemps, hashFile, isTempName, listEntries, makeHugeFile, sha256, sizeOr, snapshot, srcDestPerTest, writeFile } from '../helpers/tree.js';
+import { copyInProgress, diffTrees, expectPartialCopyIntact, findTemps, hashFile, isTempName, listEntries, makeHugeFile, sha256, sizeOr, snapshot, srcDestPerTest, writeFile } from '../helpers/tree.js';
 import { BIN, killStarted, q, type Running, runPcopy, startPcopy, waitFor, withinOrKill } from '../helpers/run.js';
 import { deadPid, isAlive, openFiles, openTemps, procId, type ProcId, watchTree, workersOf } from '../helpers/proc.js';
 import { clip, crashLines, failureLines, lines } from '../helpers/output.js';
@@ -205,7 +205,7 @@ describe('F1 interrupted mid-file', () => {
     makeHugeFile(huge, 3 * 1024 ** 3);
     // Workers pause 2 s after opening a huge file for parts (its temp exists, the report waits).
     const running = startPcopy(['-j', '2', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '2000' } });
-    await waitFor(() => fs.existsSync(dest) && copyTemps(dest).length > 0, 'the split temp', { running, timeoutMs: 30_000 });
+    await waitFor(() => copyInProgress(dest), 'the split temp', { running, timeoutMs: 30_000 });
     process.kill(-running.pid, 'SIGINT');
     const r = await withinOrKill(running.done, 20_000, running, 'pcopy after SIGINT');
     expect(r.code, clip(r.stderr)).toBe(130);
@@ -448,7 +448,7 @@ describe('a worker killed while copying a part of a huge file', () => {
     makeHugeFile(path.join(src, 'big.img'), 80 * MiB);
     const running = startPcopy(['-j', '2', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '5' } });
     try {
-      await waitFor(() => fs.existsSync(dest) && copyTemps(dest).length > 0, 'the temp file', { running });
+      await waitFor(() => copyInProgress(dest), 'the temp file', { running });
       // A worker that has held the temp file open for 50 ms is in the middle of writing a part, and has
       // said so (with the test delay a worker reports after every chunk). Caught at its very first
       // chunk, it may not have reported the part yet: the part is then sent again without a word, and

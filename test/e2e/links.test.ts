@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { build, copyTemps, diffTrees, findTemps, listEntries, read, snapshot, srcDestPerTest, statOf, writeFile } from '../helpers/tree.js';
+import { build, copyInProgress, diffTrees, findTemps, listEntries, read, snapshot, srcDestPerTest, statOf, writeFile } from '../helpers/tree.js';
 import { runPcopy, startPcopy, waitFor, withinOrKill, type RunResult } from '../helpers/run.js';
 import { clip } from '../helpers/output.js';
 import { expectOk, pcopyIn } from '../helpers/expect.js';
@@ -288,7 +288,7 @@ describe('-H, --hard-links', () => {
     // A copy's temp, not the probe made with DEST (see copyTemps): taking that for a copy, this test
     // renamed `b` before pcopy had even sized it, and `b` was then rightly copied as the file it was
     // by then, exit 0 (twice in CI; here 1 run in 30-80 beside busy loops, never since).
-    await waitFor(() => fs.existsSync(dest) && copyTemps(dest).length > 0, 'a copy of the group in progress', { running });
+    await waitFor(() => copyInProgress(dest), 'a copy of the group in progress', { running });
     fs.writeFileSync(path.join(src, 'b.new'), 'different\n');
     fs.renameSync(path.join(src, 'b.new'), path.join(src, 'b'));
     const r = await running.done;
@@ -314,7 +314,7 @@ describe('-H, --hard-links', () => {
     const names = groups.map((i) => (listed.indexOf(`p${i}`) < listed.indexOf(`q${i}`) ? [`p${i}`, `q${i}`] : [`q${i}`, `p${i}`]));
     const dest = path.join(tmp(), 'dest');
     const running = startPcopy(['-H', '-j', '1', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '50' } });
-    await waitFor(() => fs.existsSync(dest) && copyTemps(dest).length > 0, 'the big file being copied', { running });
+    await waitFor(() => copyInProgress(dest), 'the big file being copied', { running });
     for (const [leader] of names) {
       fs.writeFileSync(path.join(src, `${leader}.new`), `different ${leader}\n`);
       fs.renameSync(path.join(src, `${leader}.new`), path.join(src, leader!));

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { copyTemps, diffTrees, expectPartialCopyIntact, findTemps, hashFile, makeTree, snapshot, srcDestPerTest, writeFile } from '../helpers/tree.js';
+import { copyInProgress, diffTrees, expectPartialCopyIntact, findTemps, hashFile, makeTree, snapshot, srcDestPerTest, writeFile } from '../helpers/tree.js';
 import { runPcopy, startPcopy, waitFor, withinOrKill } from '../helpers/run.js';
 import { groupMembers, openTemps, workersOf } from '../helpers/proc.js';
 import { clip, failedCount, failureLines, filesReadAhead } from '../helpers/output.js';
@@ -55,7 +55,7 @@ describe('read-ahead', () => {
     // before its copy (or its read-ahead, a few files before) would reach it.
     const gone = fs.readdirSync(path.join(src, 'later'))[180]!;
     const run = startPcopy(['-j', '1', '--chunk-size', '1k', src, dest], { extraEnv: { ...READ_AHEAD, PCOPY_TEST_DELAY_MS: '4' } });
-    await waitFor(() => fs.existsSync(path.join(dest, 'later')) && copyTemps(path.join(dest, 'later')).length > 0, 'the copy of later/ to start', {
+    await waitFor(() => copyInProgress(path.join(dest, 'later')), 'the copy of later/ to start', {
       running: run,
     });
     fs.rmSync(path.join(src, 'later', gone));

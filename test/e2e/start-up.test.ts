@@ -13,7 +13,7 @@ import { groupMembers } from '../helpers/proc.js';
 import { workerLines } from '../helpers/output.js';
 import { expectSameTree } from '../helpers/expect.js';
 import { BIN, runCommand, runPcopy, start, startPcopy, waitFor, withinOrKill } from '../helpers/run.js';
-import { copyTemps, findTemps, srcDestPerTest, writeFile } from '../helpers/tree.js';
+import { copyInProgress, findTemps, srcDestPerTest, writeFile } from '../helpers/tree.js';
 
 
 /** Run as a command, the bin's shell line starts `node` from PATH: this test's Node goes first there. */
@@ -73,7 +73,7 @@ describe('start-up', () => {
     const node = fs.realpathSync(process.execPath);
     // Until the exec the pid is the shell's; with `node "$0"` instead of `exec node "$0"` it stays so.
     await waitFor(() => fs.readlinkSync(`/proc/${running.pid}/exe`) === node, 'the started pid running node', { running });
-    await waitFor(() => fs.existsSync(dest) && copyTemps(dest).length > 0, 'a copy in progress', { running });
+    await waitFor(() => copyInProgress(dest), 'a copy in progress', { running });
     // To that pid alone, as `kill PID` would: pcopy stops as on Ctrl-C.
     process.kill(running.pid, 'SIGINT');
     const r = await withinOrKill(running.done, 20_000, running, 'pcopy after SIGINT');

@@ -7,11 +7,13 @@
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { clip } from './output.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = path.join(ROOT, 'bin', 'pcopy.js');
+/** The URL of a built module (`dist/<file>`), for a script a test runs in a Node of its own to import. */
+export const distUrl = (file: string): string => pathToFileURL(path.join(ROOT, 'dist', file)).href;
 
 export interface RunResult {
   code: number | null;

@@ -271,6 +271,11 @@ export function copyTemps(root: string): string[] {
   return findTemps(root).filter((t) => !PROBE_NAME.test(path.basename(t)));
 }
 
+/** For `waitFor`: `dir` exists and a copy is in progress below it (see `copyTemps`). */
+export function copyInProgress(dir: string): boolean {
+  return fs.existsSync(dir) && copyTemps(dir).length > 0;
+}
+
 /** Inode of every regular file below `root`, keyed by relative path. */
 export function inodes(root: string): Map<string, bigint> {
   return new Map(listEntries(root, { files: true }).map((rel) => [rel, ino(path.join(root, rel))]));

@@ -36,4 +36,23 @@ describe('DestDirs', () => {
       process.umask(umask);
     }
   });
+
+  it('finish runs once: a second call (after an error late in a run) neither sets nor reports anything again', () => {
+    const src = path.join(tmp(), 'src');
+    const dest = path.join(tmp(), 'dest');
+    fs.mkdirSync(path.join(src, 'a', 'b'), { recursive: true });
+    fs.utimesSync(path.join(src, 'a'), 1_000_000, 1_000_000);
+    const failed: string[] = [];
+    const dirs = new DestDirs({ srcRoot: src, destRoot: dest, policy: copyPolicy(resolveOptions(), false, 0o022) }, { made: () => {}, failed: (rel) => failed.push(rel), foundDestination: () => {} });
+    dirs.makeRoot();
+    expect(dirs.parentReady('a/b/file')).toBe(true);
+    dirs.finish();
+    expect(fs.statSync(path.join(dest, 'a')).mtimeMs).toBe(1_000_000_000);
+    // Changed since, and one gone: a second finish would set the first back and report the second.
+    fs.rmdirSync(path.join(dest, 'a', 'b'));
+    fs.utimesSync(path.join(dest, 'a'), 2_000_000, 2_000_000);
+    dirs.finish();
+    expect(fs.statSync(path.join(dest, 'a')).mtimeMs).toBe(2_000_000_000);
+    expect(failed).toEqual([]);
+  });
 });

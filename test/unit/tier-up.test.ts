@@ -6,13 +6,11 @@
  * `tierUpLater()` ran, ~1,070 when `settleWhen` hears of a big run after the first 450 calls.
  */
 import { spawnSync } from 'node:child_process';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { tiersUpLater } from '../../src/tier-up.js';
-import { ROOT } from '../helpers/run.js';
+import { distUrl } from '../helpers/run.js';
 
-const TIER_UP = pathToFileURL(path.join(ROOT, 'dist', 'tier-up.js')).href;
+const TIER_UP = distUrl('tier-up.js');
 /** The run size tier-up.ts calls big (without PCOPY_TEST_BIG_RUN). */
 const BIG_RUN = 16000;
 
