@@ -2,19 +2,42 @@
  * Bundles the entry points that start processes, after `tsc` has type-checked and compiled src/, so
  * that each process reads one file instead of ~150 modules (commander, fast-glob and its helpers,
  * our own): on a tiny tree start-up is most of the run (the parent's imports took ~85 ms, ~25 ms as
- * one bundle). All three are CommonJS, as is bin/pcopy.js (bin/package.json says so): Node starts a
+ * one bundle). All are CommonJS, as is bin/pcopy.js (bin/package.json says so): Node starts a
  * CommonJS entry point without its ES module loader, which took ~5 ms of pcopy's start on a tiny
  * tree, and a forked worker that loads an ES module spends ~10 ms more of a core starting up.
- * - dist/start-up.cjs: what bin/pcopy.js loads first (start-up.ts: V8's tier-up, the first worker's fork);
- * - dist/cli.cjs: the CLI, which bin/pcopy.js loads next;
- * - dist/worker.cjs: what every worker runs.
+ * - dist/start-up.cjs: what bin/pcopy.js loads first (start-up.ts: V8's tier-up, the first worker's
+ *   fork, and the loader of the next bundle);
+ * - dist/cli.cjs: the CLI, which bin/pcopy.js loads next, from its code cache;
+ * - dist/worker-start.cjs: what a worker runs (worker-start.ts), which loads dist/worker.cjs from its
+ *   code cache.
+ * Whitespace and syntax are minified (names are kept, for stack traces): the CLI's bundle went from
+ * 475 to 292 KB, and a run on npm's tree (1,943 files) took 2% less time (16 alternating runs).
+ *
+ * Then the code caches (see code-cache.ts): each of cli.cjs and worker.cjs gets a last line with a
+ * hash of itself, and a small real copy with PCOPY_MAKE_CODE_CACHE=1 writes their caches. They hold
+ * V8's code for this Node's V8 only: another Node compiles the bundles as usual.
+ *
  * The other files of dist/ stay as tsc wrote them (ES modules): the library (dist/index.js) and its
  * declarations. `import.meta.url` (where a module finds the worker and package.json) becomes the
  * bundle's own file URL.
  */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { build } from 'esbuild';
 
-const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: true, logLevel: 'warning', format: 'cjs' };
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  sourcemap: true,
+  logLevel: 'warning',
+  format: 'cjs',
+  minifyWhitespace: true,
+  minifySyntax: true,
+};
 const withFileUrl = {
   define: { 'import.meta.url': '__pcopyFileUrl' },
   banner: { js: "const __pcopyFileUrl = require('node:url').pathToFileURL(__filename).href;" },
@@ -22,4 +45,39 @@ const withFileUrl = {
 
 await build({ ...common, ...withFileUrl, entryPoints: ['src/start-up.ts'], outfile: 'dist/start-up.cjs' });
 await build({ ...common, ...withFileUrl, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.cjs' });
+await build({ ...common, ...withFileUrl, entryPoints: ['src/worker-start.ts'], outfile: 'dist/worker-start.cjs' });
 await build({ ...common, entryPoints: ['src/worker.ts'], outfile: 'dist/worker.cjs' });
+
+for (const old of fs.readdirSync('dist').filter((f) => f.endsWith('.cache'))) fs.rmSync(path.join('dist', old));
+for (const bundle of ['dist/cli.cjs', 'dist/worker.cjs']) {
+  const source = fs.readFileSync(bundle, 'utf8');
+  const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
+  fs.writeFileSync(bundle, `${source}//# pcopy-build=${hash}\n`);
+}
+makeCodeCaches();
+
+/**
+ * Copies a small tree with PCOPY_MAKE_CODE_CACHE=1: the parent writes the CLI's cache as it exits,
+ * the worker its own. Without NODE_OPTIONS: V8 takes a cache only with the flags it was made with.
+ */
+function makeCodeCaches() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pcopy-code-cache-'));
+  try {
+    const src = path.join(dir, 'src');
+    fs.mkdirSync(path.join(src, 'a', 'b'), { recursive: true });
+    for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(src, 'a', `f${i}.txt`), 'x'.repeat(i * 100));
+    fs.writeFileSync(path.join(src, 'a', 'b', 'big.bin'), Buffer.alloc(200 * 1024, 7));
+    fs.symlinkSync('f1.txt', path.join(src, 'a', 'link'));
+    const { NODE_OPTIONS: _options, NODE_V8_COVERAGE: _coverage, ...env } = process.env;
+    const run = spawnSync(process.execPath, ['bin/pcopy.js', src, path.join(dir, 'dest')], {
+      env: { ...env, PCOPY_MAKE_CODE_CACHE: '1' },
+      encoding: 'utf8',
+    });
+    const made = fs.readdirSync('dist').filter((f) => f.endsWith('.cache'));
+    if (run.status !== 0 || made.length !== 2) {
+      console.warn(`bundle: code caches not made (pcopy exited ${run.status}, caches: ${made.join(', ') || 'none'}): ${run.stderr}`);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

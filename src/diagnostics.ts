@@ -1,13 +1,15 @@
 /**
  * Hidden diagnostics and test hooks, set through the environment (never CLI options):
- * - PCOPY_DEBUG_TIMING: phase times and CPU of the parent and of each worker, on stderr, for the
- *   benchmark notes;
+ * - PCOPY_DEBUG_TIMING: phase times and CPU of the parent and of each worker (and whether its bundle
+ *   came from its code cache), on stderr, for the benchmark notes;
  * - PCOPY_TEST_DELAY_MS: workers pause after each chunk, so tests can interrupt a copy mid-file, and
  *   after opening a huge file for parts, before the parent hears of it;
  * - PCOPY_TEST_READ_AHEAD: workers read ahead from the start (tests cannot make a cache cold);
- * - PCOPY_TEST_BIG_RUN: the jobs found after which a run counts as big (read in tier-up.ts).
+ * - PCOPY_TEST_BIG_RUN: the jobs found after which a run counts as big (read in tier-up.ts);
+ * - PCOPY_MAKE_CODE_CACHE: the build's run that writes the bundles' code caches (code-cache.ts).
  */
 import { performance } from 'node:perf_hooks';
+import { codeCacheUse } from './code-cache.js';
 import { isSettled } from './tier-up.js';
 
 const timing = Boolean(process.env.PCOPY_DEBUG_TIMING);
@@ -46,9 +48,15 @@ export class PhaseMarks {
     const maxRss = (process.resourceUsage().maxRSS / 1024).toFixed(0);
     process.stderr.write(
       `pcopy timing (ms since process start, parent cpu ms so far): ${this.marks.map(([what, t, cpu]) => `${what} ${t.toFixed(0)} (cpu ${cpu.toFixed(0)})`).join(', ')}; ` +
-        `parent cpu user ${(user / 1000).toFixed(0)} ms, system ${(system / 1000).toFixed(0)} ms, max rss ${maxRss} MiB, tier-up ${isSettled() ? 'settled' : 'young'}\n`,
+        `parent cpu user ${(user / 1000).toFixed(0)} ms, system ${(system / 1000).toFixed(0)} ms, max rss ${maxRss} MiB, tier-up ${isSettled() ? 'settled' : 'young'}, ${cacheShown()}\n`,
     );
   }
+}
+
+/** How the process's bundle was compiled (code-cache.ts); a library run's parent loads none. */
+function cacheShown(): string {
+  const use = codeCacheUse();
+  return use ? `code cache ${use}` : 'no bundle loaded';
 }
 
 /** A worker's CPU time, life and memory, when timing is on. */
@@ -57,7 +65,7 @@ export function reportWorkerCpu(filesReadAhead: number): void {
   const { user, system } = process.cpuUsage();
   const { rss, heapUsed } = process.memoryUsage();
   process.stderr.write(
-    `pcopy worker ${process.pid}${process.argv.includes('early') ? ' (forked early)' : ''}: cpu user ${(user / 1000).toFixed(0)} ms, system ${(system / 1000).toFixed(0)} ms, lived ${performance.now().toFixed(0)} ms, read ahead ${filesReadAhead} files, tier-up ${isSettled() ? 'settled' : 'young'}, ` +
+    `pcopy worker ${process.pid}${process.argv.includes('early') ? ' (forked early)' : ''}: cpu user ${(user / 1000).toFixed(0)} ms, system ${(system / 1000).toFixed(0)} ms, lived ${performance.now().toFixed(0)} ms, read ahead ${filesReadAhead} files, tier-up ${isSettled() ? 'settled' : 'young'}, ${cacheShown()}, ` +
       `max rss ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (now ${rss >> 20}, heap used ${heapUsed >> 20})\n`,
   );
 }

@@ -24,7 +24,7 @@ async function run(bigRun: number): Promise<{ parent: string | undefined; worker
   expect(findTemps(out)).toEqual([]);
   const workers = workerLines(r.stderr).map((l) => / tier-up (\w+),/.exec(l)?.[1] ?? 'missing');
   expect(workers.length).toBeGreaterThan(0);
-  return { parent: /^pcopy timing .* tier-up (\w+)$/m.exec(r.stderr)?.[1], workers };
+  return { parent: /^pcopy timing .* tier-up (\w+),/m.exec(r.stderr)?.[1], workers };
 }
 
 describe.skipIf(!tiersUpLater)('tier-up in a run', () => {

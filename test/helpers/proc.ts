@@ -84,9 +84,9 @@ export function cmdline(pid: number): string {
   }
 }
 
-/** Worker processes (children running dist/worker.cjs) of a pcopy parent. */
+/** Worker processes (children running dist/worker-start.cjs) of a pcopy parent. */
 export function workersOf(parentPid: number): ProcId[] {
-  return descendants(parentPid).filter((p) => cmdline(p.pid).includes('dist/worker.cjs'));
+  return descendants(parentPid).filter((p) => cmdline(p.pid).includes('dist/worker-start.cjs'));
 }
 
 /** Paths of every file process `pid` has open (targets of /proc/pid/fd; [] if gone). */
