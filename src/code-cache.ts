@@ -1,58 +1,80 @@
 /**
  * Loads a bundle (dist/cli.cjs, dist/worker.cjs) with the V8 code cache the build made for it, so
  * a process starts without parsing and compiling the functions a copy runs: the CLI's ~290 KB and a
- * worker's ~30 KB, in every pcopy process. On trees of 1,400-2,000 files, where start-up is a large
- * part of the run, pcopy / plain node went from 1.10 to 1.02 (python3.11) and 1.20 to 1.14 (npm's
- * tree); warm tmpfs, 12-16 alternating runs.
+ * worker's ~30 KB, in every pcopy process. On trees of 1,200-2,000 files, where start-up is a large
+ * part of the run, pcopy / plain node went from 1.13 to 1.02 (python3.11) and 1.22 to 1.11
+ * (/usr/share/perl); warm tmpfs, 12-16 alternating runs against the build before.
  *
  * The cache is made once, by the build (scripts/bundle.mjs): it runs a small real copy with
  * PCOPY_MAKE_CODE_CACHE=1, and each process writes its bundle's cache as it exits, with every
  * function the copy compiled. A run never writes one, so an install that cannot be written to loses
  * nothing. V8 takes a cache only from its own version and with the same flags (it says so in
  * `cachedDataRejected`), so the flags a process sets at run time (tier-up.ts) are set before its
- * bundle loads, as when the cache was made. V8 checks a cache's source only by its length: the
- * cache's name holds a hash of the bundle (the build's `//# pcopy-build` line, its last), so a
- * bundle built again never meets an older cache. Without a cache, or with one V8 refuses, the
- * bundle is compiled as Node would.
+ * bundle loads, as when the cache was made. V8 checks a cache's source only by its length, so the
+ * build ends each bundle with a line naming a hash of the rest, which names its cache, and the
+ * loader takes the cache only if the bundle still has that hash (~0.6 ms for the CLI's): an edited
+ * or rebuilt bundle never meets an older cache. Without a cache, or with one V8 refuses, the bundle
+ * is compiled as Node would. A bundle so loaded cannot use a dynamic `import()`: Node 20 loses a
+ * script's import callback when it comes from a cache (nodejs/node#43663 and its kin), so the build
+ * refuses a bundle that has one.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import vm from 'node:vm';
 
-/** How the last bundle loaded: 'used' its cache, 'rejected' by V8, or 'none' found (PCOPY_DEBUG_TIMING shows it). */
+/** How the last bundle loaded: 'used' its cache, 'rejected' by V8, or 'none' to be had (PCOPY_DEBUG_TIMING shows it). */
 export type CodeCacheUse = 'used' | 'rejected' | 'none';
 
 /** Process-wide: the loader is bundled apart from the diagnostics that report it. */
 const USE = Symbol.for('pcopy.codeCacheUse');
 type Slot = { [USE]?: CodeCacheUse };
 
-/** The last line of a built bundle: its hash, which names its cache. */
-const BUILD_LINE = /\/\/# pcopy-build=([0-9a-f]+)\s*$/;
+/** What the build puts before the hash, on a bundle's last line. */
+export const BUILD_LINE = '//# pcopy-build=';
 
-/** Where the cache of `file` is, or undefined if it was not built (no `//# pcopy-build` line). */
-export function codeCachePath(file: string, source: string): string | undefined {
-  const hash = BUILD_LINE.exec(source.slice(-100))?.[1];
-  return hash ? `${file}.${hash}.cache` : undefined;
+/** The hash that names the cache of a bundle's `source` (the bytes before its build line). */
+export function buildHash(source: Uint8Array): string {
+  return createHash('sha256').update(source).digest('hex').slice(0, 16);
 }
 
-/** Runs the CommonJS bundle `file` and returns its exports, compiled from its code cache where V8 takes it. */
+/**
+ * Where the cache of the bundle `file` with contents `bytes` is: undefined when it has no build line,
+ * or when what comes before that line no longer has the hash the line names.
+ */
+export function codeCachePath(file: string, bytes: Buffer): string | undefined {
+  const at = bytes.lastIndexOf(BUILD_LINE);
+  if (at < 0) return undefined;
+  const named = bytes.subarray(at + BUILD_LINE.length).toString('latin1').trim();
+  return /^[0-9a-f]{16}$/.test(named) && buildHash(bytes.subarray(0, at)) === named ? `${file}.${named}.cache` : undefined;
+}
+
+/**
+ * Runs the CommonJS bundle `file` as Node's own loader would (the five names of a module, `this` its
+ * exports, stack traces at its own lines and columns) and returns its exports, compiled from its
+ * code cache where V8 takes it.
+ */
 export function loadBundle(file: string): unknown {
-  const source = fs.readFileSync(file, 'utf8');
-  const cachePath = codeCachePath(file, source);
+  const bytes = fs.readFileSync(file);
+  const cachePath = codeCachePath(file, bytes);
   let cachedData: Buffer | undefined;
   try {
     if (cachePath) cachedData = fs.readFileSync(cachePath);
   } catch {
     // not built, or not readable: compiled as usual
   }
-  // Node's own wrapper, so the bundle runs as if `require`d (and its stack traces name its file).
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) { ${source}\n})`, { filename: file, cachedData });
-  (globalThis as Slot)[USE] = !cachedData ? 'none' : script.cachedDataRejected ? 'rejected' : 'used';
+  // The wrapper has a line of its own, which lineOffset takes back.
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {\n${bytes.toString('utf8')}\n})`, {
+    filename: file,
+    lineOffset: -1,
+    cachedData,
+  });
+  (globalThis as Slot)[USE] = script.cachedDataRejected === false ? 'used' : cachedData ? 'rejected' : 'none';
   if (process.env.PCOPY_MAKE_CODE_CACHE === '1' && cachePath) writeCacheAtExit(script, cachePath);
   const module = { exports: {} as unknown };
-  const run = script.runInThisContext() as (e: unknown, r: NodeJS.Require, m: unknown, f: string, d: string) => void;
-  run(module.exports, createRequire(file), module, file, path.dirname(file));
+  const run = script.runInThisContext() as (this: unknown, e: unknown, r: NodeJS.Require, m: unknown, f: string, d: string) => void;
+  run.call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
   return module.exports;
 }
 
@@ -63,12 +85,17 @@ export function codeCacheUse(): CodeCacheUse | undefined {
 
 /**
  * The build's cache run: as the process exits, with everything the copy compiled, under a temp name
- * renamed into place (two workers of the run may write the same cache).
+ * renamed into place (two workers of the run may write the same cache). A cache that cannot be
+ * written is not made: the build says so.
  */
 function writeCacheAtExit(script: vm.Script, cachePath: string): void {
   process.once('exit', () => {
     const temp = `${cachePath}.${process.pid}.tmp`;
-    fs.writeFileSync(temp, script.createCachedData(), { mode: 0o644 });
-    fs.renameSync(temp, cachePath);
+    try {
+      fs.writeFileSync(temp, script.createCachedData(), { mode: 0o644 });
+      fs.renameSync(temp, cachePath);
+    } catch {
+      fs.rmSync(temp, { force: true });
+    }
   });
 }

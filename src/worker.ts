@@ -30,6 +30,8 @@ import { copyPart, openSplit, sealSplit } from './split-file.js';
 import { ReportBatch } from './worker-report.js';
 import { settleWhen, tierUpLater } from './tier-up.js';
 
+// Set already by worker-start.ts, before this bundle loaded; again here for a worker forked from this
+// file itself (as some tests do).
 tierUpLater();
 
 const SLICE_MS = 20;

@@ -1,13 +1,14 @@
 /**
  * V8 code caches (src/code-cache.ts): the build makes one for the CLI's bundle and one for the
- * worker's, and every pcopy process compiles its bundle from it; `loadBundle` itself, on a small
- * bundle of a test's own, in Nodes of their own (its use is process-wide, and a cache is written as
- * a process exits). Needs dist (`npm run build`).
+ * worker's, with the code of what a copy runs, and every pcopy process compiles its bundle from it;
+ * `loadBundle` itself, on small bundles of a test's own, in Nodes of their own (its use is
+ * process-wide, and a cache is written as a process exits). Needs dist (`npm run build`).
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { codeCachePath } from '../../src/code-cache.js';
+import { BUILD_LINE, buildHash, codeCachePath } from '../../src/code-cache.js';
 import { clip, workerLines } from '../helpers/output.js';
 import { ROOT, runCommand } from '../helpers/run.js';
 import { diffTrees, runPcopy, snapshot, srcDestPerTest, writeFile } from '../helpers/tree.js';
@@ -23,13 +24,21 @@ function plainEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/** `source` with the build's last line. */
+const built = (source: string): string => `${source}${BUILD_LINE}${buildHash(Buffer.from(source))}\n`;
+
 describe('code caches of the built bundles', () => {
-  it('the build made one for the CLI and one for the worker, named by their bundles', () => {
+  it('the build made one for the CLI and one for the worker, with more than their compiling alone gives', () => {
     for (const bundle of ['cli.cjs', 'worker.cjs']) {
       const file = path.join(ROOT, 'dist', bundle);
-      const cache = codeCachePath(file, fs.readFileSync(file, 'utf8'));
-      expect(cache, bundle).toBeDefined();
-      expect(fs.statSync(cache!).size, bundle).toBeGreaterThan(10_000);
+      const bytes = fs.readFileSync(file);
+      const cache = codeCachePath(file, bytes);
+      // The build refuses a dynamic import(), which a script loaded from a cache cannot run.
+      expect(bytes.toString('utf8'), bundle).not.toMatch(/\bimport\(/);
+      expect(cache, bundle).toBe(`${file}.${buildHash(bytes.subarray(0, bytes.lastIndexOf(BUILD_LINE)))}.cache`);
+      // Made as a copy's processes exited, it holds the functions they ran, not just the top level.
+      const compiledOnly = new vm.Script(bytes.toString('utf8'), { filename: file }).createCachedData().length;
+      expect(fs.statSync(cache!).size, bundle).toBeGreaterThan(1.5 * compiledOnly);
     }
   });
 
@@ -46,53 +55,86 @@ describe('code caches of the built bundles', () => {
 });
 
 describe('loadBundle', () => {
-  /** A bundle that shows what it was run with: CommonJS's five names. */
-  const BUNDLE = `'use strict';
+  /** A bundle that shows what it was run with: CommonJS's five names, `this`, a throw on line 1. */
+  const BUNDLE = `function boom() { throw new Error('boom'); } 'use strict';
 const path = require('node:path');
 function answer(n) { return n * 2; }
-module.exports = { answer: answer(21), file: __filename, dir: __dirname, sep: path.sep, same: exports === module.exports };
+module.exports = { answer: answer(21), file: __filename, dir: __dirname, sep: path.sep, same: exports === module.exports, self: this === module.exports, boom };
 `;
 
-  /** Loads `file` in a Node of its own: its exports, and how it was compiled. */
-  async function load(file: string, make = false): Promise<{ use: string; exports: Record<string, unknown> }> {
-    const script = `const { loadBundle } = require(${JSON.stringify(path.join(ROOT, 'dist', 'start-up.cjs'))});
-const exports = loadBundle(process.argv[1]);
-console.log(JSON.stringify({ use: globalThis[Symbol.for('pcopy.codeCacheUse')], exports }));`;
-    const r = await runCommand(process.execPath, ['-e', script, file], { env: plainEnv(), extraEnv: make ? { PCOPY_MAKE_CODE_CACHE: '1' } : {} });
-    expect(r.code, clip(r.stderr)).toBe(0);
-    return JSON.parse(r.stdout) as { use: string; exports: Record<string, unknown> };
+  interface Loaded {
+    use: string;
+    exports: Record<string, unknown>;
+    /** Where `boom` threw: file:line:column of the top frame. */
+    thrownAt: string;
   }
 
-  const expected = (file: string): Record<string, unknown> => ({ answer: 42, file, dir: path.dirname(file), sep: '/', same: true });
+  /** Loads `file` in a Node of its own (with `loadBundle`, or with `require` to compare): its exports, how it was compiled, where it throws. */
+  async function load(file: string, { make = false, with: how = 'loadBundle' }: { make?: boolean; with?: 'loadBundle' | 'require' } = {}): Promise<Loaded> {
+    const script = `const { loadBundle } = require(${JSON.stringify(path.join(ROOT, 'dist', 'start-up.cjs'))});
+const exports = ${how === 'require' ? 'require' : 'loadBundle'}(process.argv[1]);
+let thrownAt = '';
+try { exports.boom(); } catch (err) { thrownAt = /\\((.*)\\)/.exec(err.stack.split('\\n')[1])[1]; }
+console.log(JSON.stringify({ use: globalThis[Symbol.for('pcopy.codeCacheUse')] ?? 'none', exports, thrownAt }));`;
+    const r = await runCommand(process.execPath, ['-e', script, file], { env: plainEnv(), extraEnv: make ? { PCOPY_MAKE_CODE_CACHE: '1' } : {} });
+    expect(r.code, clip(r.stderr)).toBe(0);
+    return JSON.parse(r.stdout) as Loaded;
+  }
+
+  const expected = (file: string): Record<string, unknown> => ({ answer: 42, file, dir: path.dirname(file), sep: '/', same: true, self: true });
+
+  it('runs a bundle as require does: its five names, this, stack traces at its own line and column', async () => {
+    const file = path.join(work, 'bundle.cjs');
+    fs.writeFileSync(file, built(BUNDLE));
+    const required = await load(file, { with: 'require' });
+    const loaded = await load(file);
+    expect(loaded.exports).toEqual(expected(file));
+    expect(required.exports).toEqual(expected(file));
+    expect(required.thrownAt).toBe(`${file}:1:25`);
+    expect(loaded.thrownAt).toBe(required.thrownAt);
+  });
 
   it('compiles a bundle without a build line as Node would, and makes no cache for it', async () => {
     const file = path.join(work, 'plain.cjs');
     fs.writeFileSync(file, BUNDLE);
-    expect(codeCachePath(file, BUNDLE)).toBeUndefined();
-    expect(await load(file, true)).toEqual({ use: 'none', exports: expected(file) });
+    expect(codeCachePath(file, Buffer.from(BUNDLE))).toBeUndefined();
+    const loaded = await load(file, { make: true });
+    expect(loaded.use).toBe('none');
+    expect(loaded.exports).toEqual(expected(file));
     expect(fs.readdirSync(work).filter((f) => f.endsWith('.cache'))).toEqual([]);
   });
 
   it('a cache made as a process exits is taken by the next; one V8 refuses, or of another build, is not', async () => {
     const file = path.join(work, 'bundle.cjs');
-    fs.writeFileSync(file, `${BUNDLE}//# pcopy-build=0123abcd\n`);
-    const cache = path.join(work, 'bundle.cjs.0123abcd.cache');
-    expect(codeCachePath(file, fs.readFileSync(file, 'utf8'))).toBe(cache);
+    fs.writeFileSync(file, built(BUNDLE));
+    const cache = codeCachePath(file, fs.readFileSync(file))!;
+    expect(cache).toMatch(/bundle\.cjs\.[0-9a-f]{16}\.cache$/);
 
-    expect(await load(file, true)).toEqual({ use: 'none', exports: expected(file) });
+    expect((await load(file, { make: true })).use).toBe('none');
     expect(fs.statSync(cache).size).toBeGreaterThan(0);
     // Written under a temp name and renamed: nothing else is left.
-    expect(fs.readdirSync(work).sort()).toEqual(['bundle.cjs', 'bundle.cjs.0123abcd.cache', 'src']);
-    expect(await load(file)).toEqual({ use: 'used', exports: expected(file) });
+    expect(fs.readdirSync(work).sort()).toEqual(['bundle.cjs', path.basename(cache), 'src']);
+    const used = await load(file);
+    expect(used.use).toBe('used');
+    expect(used.exports).toEqual(expected(file));
 
     // Damaged: V8 says so, and the bundle is compiled from its source.
     const made = fs.readFileSync(cache);
     fs.writeFileSync(cache, Buffer.concat([made.subarray(0, 16), Buffer.alloc(made.length - 16, 0x5a)]));
-    expect(await load(file)).toEqual({ use: 'rejected', exports: expected(file) });
-
-    // Built again (another hash): the old cache is not even read, whatever V8 would say of it.
+    expect(await load(file)).toMatchObject({ use: 'rejected', exports: expected(file) });
     fs.writeFileSync(cache, made);
-    fs.writeFileSync(file, `${BUNDLE.replace('n * 2', 'n + 21')}//# pcopy-build=4567ef01\n`);
-    expect(await load(file)).toEqual({ use: 'none', exports: expected(file) });
+
+    // Edited to the same length, build line kept: V8 would take the cache (it checks only the
+    // length) and run the old code; the hash no longer matches, so the cache is not even read.
+    const edited = fs.readFileSync(file, 'utf8').replace('n * 2', 'n + 9');
+    expect(edited.length).toBe(fs.statSync(file).size);
+    fs.writeFileSync(file, edited);
+    expect(codeCachePath(file, Buffer.from(edited))).toBeUndefined();
+    expect(await load(file)).toMatchObject({ use: 'none', exports: { ...expected(file), answer: 30 } });
+
+    // Built again: another hash, another cache name.
+    fs.writeFileSync(file, built(BUNDLE.replace('n * 2', 'n + 9')));
+    expect(codeCachePath(file, fs.readFileSync(file))).not.toBe(cache);
+    expect(await load(file)).toMatchObject({ use: 'none', exports: { ...expected(file), answer: 30 } });
   });
 });

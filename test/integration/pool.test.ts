@@ -1,5 +1,5 @@
 /**
- * The worker pool with real forked workers (dist/worker.cjs: run `npm run build` first).
+ * The worker pool with real forked workers (dist/worker-start.cjs: run `npm run build` first).
  */
 import fs from 'node:fs';
 import path from 'node:path';
