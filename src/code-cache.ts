@@ -11,14 +11,15 @@
  * nothing. V8 takes a cache only from its own version and with the same flags (it says so in
  * `cachedDataRejected`), so the flags a process sets at run time (tier-up.ts) are set before its
  * bundle loads, as when the cache was made. V8 checks a cache's source only by its length, so the
- * build ends each bundle with a line naming a hash of the rest, which names its cache, and the
- * loader takes the cache only if the bundle still has that hash (~0.6 ms for the CLI's): an edited
- * or rebuilt bundle never meets an older cache. Without a cache, or with one V8 refuses, the bundle
- * is compiled as Node would. A bundle so loaded cannot use a dynamic `import()`: Node 20 loses a
+ * build ends each bundle with a line naming a hash of the rest, which names its cache (a rebuilt
+ * bundle never meets an older cache), and the loader takes a cache only if it is not older than its
+ * bundle: an edit after the build, even one that keeps the length, makes the bundle newer. (npm
+ * gives a package's files one time, so an install keeps them equal.) Hashing the bundle at each
+ * start would cost more than the cache saves: node:crypto alone takes ~2 ms to load. Without a
+ * cache, or with one V8 refuses, the bundle is compiled as Node would. A bundle so loaded cannot use a dynamic `import()`: Node 20 loses a
  * script's import callback when it comes from a cache (nodejs/node#43663 and its kin), so the build
  * refuses a bundle that has one.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -31,23 +32,14 @@ export type CodeCacheUse = 'used' | 'rejected' | 'none';
 const USE = Symbol.for('pcopy.codeCacheUse');
 type Slot = { [USE]?: CodeCacheUse };
 
-/** What the build puts before the hash, on a bundle's last line. */
+/** What the build puts before the hash of a bundle, on its last line (scripts/bundle.mjs). */
 export const BUILD_LINE = '//# pcopy-build=';
 
-/** The hash that names the cache of a bundle's `source` (the bytes before its build line). */
-export function buildHash(source: Uint8Array): string {
-  return createHash('sha256').update(source).digest('hex').slice(0, 16);
-}
-
-/**
- * Where the cache of the bundle `file` with contents `bytes` is: undefined when it has no build line,
- * or when what comes before that line no longer has the hash the line names.
- */
+/** Where the cache of the bundle `file` with contents `bytes` is: undefined when it has no build line. */
 export function codeCachePath(file: string, bytes: Buffer): string | undefined {
   const at = bytes.lastIndexOf(BUILD_LINE);
-  if (at < 0) return undefined;
-  const named = bytes.subarray(at + BUILD_LINE.length).toString('latin1').trim();
-  return /^[0-9a-f]{16}$/.test(named) && buildHash(bytes.subarray(0, at)) === named ? `${file}.${named}.cache` : undefined;
+  const named = at < 0 ? '' : bytes.subarray(at + BUILD_LINE.length).toString('latin1').trim();
+  return /^[0-9a-f]{16}$/.test(named) ? `${file}.${named}.cache` : undefined;
 }
 
 /**
@@ -60,7 +52,7 @@ export function loadBundle(file: string): unknown {
   const cachePath = codeCachePath(file, bytes);
   let cachedData: Buffer | undefined;
   try {
-    if (cachePath) cachedData = fs.readFileSync(cachePath);
+    if (cachePath && fs.statSync(cachePath).mtimeMs >= fs.statSync(file).mtimeMs) cachedData = fs.readFileSync(cachePath);
   } catch {
     // not built, or not readable: compiled as usual
   }

@@ -4,11 +4,12 @@
  * `loadBundle` itself, on small bundles of a test's own, in Nodes of their own (its use is
  * process-wide, and a cache is written as a process exits). Needs dist (`npm run build`).
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { BUILD_LINE, buildHash, codeCachePath } from '../../src/code-cache.js';
+import { BUILD_LINE, codeCachePath } from '../../src/code-cache.js';
 import { clip, workerLines } from '../helpers/output.js';
 import { ROOT, runCommand } from '../helpers/run.js';
 import { diffTrees, runPcopy, snapshot, srcDestPerTest, writeFile } from '../helpers/tree.js';
@@ -24,8 +25,11 @@ function plainEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/** The build's hash of a bundle's contents (scripts/bundle.mjs). */
+const hashOf = (source: Uint8Array | string): string => createHash('sha256').update(source).digest('hex').slice(0, 16);
+
 /** `source` with the build's last line. */
-const built = (source: string): string => `${source}${BUILD_LINE}${buildHash(Buffer.from(source))}\n`;
+const built = (source: string): string => `${source}${BUILD_LINE}${hashOf(source)}\n`;
 
 describe('code caches of the built bundles', () => {
   it('the build made one for the CLI and one for the worker, with more than their compiling alone gives', () => {
@@ -35,7 +39,9 @@ describe('code caches of the built bundles', () => {
       const cache = codeCachePath(file, bytes);
       // The build refuses a dynamic import(), which a script loaded from a cache cannot run.
       expect(bytes.toString('utf8'), bundle).not.toMatch(/\bimport\(/);
-      expect(cache, bundle).toBe(`${file}.${buildHash(bytes.subarray(0, bytes.lastIndexOf(BUILD_LINE)))}.cache`);
+      expect(cache, bundle).toBe(`${file}.${hashOf(bytes.subarray(0, bytes.lastIndexOf(BUILD_LINE)))}.cache`);
+      // Made after its bundle: not older, so taken.
+      expect(fs.statSync(cache!).mtimeMs, bundle).toBeGreaterThanOrEqual(fs.statSync(file).mtimeMs);
       // Made as a copy's processes exited, it holds the functions they ran, not just the top level.
       const compiledOnly = new vm.Script(bytes.toString('utf8'), { filename: file }).createCachedData().length;
       expect(fs.statSync(cache!).size, bundle).toBeGreaterThan(1.5 * compiledOnly);
@@ -125,12 +131,19 @@ console.log(JSON.stringify({ use: globalThis[Symbol.for('pcopy.codeCacheUse')] ?
     fs.writeFileSync(cache, made);
 
     // Edited to the same length, build line kept: V8 would take the cache (it checks only the
-    // length) and run the old code; the hash no longer matches, so the cache is not even read.
+    // length) and run the old code; the bundle is now newer than its cache, which is not read.
+    // (The cache is set a second back first: a file's time may not move within a clock tick.)
     const edited = fs.readFileSync(file, 'utf8').replace('n * 2', 'n + 9');
     expect(edited.length).toBe(fs.statSync(file).size);
+    const { atime, mtime } = fs.statSync(cache);
+    fs.utimesSync(cache, atime, new Date(mtime.getTime() - 1000));
     fs.writeFileSync(file, edited);
-    expect(codeCachePath(file, Buffer.from(edited))).toBeUndefined();
     expect(await load(file)).toMatchObject({ use: 'none', exports: { ...expected(file), answer: 30 } });
+    // Both of one time, as npm installs a package: taken.
+    fs.utimesSync(cache, atime, fs.statSync(file).mtime);
+    fs.writeFileSync(file, built(BUNDLE));
+    fs.utimesSync(file, atime, fs.statSync(cache).mtime);
+    expect(await load(file)).toMatchObject({ use: 'used', exports: expected(file) });
 
     // Built again: another hash, another cache name.
     fs.writeFileSync(file, built(BUNDLE.replace('n * 2', 'n + 9')));
