@@ -10,15 +10,14 @@
  * function the copy compiled. A run never writes one, so an install that cannot be written to loses
  * nothing. V8 takes a cache only from its own version and with the same flags (it says so in
  * `cachedDataRejected`), so the flags a process sets at run time (tier-up.ts) are set before its
- * bundle loads, as when the cache was made. V8 checks a cache's source only by its length, so the
- * build ends each bundle with a line naming a hash of the rest, which names its cache (a rebuilt
- * bundle never meets an older cache), and the loader takes a cache only if it is not older than its
- * bundle: an edit after the build, even one that keeps the length, makes the bundle newer. (npm
- * gives a package's files one time, so an install keeps them equal.) Hashing the bundle at each
- * start would cost more than the cache saves: node:crypto alone takes ~2 ms to load. Without a
- * cache, or with one V8 refuses, the bundle is compiled as Node would. A bundle so loaded cannot use a dynamic `import()`: Node 20 loses a
- * script's import callback when it comes from a cache (nodejs/node#43663 and its kin), so the build
- * refuses a bundle that has one.
+ * bundle loads, as when the cache was made. V8 checks a cache's source only by its length, so a
+ * cache holds a copy of the bundle it was made from, and the loader takes it only if the bundle is
+ * still exactly that (a compare of ~290 KB in memory): an edited or rebuilt bundle, even one of the
+ * same length, never runs old code from a cache. (Neither hashing, whose module alone takes ~2 ms to
+ * load, nor file times, which npm sets anew on install, would do.) Without a cache, or with one V8
+ * refuses, the bundle is compiled as Node would. A bundle so loaded cannot use a dynamic `import()`:
+ * Node 20 loses a script's import callback when it comes from a cache (nodejs/node#43663 and its
+ * kin), so the build refuses a bundle that has one.
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -32,14 +31,21 @@ export type CodeCacheUse = 'used' | 'rejected' | 'none';
 const USE = Symbol.for('pcopy.codeCacheUse');
 type Slot = { [USE]?: CodeCacheUse };
 
-/** What the build puts before the hash of a bundle, on its last line (scripts/bundle.mjs). */
-export const BUILD_LINE = '//# pcopy-build=';
+/** A cache file: MAGIC, the length of the bundle it was made from, that bundle, then V8's data. */
+const MAGIC = Buffer.from('pcopy-code-cache-1\n');
+const HEADER = MAGIC.length + 4;
 
-/** Where the cache of the bundle `file` with contents `bytes` is: undefined when it has no build line. */
-export function codeCachePath(file: string, bytes: Buffer): string | undefined {
-  const at = bytes.lastIndexOf(BUILD_LINE);
-  const named = at < 0 ? '' : bytes.subarray(at + BUILD_LINE.length).toString('latin1').trim();
-  return /^[0-9a-f]{16}$/.test(named) ? `${file}.${named}.cache` : undefined;
+/** Where the build puts the cache of `file`. */
+export function codeCachePath(file: string): string {
+  return `${file}.cache`;
+}
+
+/** V8's data in `cache`, if it was made from exactly `bundle`. */
+function cachedDataFor(cache: Buffer, bundle: Buffer): Buffer | undefined {
+  if (cache.length < HEADER || !cache.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
+  const length = cache.readUInt32LE(MAGIC.length);
+  const end = HEADER + length;
+  return length === bundle.length && end < cache.length && cache.subarray(HEADER, end).equals(bundle) ? cache.subarray(end) : undefined;
 }
 
 /**
@@ -49,10 +55,10 @@ export function codeCachePath(file: string, bytes: Buffer): string | undefined {
  */
 export function loadBundle(file: string): unknown {
   const bytes = fs.readFileSync(file);
-  const cachePath = codeCachePath(file, bytes);
+  const cachePath = codeCachePath(file);
   let cachedData: Buffer | undefined;
   try {
-    if (cachePath && fs.statSync(cachePath).mtimeMs >= fs.statSync(file).mtimeMs) cachedData = fs.readFileSync(cachePath);
+    cachedData = cachedDataFor(fs.readFileSync(cachePath), bytes);
   } catch {
     // not built, or not readable: compiled as usual
   }
@@ -63,7 +69,7 @@ export function loadBundle(file: string): unknown {
     cachedData,
   });
   (globalThis as Slot)[USE] = script.cachedDataRejected === false ? 'used' : cachedData ? 'rejected' : 'none';
-  if (process.env.PCOPY_MAKE_CODE_CACHE === '1' && cachePath) writeCacheAtExit(script, cachePath);
+  if (process.env.PCOPY_MAKE_CODE_CACHE === '1') writeCacheAtExit(script, bytes, cachePath);
   const module = { exports: {} as unknown };
   const run = script.runInThisContext() as (this: unknown, e: unknown, r: NodeJS.Require, m: unknown, f: string, d: string) => void;
   run.call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
@@ -80,11 +86,13 @@ export function codeCacheUse(): CodeCacheUse | undefined {
  * renamed into place (two workers of the run may write the same cache). A cache that cannot be
  * written is not made: the build says so.
  */
-function writeCacheAtExit(script: vm.Script, cachePath: string): void {
+function writeCacheAtExit(script: vm.Script, bundle: Buffer, cachePath: string): void {
   process.once('exit', () => {
     const temp = `${cachePath}.${process.pid}.tmp`;
     try {
-      fs.writeFileSync(temp, script.createCachedData(), { mode: 0o644 });
+      const length = Buffer.alloc(4);
+      length.writeUInt32LE(bundle.length);
+      fs.writeFileSync(temp, Buffer.concat([MAGIC, length, bundle, script.createCachedData()]), { mode: 0o644 });
       fs.renameSync(temp, cachePath);
     } catch {
       fs.rmSync(temp, { force: true });
