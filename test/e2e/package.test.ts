@@ -82,6 +82,14 @@ describe('npm package', () => {
       expect(c.stdout).toMatch(/^pcopy: 4 files copied, /);
       expect(diffTrees(snapshot(src, { withRoot: true }), snapshot(dest, { withRoot: true }))).toEqual([]);
 
+      // The installed bundles load from their code caches (npm gives every file a new time); V8
+      // takes a cache only with the flags it was made with, so none come from the test runner.
+      const { NODE_OPTIONS: _options, NODE_V8_COVERAGE: _coverage, ...env } = process.env;
+      const timed = await runCommand(bin, [src, path.join(dir, 'dest-timed')], { cwd: project, env, extraEnv: { PCOPY_DEBUG_TIMING: '1' }, timeoutMs: TIMEOUT });
+      expect(timed.code, timed.stderr).toBe(0);
+      expect(timed.stderr.match(/code cache used/g)?.length ?? 0, timed.stderr).toBeGreaterThanOrEqual(2);
+      expect(timed.stderr).not.toMatch(/code cache (none|rejected)/);
+
       const v = await run(bin, ['--version'], project);
       expect(v.code).toBe(0);
       expect(v.stdout.trim()).toBe(pkg.version);
