@@ -137,6 +137,11 @@ export interface WorkerReport {
    */
   grown?: Array<[id: number, bytes: number]>;
   results: TaskResult[];
+  /**
+   * Jobs that ended `copied` with nothing more to say, as bare ids: most of a run's results, sent
+   * and parsed as a list of numbers rather than an object each. Absent when there are none.
+   */
+  copied?: number[];
   /** The answer to `release`: queued jobs given back, not copied here (empty: too little left to share). */
   released?: number[];
   /** Jobs in hand right now (a part as [id, part]): what a crash of this worker interrupts. */

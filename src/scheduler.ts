@@ -141,6 +141,7 @@ export class Scheduler {
     }
     if (report.bytes) this.host.bytes(report.bytes);
     for (const r of report.results) this.onResult(w, r);
+    for (const id of report.copied ?? []) this.onResult(w, { id, outcome: 'copied' });
     for (const [id, key] of report.links) this.host.hardLinked(id, key);
     if (report.released) this.released(w, report.released);
     this.dispatch();

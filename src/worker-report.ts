@@ -16,6 +16,7 @@ export class ReportBatch {
   bytes = 0;
   grown: Array<[id: number, bytes: number]> = [];
   results: TaskResult[] = [];
+  copied: number[] = [];
   /** Set once the worker answered a `release`. */
   released: number[] | undefined;
   private lastFlush = performance.now();
@@ -37,9 +38,10 @@ export class ReportBatch {
   take(force: boolean, idle: boolean, inHand: WorkerReport['inHand']): WorkerReport | undefined {
     const now = performance.now();
     const dry = idle && !this.idleReported;
-    const due = force || dry || now - this.lastFlush >= FLUSH_MS || this.results.length >= MAX_RESULTS_PER_REPORT;
-    if (!due || (!force && !dry && this.results.length === 0 && this.bytes === 0 && this.grown.length === 0)) return undefined;
-    const { sizes, away, links, bytes, grown, results, released } = this;
+    const finished = this.results.length + this.copied.length;
+    const due = force || dry || now - this.lastFlush >= FLUSH_MS || finished >= MAX_RESULTS_PER_REPORT;
+    if (!due || (!force && !dry && finished === 0 && this.bytes === 0 && this.grown.length === 0)) return undefined;
+    const { sizes, away, links, bytes, grown, results, copied, released } = this;
     if (idle) this.idleReported = true;
     this.sizes = [];
     this.away = [];
@@ -47,8 +49,9 @@ export class ReportBatch {
     this.bytes = 0;
     this.grown = [];
     this.results = [];
+    this.copied = [];
     this.released = undefined;
     this.lastFlush = now;
-    return { type: 'report', sizes, away, links, bytes, ...(grown.length > 0 && { grown }), results, ...(released && { released }), inHand };
+    return { type: 'report', sizes, away, links, bytes, ...(grown.length > 0 && { grown }), results, ...(copied.length > 0 && { copied }), ...(released && { released }), inHand };
   }
 }

@@ -248,7 +248,8 @@ function step(h: InHand): void {
         }
     }
     if (outcome === undefined) return;
-    report.results.push(st ? { id: job.id, outcome, st: toWireStat(st) } : part === undefined ? { id: job.id, outcome } : { id: job.id, part, outcome });
+    if (outcome === 'copied' && !st && part === undefined) report.copied.push(job.id);
+    else report.results.push(st ? { id: job.id, outcome, st: toWireStat(st) } : part === undefined ? { id: job.id, outcome } : { id: job.id, part, outcome });
   } catch (err) {
     const error = sizing!.sourceError(err, job, src);
     report.results.push(part === undefined ? { id: job.id, error } : { id: job.id, part, error });
