@@ -2,8 +2,9 @@
  * Loads a bundle (dist/cli.cjs, dist/worker.cjs) with the V8 code cache the build made for it, so
  * a process starts without parsing and compiling the functions a copy runs: the CLI's ~290 KB and a
  * worker's ~30 KB, in every pcopy process. On trees of 1,200-2,000 files, where start-up is a large
- * part of the run, pcopy / plain node went from 1.13 to 1.02 (python3.11) and 1.22 to 1.11
- * (/usr/share/perl); warm tmpfs, 12-16 alternating runs against the build before.
+ * part of the run, pcopy / plain node went from 1.09 to 1.01 (python3.11), 1.20 to 1.12
+ * (/usr/share/perl) and 1.20 to 1.15 (npm's tree); warm tmpfs, 14 alternating runs against the build
+ * before.
  *
  * The cache is made once, by the build (scripts/bundle.mjs): it runs a small real copy with
  * PCOPY_MAKE_CODE_CACHE=1, and each process writes its bundle's cache as it exits, with every
