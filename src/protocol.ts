@@ -118,6 +118,8 @@ export interface TaskResult {
   error?: SerializedError;
   /** `open`: the stat the parts were copied against, for `seal`. */
   st?: WireStat;
+  /** How many of the report's bare `copied` ids completed before this result (absent: none). */
+  after?: number;
 }
 
 /** The one message a worker sends. */

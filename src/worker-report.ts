@@ -27,6 +27,12 @@ export class ReportBatch {
     this.idleReported = false;
   }
 
+  /** A result that says more than `copied`, placed after the bare ids that came before it. */
+  result(r: TaskResult): void {
+    if (this.copied.length > 0) r.after = this.copied.length;
+    this.results.push(r);
+  }
+
   /** Bytes read past a size of 0 by job `id` (they add to its size). */
   grow(id: number, n: number): void {
     const last = this.grown[this.grown.length - 1];

@@ -248,11 +248,11 @@ function step(h: InHand): void {
         }
     }
     if (outcome === undefined) return;
-    if (outcome === 'copied' && !st && part === undefined) report.copied.push(job.id);
-    else report.results.push(st ? { id: job.id, outcome, st: toWireStat(st) } : part === undefined ? { id: job.id, outcome } : { id: job.id, part, outcome });
+    if (outcome === 'copied') report.copied.push(job.id); // nothing more to say: no stat, no part
+    else report.result(st ? { id: job.id, outcome, st: toWireStat(st) } : part === undefined ? { id: job.id, outcome } : { id: job.id, part, outcome });
   } catch (err) {
     const error = sizing!.sourceError(err, job, src);
-    report.results.push(part === undefined ? { id: job.id, error } : { id: job.id, part, error });
+    report.result(part === undefined ? { id: job.id, error } : { id: job.id, part, error });
   }
   // A finished job accounts exactly its sized bytes.
   report.bytes += h.limit - h.reported;

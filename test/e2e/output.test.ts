@@ -170,6 +170,20 @@ describe('-v and -q', () => {
     expect(lines(again.stdout).filter((l) => l.startsWith('unchanged '))).toHaveLength(6);
   });
 
+  it('-v lists files in the order they complete: with one worker, the walk\'s, unchanged and copied interleaved', async () => {
+    const src = path.join(tmp(), 'src-order');
+    for (let i = 0; i < 12; i++) writeFile(path.join(src, `f${String(i).padStart(2, '0')}`), 100 + i);
+    const dest = path.join(tmp(), 'dest-order');
+    expect((await pcopy(['-q', src, dest])).code).toBe(0);
+    // Every other file changes, so a rerun keeps half and copies half (the reports then carry both kinds).
+    for (let i = 1; i < 12; i += 2) writeFile(path.join(src, `f${String(i).padStart(2, '0')}`), 300 + i);
+    const r = await pcopy(['-v', '-j', '1', src, dest]);
+    expect(r.code, clip(r.stderr)).toBe(0);
+    const listed = lines(r.stdout).filter((l) => / f\d\d$/.test(l));
+    const walked = fs.readdirSync(src);
+    expect(listed).toEqual(walked.map((name) => `${Number(name.slice(1)) % 2 ? 'copied   ' : 'unchanged'} ${name}`));
+  });
+
   it('-q prints nothing on success', async () => {
     const src = smallTree();
     const r = await pcopy(['-q', src, path.join(tmp(), 'dest')]);
