@@ -48,15 +48,15 @@ export class PhaseMarks {
     const maxRss = (process.resourceUsage().maxRSS / 1024).toFixed(0);
     process.stderr.write(
       `pcopy timing (ms since process start, parent cpu ms so far): ${this.marks.map(([what, t, cpu]) => `${what} ${t.toFixed(0)} (cpu ${cpu.toFixed(0)})`).join(', ')}; ` +
-        `parent cpu user ${(user / 1000).toFixed(0)} ms, system ${(system / 1000).toFixed(0)} ms, max rss ${maxRss} MiB, tier-up ${isSettled() ? 'settled' : 'young'}, ${cacheShown()}\n`,
+        `parent cpu user ${(user / 1000).toFixed(0)} ms, system ${(system / 1000).toFixed(0)} ms, max rss ${maxRss} MiB, ${v8State()}\n`,
     );
   }
 }
 
-/** How the process's bundle was compiled (code-cache.ts); a library run's parent loads none. */
-function cacheShown(): string {
+/** This process's tier-up (tier-up.ts) and how its bundle was compiled (code-cache.ts; a library run's parent loads none). */
+function v8State(): string {
   const use = codeCacheUse();
-  return use ? `code cache ${use}` : 'no bundle loaded';
+  return `tier-up ${isSettled() ? 'settled' : 'young'}, ${use ? `code cache ${use}` : 'no bundle loaded'}`;
 }
 
 /** A worker's CPU time, life and memory, when timing is on. */
@@ -65,7 +65,7 @@ export function reportWorkerCpu(filesReadAhead: number): void {
   const { user, system } = process.cpuUsage();
   const { rss, heapUsed } = process.memoryUsage();
   process.stderr.write(
-    `pcopy worker ${process.pid}${process.argv.includes('early') ? ' (forked early)' : ''}: cpu user ${(user / 1000).toFixed(0)} ms, system ${(system / 1000).toFixed(0)} ms, lived ${performance.now().toFixed(0)} ms, read ahead ${filesReadAhead} files, tier-up ${isSettled() ? 'settled' : 'young'}, ${cacheShown()}, ` +
+    `pcopy worker ${process.pid}${process.argv.includes('early') ? ' (forked early)' : ''}: cpu user ${(user / 1000).toFixed(0)} ms, system ${(system / 1000).toFixed(0)} ms, lived ${performance.now().toFixed(0)} ms, read ahead ${filesReadAhead} files, ${v8State()}, ` +
       `max rss ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (now ${rss >> 20}, heap used ${heapUsed >> 20})\n`,
   );
 }

@@ -118,8 +118,6 @@ export interface TaskResult {
   error?: SerializedError;
   /** `open`: the stat the parts were copied against, for `seal`. */
   st?: WireStat;
-  /** How many of the report's bare `copied` ids completed before this result (absent: none). */
-  after?: number;
 }
 
 /** The one message a worker sends. */
@@ -138,12 +136,11 @@ export interface WorkerReport {
    * bytes that are new to the total and to the job's size. Absent when there are none.
    */
   grown?: Array<[id: number, bytes: number]>;
-  results: TaskResult[];
   /**
-   * Jobs that ended `copied` with nothing more to say, as bare ids: most of a run's results, sent
-   * and parsed as a list of numbers rather than an object each. Absent when there are none.
+   * What completed, in the order it did. A job that ended `copied` with nothing more to say (most
+   * of a run's results) is its bare id, sent and parsed as a number rather than an object.
    */
-  copied?: number[];
+  results: Array<number | TaskResult>;
   /** The answer to `release`: queued jobs given back, not copied here (empty: too little left to share). */
   released?: number[];
   /** Jobs in hand right now (a part as [id, part]): what a crash of this worker interrupts. */

@@ -140,14 +140,7 @@ export class Scheduler {
       this.host.bytes(n);
     }
     if (report.bytes) this.host.bytes(report.bytes);
-    // In the order the worker finished them: each fuller result after the bare ids before it.
-    const copied = report.copied ?? [];
-    let k = 0;
-    for (const r of report.results) {
-      for (const end = r.after ?? 0; k < end; k++) this.onResult(w, { id: copied[k]!, outcome: 'copied' });
-      this.onResult(w, r);
-    }
-    for (; k < copied.length; k++) this.onResult(w, { id: copied[k]!, outcome: 'copied' });
+    for (const r of report.results) this.onResult(w, typeof r === 'number' ? { id: r, outcome: 'copied' } : r);
     for (const [id, key] of report.links) this.host.hardLinked(id, key);
     if (report.released) this.released(w, report.released);
     this.dispatch();

@@ -29,7 +29,7 @@ export class Sizing {
       try {
         this.keepOrSendAway(job, this.stat(job, src), keepBelow);
       } catch (err) {
-        this.report.result({ id: job.id, error: this.sourceError(err, job, src) });
+        this.report.results.push({ id: job.id, error: this.sourceError(err, job, src) });
       }
     }
   }

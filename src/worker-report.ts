@@ -15,8 +15,7 @@ export class ReportBatch {
   links: Array<[number, string]> = [];
   bytes = 0;
   grown: Array<[id: number, bytes: number]> = [];
-  results: TaskResult[] = [];
-  copied: number[] = [];
+  results: Array<number | TaskResult> = [];
   /** Set once the worker answered a `release`. */
   released: number[] | undefined;
   private lastFlush = performance.now();
@@ -25,12 +24,6 @@ export class ReportBatch {
   /** New work came: the next time the worker runs dry is worth a report. */
   busy(): void {
     this.idleReported = false;
-  }
-
-  /** A result that says more than `copied`, placed after the bare ids that came before it. */
-  result(r: TaskResult): void {
-    if (this.copied.length > 0) r.after = this.copied.length;
-    this.results.push(r);
   }
 
   /** Bytes read past a size of 0 by job `id` (they add to its size). */
@@ -44,10 +37,9 @@ export class ReportBatch {
   take(force: boolean, idle: boolean, inHand: WorkerReport['inHand']): WorkerReport | undefined {
     const now = performance.now();
     const dry = idle && !this.idleReported;
-    const finished = this.results.length + this.copied.length;
-    const due = force || dry || now - this.lastFlush >= FLUSH_MS || finished >= MAX_RESULTS_PER_REPORT;
-    if (!due || (!force && !dry && finished === 0 && this.bytes === 0 && this.grown.length === 0)) return undefined;
-    const { sizes, away, links, bytes, grown, results, copied, released } = this;
+    const due = force || dry || now - this.lastFlush >= FLUSH_MS || this.results.length >= MAX_RESULTS_PER_REPORT;
+    if (!due || (!force && !dry && this.results.length === 0 && this.bytes === 0 && this.grown.length === 0)) return undefined;
+    const { sizes, away, links, bytes, grown, results, released } = this;
     if (idle) this.idleReported = true;
     this.sizes = [];
     this.away = [];
@@ -55,9 +47,8 @@ export class ReportBatch {
     this.bytes = 0;
     this.grown = [];
     this.results = [];
-    this.copied = [];
     this.released = undefined;
     this.lastFlush = now;
-    return { type: 'report', sizes, away, links, bytes, ...(grown.length > 0 && { grown }), results, ...(copied.length > 0 && { copied }), ...(released && { released }), inHand };
+    return { type: 'report', sizes, away, links, bytes, ...(grown.length > 0 && { grown }), results, ...(released && { released }), inHand };
   }
 }

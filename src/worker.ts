@@ -28,11 +28,7 @@ import { BYTES_PER_JOB } from './scheduler-settings.js';
 import { Sizing } from './sizing.js';
 import { copyPart, openSplit, sealSplit } from './split-file.js';
 import { ReportBatch } from './worker-report.js';
-import { settleWhen, tierUpLater } from './tier-up.js';
-
-// Set already by worker-start.ts, before this bundle loaded; again here for a worker forked from this
-// file itself (as some tests do).
-tierUpLater();
+import { settleWhen } from './tier-up.js';
 
 const SLICE_MS = 20;
 
@@ -248,11 +244,11 @@ function step(h: InHand): void {
         }
     }
     if (outcome === undefined) return;
-    if (outcome === 'copied') report.copied.push(job.id); // nothing more to say: no stat, no part
-    else report.result(st ? { id: job.id, outcome, st: toWireStat(st) } : part === undefined ? { id: job.id, outcome } : { id: job.id, part, outcome });
+    // `copied` has nothing more to say (no stat, no part): the bare id.
+    report.results.push(outcome === 'copied' ? job.id : st ? { id: job.id, outcome, st: toWireStat(st) } : part === undefined ? { id: job.id, outcome } : { id: job.id, part, outcome });
   } catch (err) {
     const error = sizing!.sourceError(err, job, src);
-    report.result(part === undefined ? { id: job.id, error } : { id: job.id, part, error });
+    report.results.push(part === undefined ? { id: job.id, error } : { id: job.id, part, error });
   }
   // A finished job accounts exactly its sized bytes.
   report.bytes += h.limit - h.reported;

@@ -10,19 +10,13 @@ import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { codeCachePath } from '../../src/code-cache.js';
 import { clip, workerLines } from '../helpers/output.js';
-import { ROOT, runCommand } from '../helpers/run.js';
+import { envWithoutV8Settings, ROOT, runCommand } from '../helpers/run.js';
 import { diffTrees, runPcopy, snapshot, srcDestPerTest, writeFile } from '../helpers/tree.js';
 
 let work: string;
 let src: string;
 let dest: string;
 srcDestPerTest('pcopy-code-cache-', (dirs) => ({ work, src, dest } = dirs));
-
-/** V8 takes a cache only with the flags it was made with: none inherited from the test runner. */
-function plainEnv(): NodeJS.ProcessEnv {
-  const { NODE_OPTIONS: _options, NODE_V8_COVERAGE: _coverage, ...env } = process.env;
-  return env;
-}
 
 describe('code caches of the built bundles', () => {
   it('the build made one for the CLI and one for the worker, with more than their compiling alone gives', () => {
@@ -42,7 +36,7 @@ describe('code caches of the built bundles', () => {
 
   it('a run compiles the parent and every worker from them', async () => {
     for (let i = 0; i < 40; i++) writeFile(path.join(src, `d${i % 4}`, `f${i}`), 1000 + i);
-    const r = await runPcopy([src, dest], { env: plainEnv(), extraEnv: { PCOPY_DEBUG_TIMING: '1' } });
+    const r = await runPcopy([src, dest], { env: envWithoutV8Settings(), extraEnv: { PCOPY_DEBUG_TIMING: '1' } });
     expect(r.code, clip(r.stderr)).toBe(0);
     expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
     expect(r.stderr).toMatch(/^pcopy timing .*, code cache used$/m);
@@ -74,7 +68,7 @@ const exports = ${how === 'require' ? 'require' : 'loadBundle'}(process.argv[1])
 let thrownAt = '';
 try { exports.boom(); } catch (err) { thrownAt = /\\((.*)\\)/.exec(err.stack.split('\\n')[1])[1]; }
 console.log(JSON.stringify({ use: globalThis[Symbol.for('pcopy.codeCacheUse')] ?? 'none', exports, thrownAt }));`;
-    const r = await runCommand(process.execPath, ['-e', script, file], { env: plainEnv(), extraEnv: make ? { PCOPY_MAKE_CODE_CACHE: '1' } : {} });
+    const r = await runCommand(process.execPath, ['-e', script, file], { env: envWithoutV8Settings(), extraEnv: make ? { PCOPY_MAKE_CODE_CACHE: '1' } : {} });
     expect(r.code, clip(r.stderr)).toBe(0);
     return JSON.parse(r.stdout) as Loaded;
   }

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build, cleanup, diffTrees, snapshot, tempDir, writeFile } from '../helpers/tree.js';
-import { ROOT, runCommand, type RunResult } from '../helpers/run.js';
+import { envWithoutV8Settings, ROOT, runCommand, type RunResult } from '../helpers/run.js';
 
 const TIMEOUT = 120_000;
 
@@ -84,8 +84,7 @@ describe('npm package', () => {
 
       // The installed bundles load from their code caches (npm gives every file a new time); V8
       // takes a cache only with the flags it was made with, so none come from the test runner.
-      const { NODE_OPTIONS: _options, NODE_V8_COVERAGE: _coverage, ...env } = process.env;
-      const timed = await runCommand(bin, [src, path.join(dir, 'dest-timed')], { cwd: project, env, extraEnv: { PCOPY_DEBUG_TIMING: '1' }, timeoutMs: TIMEOUT });
+      const timed = await runCommand(bin, [src, path.join(dir, 'dest-timed')], { cwd: project, env: envWithoutV8Settings(), extraEnv: { PCOPY_DEBUG_TIMING: '1' }, timeoutMs: TIMEOUT });
       expect(timed.code, timed.stderr).toBe(0);
       expect(timed.stderr.match(/code cache used/g)?.length ?? 0, timed.stderr).toBeGreaterThanOrEqual(2);
       expect(timed.stderr).not.toMatch(/code cache (none|rejected)/);

@@ -15,6 +15,16 @@ export const BIN = path.join(ROOT, 'bin', 'pcopy.js');
 /** The URL of a built module (`dist/<file>`), for a script a test runs in a Node of its own to import. */
 export const distUrl = (file: string): string => pathToFileURL(path.join(ROOT, 'dist', file)).href;
 
+/**
+ * This environment without what would change a child Node's V8 flags or bytecode (NODE_OPTIONS, the
+ * test runner's coverage), nor the given variables: for tests of V8's tier-up and code caches.
+ */
+export function envWithoutV8Settings(...also: string[]): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of ['NODE_OPTIONS', 'NODE_V8_COVERAGE', ...also]) delete env[name];
+  return env;
+}
+
 export interface RunResult {
   code: number | null;
   signal: NodeJS.Signals | null;

@@ -1,19 +1,19 @@
 /**
- * A forked worker (dist/worker.cjs: run `npm run build` first) answering `release`: it gives back the
- * end of its queue and copies only the rest. The scheduler's side is in unit/scheduler.test.ts.
+ * A worker, forked as the pool forks one (dist/worker-start.cjs: run `npm run build` first),
+ * answering `release`: it gives back the end of its queue and copies only the rest. The scheduler's side is in unit/scheduler.test.ts.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { copyPolicy } from '../../dist/copy-file.js';
 import { resolveOptions } from '../../dist/options.js';
+import { forkWorker } from '../../dist/worker-process.js';
 import { toWire, type JobRef, type ParentMessage, type TaskResult, type WorkerReport } from '../../dist/protocol.js';
 import { waitFor, type Running } from '../helpers/run.js';
 import { findTemps, hashFile, tempPerTest, writeFile } from '../helpers/tree.js';
 
 const tmp = tempPerTest('pcopy-release-');
-const WORKER = new URL('../../dist/worker.cjs', import.meta.url);
 const isRoot = process.getuid?.() === 0;
 
 function startWorker(
@@ -21,7 +21,7 @@ function startWorker(
   destRoot: string,
   delayMs: number,
 ): { child: ChildProcess; running: Running; reports: WorkerReport[]; send(m: ParentMessage): void } {
-  const child = fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = forkWorker();
   const reports: WorkerReport[] = [];
   child.on('message', (m: WorkerReport) => reports.push(m));
   const send = (m: ParentMessage): void => void child.send(toWire(m));
@@ -52,8 +52,8 @@ describe('a worker asked to release', () => {
     w.send({ type: 'size', jobs, keepBelow: 8 * 1024 * 1024, found: jobs.length });
     await waitFor(() => w.reports.some((r) => r.inHand.length > 0), 'a job in hand', { running: w.running });
     w.send({ type: 'release' });
-    // A report's results, with the files copied that it names by id alone.
-    const finishedIn = (r: WorkerReport): TaskResult[] => [...r.results, ...(r.copied ?? []).map((id): TaskResult => ({ id, outcome: 'copied' }))];
+    // A report's results, a file copied with nothing more to say as its bare id.
+    const finishedIn = (r: WorkerReport): TaskResult[] => r.results.map((x) => (typeof x === 'number' ? { id: x, outcome: 'copied' } : x));
     await waitFor(() => w.reports.some((r) => r.released !== undefined), 'the answer to release', { running: w.running });
     const answer = w.reports.findIndex((r) => r.released !== undefined);
     const released = w.reports[answer]!.released!;

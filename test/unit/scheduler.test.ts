@@ -118,13 +118,13 @@ describe('Scheduler: batches and routing', () => {
     expect(found).toEqual([...found].sort((x, y) => x - y));
   });
 
-  it('takes bare ids in a report (`copied`) as results of `copied`, in the order the worker finished them beside the results that say more', () => {
+  it('takes a bare id among a report\'s results as `copied`, in the order the worker finished them beside the results that say more', () => {
     const p = new FakePool({ workers: 1, initialWorkers: 1 });
     const ids = [0, 1, 2, 3].map((i) => p.s.add('file', `f${i}`, false));
     p.s.finishInput();
     p.sizeAll(0, () => 10);
-    // f1 finished after one bare id (`after`), f2 after it: -v lists entries in that order.
-    p.report(0, { copied: [ids[0]!, ids[2]!], results: [{ id: ids[1]!, outcome: 'same', after: 1 }], bytes: 20 });
+    // f1 finished between two bare ids: -v lists entries in that order.
+    p.report(0, { results: [ids[0]!, { id: ids[1]!, outcome: 'same' }, ids[2]!], bytes: 20 });
     expect(ids.map((id) => p.s.jobs.stateName(id))).toEqual(['done', 'done', 'done', 'at']);
     expect([...p.done.entries()]).toEqual([
       [ids[0], ['copied']],
@@ -132,9 +132,9 @@ describe('Scheduler: batches and routing', () => {
       [ids[2], ['copied']],
     ]);
     // Once only: a late duplicate changes nothing.
-    p.report(0, { copied: [ids[0]!] });
+    p.report(0, { results: [ids[0]!] });
     expect(p.done.get(ids[0]!)).toEqual(['copied']);
-    p.report(0, { copied: [ids[3]!], bytes: 10 });
+    p.report(0, { results: [ids[3]!], bytes: 10 });
     expect(p.s.complete).toBe(true);
   });
 

@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { tiersUpLater } from '../../src/tier-up.js';
-import { distUrl } from '../helpers/run.js';
+import { distUrl, envWithoutV8Settings } from '../helpers/run.js';
 
 const TIER_UP = distUrl('tier-up.js');
 /** The run size tier-up.ts calls big (without PCOPY_TEST_BIG_RUN). */
@@ -42,7 +42,7 @@ function callsUntilMarked(later: boolean, found = 0): number {
     console.log(JSON.stringify({ calls, sum }));
   `;
   // Coverage or options inherited from the test run would change the bytecode, or the budgets.
-  const { NODE_V8_COVERAGE: _coverage, NODE_OPTIONS: _options, PCOPY_TEST_BIG_RUN: _big, ...env } = process.env;
+  const env = envWithoutV8Settings('PCOPY_TEST_BIG_RUN');
   const r = spawnSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', script], { encoding: 'utf8', env });
   expect(r.status, r.stderr).toBe(0);
   const { calls } = JSON.parse(r.stdout) as { calls: number };
