@@ -1,6 +1,6 @@
 /**
- * When V8 optimizes a function: later than its default in pcopy's processes, and later still while
- * a run is young. Each process lives for one run, and most of its time is in system calls, so
+ * When V8 optimizes a function, and how much it inlines: later than its default in pcopy's processes,
+ * and later still while a run is young; less inlining throughout. Each process lives for one run, and most of its time is in system calls, so
  * TurboFan's compiling (in V8's threads, on the same two cores as the copy) costs CPU that only a
  * long run earns back. V8 optimizes a function once it has run about `--interrupt-budget` bytes of
  * bytecode a few times over (Node 20's default: 66 KiB).
@@ -17,6 +17,14 @@
  *   code pays: pcopy / plain node 0.83 at 3x throughout, 0.84 this way, 0.85 with 30x while young,
  *   0.90 with no TurboFan at all (`--max-opt=1`, which cannot be undone at run time).
  *   (Lone workers measured before: `mixed` compiled 81 ms at the default budget, 41 ms at 3x.)
+ * - Throughout, less inlining: what TurboFan inlines into one function adds up to at most
+ *   INLINE_BYTECODE bytes of bytecode (Node 20's default: 920). A copy's hot code calls Node's fs
+ *   wrappers, and a stat builds a BigIntStats with its Dates: inlined, those made each compile big,
+ *   and every process compiles the same code again for itself. One process copying the first 2,500
+ *   files of `small` with pcopy's copy code took 111 ms of CPU, 66 ms with no TurboFan at all, 99 ms
+ *   at this limit; at 20,000 files it was as fast as with the default. Whole runs (14 alternating,
+ *   then the bench's 8): pcopy's CPU 3-4% less on `small` and on the real tree, `large` and `mixed`
+ *   unchanged; pcopy / plain node small 1.07 → 1.03, real 0.90 → 0.87 in the same run.
  *
  * Set at run time (on a worker's command line, a flag V8 does not know would stop Node from
  * starting), and only on the V8 this was measured on, Node 20's 11.3: others tier up differently
@@ -28,6 +36,8 @@ import v8 from 'node:v8';
 const DEFAULT_BUDGET = 66 * 1024;
 const YOUNG_BUDGET = 10 * DEFAULT_BUDGET;
 const SETTLED_BUDGET = 3 * DEFAULT_BUDGET;
+/** The most bytecode TurboFan inlines into one function, all inlined callees together. */
+export const INLINE_BYTECODE = 200;
 /**
  * A run is big once its walk has found this many jobs (files and links): its processes live long
  * enough to earn TurboFan's compiling back. Test-only: PCOPY_TEST_BIG_RUN (see diagnostics.ts).
@@ -40,7 +50,7 @@ export const tiersUpLater = process.versions.v8.startsWith('11.3.');
 let settled = false;
 
 export function tierUpLater(): void {
-  if (tiersUpLater) v8.setFlagsFromString(`--interrupt-budget=${YOUNG_BUDGET}`);
+  if (tiersUpLater) v8.setFlagsFromString(`--interrupt-budget=${YOUNG_BUDGET} --max-inlined-bytecode-size-cumulative=${INLINE_BYTECODE}`);
 }
 
 /** The walk has found `found` jobs so far: from BIG_RUN on, V8 optimizes at the settled budget. */

@@ -4,6 +4,7 @@
  * in a fresh Node until V8 marks it for TurboFan, and counts the calls (deterministic: V8 marks a
  * function when the bytecode it ran uses up its budget). Here: ~200 by default, ~2,000 once
  * `tierUpLater()` ran, ~1,070 when `settleWhen` hears of a big run after the first 450 calls.
+ * The inlining limit is seen in V8's own trace of what TurboFan inlines.
  */
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
@@ -50,6 +51,31 @@ function callsUntilMarked(later: boolean, found = 0): number {
   return calls;
 }
 
+/**
+ * How many callees TurboFan inlines when it optimizes a function that calls four others of ~150
+ * bytes of bytecode each, in a new Node (V8's trace of its inlining decisions, one line each).
+ */
+function inlinedCallees(later: boolean): number {
+  const callee = (k: number): string =>
+    `(x) => { ${Array.from({ length: 12 }, (_, i) => `if (x % ${i + 2} === ${k}) x = x * ${i + 3} + ${k}; else x = x - ${i + 1};`).join(' ')} return x; }`;
+  const script = `
+    const { tierUpLater } = await import(${JSON.stringify(TIER_UP)});
+    if (${later}) tierUpLater();
+    const a = ${callee(1)}, b = ${callee(2)}, c = ${callee(3)}, d = ${callee(4)};
+    function outer(x) { return a(x) + b(x) + c(x) + d(x); }
+    %PrepareFunctionForOptimization(outer);
+    for (let i = 0; i < 100; i++) outer(i);
+    %OptimizeFunctionOnNextCall(outer);
+    outer(7);
+    console.log(%GetOptimizationStatus(outer) & 16 ? 'optimized' : 'not optimized');
+  `;
+  const env = envWithoutV8Settings('PCOPY_TEST_BIG_RUN');
+  const r = spawnSync(process.execPath, ['--allow-natives-syntax', '--trace-turbo-inlining', '--input-type=module', '-e', script], { encoding: 'utf8', env });
+  expect(r.status, r.stderr).toBe(0);
+  expect(r.stdout).toMatch(/^optimized$/m);
+  return r.stdout.split('\n').filter((line) => line.startsWith('Inlining ')).length;
+}
+
 // Measured on Node 20's V8 (11.3) only, and left to its defaults elsewhere (see tier-up.ts).
 describe.skipIf(!tiersUpLater)('tierUpLater and settleWhen', () => {
   it('young, V8 marks a hot function after many times the calls it takes by default', () => {
@@ -65,5 +91,10 @@ describe.skipIf(!tiersUpLater)('tierUpLater and settleWhen', () => {
     const settled = callsUntilMarked(true, BIG_RUN);
     expect(settled).toBeGreaterThan(450);
     expect(settled).toBeLessThan(0.7 * young);
+  });
+
+  it('tierUpLater keeps TurboFan from inlining callees that it inlines by default', () => {
+    expect(inlinedCallees(false)).toBeGreaterThan(0);
+    expect(inlinedCallees(true)).toBe(0);
   });
 });
