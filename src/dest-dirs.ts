@@ -10,7 +10,7 @@ import { isErrorPath, osPath } from './byte-names.js';
 import { lstatInDest, statSource, type CopyPolicy } from './copy-file.js';
 import { entryError, serializeError, type SerializedError } from './errors.js';
 import { fixPathMetadata, keepsCreationModes, sourceStatOf, takesOwnGroup, targetMode, type SourceStat } from './metadata.js';
-import { TEMP_NAME_PATTERN, type CopyOutcome } from './protocol.js';
+import { TEMP_NAME_PATTERN, under, type CopyOutcome } from './protocol.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -101,8 +101,8 @@ export class DestDirs {
     }
     this.known.add(rel);
     const { srcRoot, destRoot, policy } = this.settings;
-    const dest = path.join(destRoot, rel);
-    const src = path.join(srcRoot, rel);
+    const dest = under(destRoot, rel);
+    const src = under(srcRoot, rel);
     try {
       const st = sourceStatOf(statSource(src, policy.dereference));
       // DEST mounted (bind, overlay) on a directory of SRC: copying it into itself would nest forever.
