@@ -1,9 +1,10 @@
 /**
- * When V8 optimizes a function, and how much it inlines: later than its default in pcopy's processes,
- * and later still while a run is young; less inlining throughout. Each process lives for one run, and most of its time is in system calls, so
- * TurboFan's compiling (in V8's threads, on the same two cores as the copy) costs CPU that only a
- * long run earns back. V8 optimizes a function once it has run about `--interrupt-budget` bytes of
- * bytecode a few times over (Node 20's default: 66 KiB).
+ * When V8 optimizes a function, and how much it inlines: later than its default in pcopy's
+ * processes, later still while a run is young, and with less inlining throughout. Each process
+ * lives for one run, and most of its time is in system calls, so TurboFan's compiling (in V8's
+ * threads, on the same two cores as the copy) costs CPU that only a long run earns back. V8
+ * optimizes a function once it has run about `--interrupt-budget` bytes of bytecode a few times
+ * over (Node 20's default: 66 KiB).
  *
  * - At start, `tierUpLater`: 10 times the default, so a run of a few thousand files optimizes
  *   little. Perf on /usr/include (7,911 files) put V8's compiler threads at 14% of all of pcopy's
@@ -28,8 +29,8 @@
  *
  * Set at run time (on a worker's command line, a flag V8 does not know would stop Node from
  * starting), and only on the V8 this was measured on, Node 20's 11.3: others tier up differently
- * (Maglev), and one without the flag would print "unrecognized flag" on stderr. Only tier-up timing
- * changes: no behaviour.
+ * (Maglev), and one without the flag would print "unrecognized flag" on stderr. Only when and how V8
+ * optimizes changes: no behaviour.
  */
 import v8 from 'node:v8';
 
@@ -37,7 +38,7 @@ const DEFAULT_BUDGET = 66 * 1024;
 const YOUNG_BUDGET = 10 * DEFAULT_BUDGET;
 const SETTLED_BUDGET = 3 * DEFAULT_BUDGET;
 /** The most bytecode TurboFan inlines into one function, all inlined callees together. */
-export const INLINE_BYTECODE = 200;
+const INLINE_BYTECODE = 200;
 /**
  * A run is big once its walk has found this many jobs (files and links): its processes live long
  * enough to earn TurboFan's compiling back. Test-only: PCOPY_TEST_BIG_RUN (see diagnostics.ts).
