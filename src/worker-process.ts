@@ -20,13 +20,15 @@ import { WORKER_THREADS } from './worker-threads.js';
  */
 const WORKER_FILE = new URL('./worker-start.cjs', import.meta.url);
 /**
- * A small young generation: a worker's garbage is short-lived (stats, messages), and the default 16 MiB
- * semi-spaces only let RSS grow (measured on 200,000 files: 109 → 88 MiB per worker, no slower).
+ * No V8 flags, and nothing of the parent's own. Not `--max-semi-space-size=2` (a smaller young
+ * generation: 88 instead of 109 MiB per worker on 200,000 files, no slower there): any heap-size
+ * flag on Node 20's command line costs ~7 ms of its start-up (a forked child's script started at
+ * 22-25 ms instead of 15-18 ms, 6 runs each; --max-old-space-size alike, --stack-size not), and a
+ * worker's start is on the critical path of every small copy.
  * Not `--single-threaded` (V8 without its helper threads): no faster once measured with memory to
  * spare (warm, 6-8 alternating runs: large 0.950 vs 0.974 s, small 0.930 vs 0.923 s).
- * Nothing of the parent's own flags is passed on.
  */
-const WORKER_EXEC_ARGV = ['--max-semi-space-size=2'];
+const WORKER_EXEC_ARGV: string[] = [];
 
 const EARLY = Symbol.for('pcopy.earlyWorker');
 type Slot = { [EARLY]?: ChildProcess };
