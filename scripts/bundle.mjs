@@ -47,7 +47,7 @@ await build({ ...common, ...withFileUrl, entryPoints: ['src/cli.ts'], outfile: '
 await build({ ...common, ...withFileUrl, entryPoints: ['src/worker-start.ts'], outfile: 'dist/worker-start.cjs' });
 await build({ ...common, entryPoints: ['src/worker.ts'], outfile: 'dist/worker.cjs' });
 
-for (const old of fs.readdirSync('dist').filter((f) => /\.cache(\.\d+\.tmp)?$/.test(f))) fs.rmSync(path.join('dist', old));
+removeCodeCaches();
 for (const bundle of ['dist/cli.cjs', 'dist/worker.cjs']) {
   // Loaded from a code cache, a script has no callback for import() (see code-cache.ts).
   if (/\bimport\(/.test(fs.readFileSync(bundle, 'utf8'))) throw new Error(`${bundle}: a dynamic import(), which a bundle loaded from its code cache cannot run`);
@@ -80,8 +80,13 @@ function makeCodeCaches() {
     if (check.status !== 0 || used < 2) throw new Error(`a run with them did not use both: ${check.stderr}`);
   } catch (err) {
     console.warn(`bundle: code caches not made, the bundles will compile as usual (${err.message})`);
-    for (const f of fs.readdirSync('dist').filter((f) => f.endsWith('.cache'))) fs.rmSync(path.join('dist', f));
+    removeCodeCaches();
   } finally {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Removes the code caches in dist/, and any temp a cache run left (see code-cache.ts). */
+function removeCodeCaches() {
+  for (const f of fs.readdirSync('dist').filter((f) => /\.cache(\.\d+\.tmp)?$/.test(f))) fs.rmSync(path.join('dist', f));
 }

@@ -140,7 +140,7 @@ export class Scheduler {
       this.host.bytes(n);
     }
     if (report.bytes) this.host.bytes(report.bytes);
-    for (const r of report.results) this.onResult(w, typeof r === 'number' ? { id: r, outcome: 'copied' } : r);
+    for (const r of report.results) this.onResult(w, r);
     for (const [id, key] of report.links) this.host.hardLinked(id, key);
     if (report.released) this.released(w, report.released);
     this.dispatch();
@@ -203,24 +203,32 @@ export class Scheduler {
     });
   }
 
-  private onResult(w: number, r: TaskResult): void {
+  /** A result of a report: a bare id is a job copied with nothing more to say (no object per file). */
+  private onResult(w: number, r: number | TaskResult): void {
+    if (typeof r === 'number') return this.ended(r, 'copied');
     const { id } = r;
     if (r.part !== undefined) return this.onPartResult(w, id, r.part, r.error);
-    // An opening that ends the job (nothing to copy, or failed) accounts its bytes here: no part will.
-    if (this.jobs.state(id) === State.opening && r.outcome !== 'opened') this.host.bytes(this.jobs.sizedBytes(id));
-    if (r.error) {
-      // Failed at sizing (gone, or changed type): it counts as sized, or the bar's totals never settle.
-      if (this.jobs.state(id) === State.sizing && this.jobs.size(id) < 0) this.host.sized(0, 1);
-      if (this.splits.has(id)) return this.recovery.failSplit(id, r.error);
-      return this.jobs.move(id, State.failed, -1, r.error);
-    }
     if (r.outcome === 'opened') {
       this.splits.start(id, r.st!);
       this.jobs.move(id, State.parts);
       return this.grow();
     }
-    if (this.jobs.state(id) === State.sealing) this.splits.drop(id);
-    this.jobs.move(id, State.done, -1, r.outcome as CopyOutcome);
+    this.ended(id, r.error ?? (r.outcome as CopyOutcome));
+  }
+
+  /** A job ended at a worker (a copy, a seal, an opening with nothing to copy) in an outcome or an error. */
+  private ended(id: number, result: CopyOutcome | SerializedError): void {
+    const state = this.jobs.state(id);
+    // An opening that ends the job (nothing to copy, or failed) accounts its bytes here: no part will.
+    if (state === State.opening) this.host.bytes(this.jobs.sizedBytes(id));
+    if (typeof result === 'string') {
+      if (state === State.sealing) this.splits.drop(id);
+      return this.jobs.move(id, State.done, -1, result);
+    }
+    // Failed at sizing (gone, or changed type): it counts as sized, or the bar's totals never settle.
+    if (state === State.sizing && this.jobs.size(id) < 0) this.host.sized(0, 1);
+    if (this.splits.has(id)) return this.recovery.failSplit(id, result);
+    this.jobs.move(id, State.failed, -1, result);
   }
 
   private onPartResult(w: number, id: number, part: number, error: SerializedError | undefined): void {
