@@ -10,8 +10,9 @@
  * PCOPY_MAKE_CODE_CACHE=1, and each process writes its bundle's cache as it exits, with every
  * function the copy compiled. A run never writes one, so an install that cannot be written to loses
  * nothing. V8 takes a cache only from its own version and with the same flags (it says so in
- * `cachedDataRejected`), so the flags a process sets at run time (tier-up.ts) are set before its
- * bundle loads, as when the cache was made. V8 checks a cache's source only by its length, so a
+ * `cachedDataRejected`), so a process sets its own (tier-up.ts) once its bundle has loaded, and the
+ * cache run puts Node's back before it writes a cache: bundles and Node's own modules, which come
+ * with caches of their own, all load under Node's flags. V8 checks a cache's source only by its length, so a
  * cache holds a copy of the bundle it was made from, and the loader takes it only if the bundle is
  * still exactly that (a compare of ~290 KB in memory): an edited or rebuilt bundle, even one of the
  * same length, never runs old code from a cache. (Neither hashing, whose module alone takes ~2 ms to
@@ -24,6 +25,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import vm from 'node:vm';
+import { tierUpAsNode } from './tier-up.js';
 
 /** How the last bundle loaded: 'used' its cache, 'rejected' by V8, or 'none' to be had (PCOPY_DEBUG_TIMING shows it). */
 export type CodeCacheUse = 'used' | 'rejected' | 'none';
@@ -91,6 +93,7 @@ function writeCacheAtExit(script: vm.Script, bundle: Buffer, cachePath: string):
   process.once('exit', () => {
     const temp = `${cachePath}.${process.pid}.tmp`;
     try {
+      tierUpAsNode(); // the flags a process loads its bundle with
       const length = Buffer.alloc(4);
       length.writeUInt32LE(bundle.length);
       fs.writeFileSync(temp, Buffer.concat([MAGIC, length, bundle, script.createCachedData()]), { mode: 0o644 });

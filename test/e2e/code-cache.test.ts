@@ -34,6 +34,19 @@ describe('code caches of the built bundles', () => {
     }
   });
 
+  it("were made under Node's own V8 flags: a process loads its bundle before it sets pcopy's (tier-up.ts)", async () => {
+    // So Node's modules that a bundle requires load from Node's caches too, which V8 takes only
+    // under the flags they were made with.
+    for (const bundle of ['cli.cjs', 'worker.cjs']) {
+      const script = `const { loadBundle } = require(${JSON.stringify(path.join(ROOT, 'dist', 'start-up.cjs'))});
+loadBundle(${JSON.stringify(path.join(ROOT, 'dist', bundle))});
+console.log(globalThis[Symbol.for('pcopy.codeCacheUse')]);`;
+      const r = await runCommand(process.execPath, ['-e', script], { env: envWithoutV8Settings() });
+      expect(r.code, clip(r.stderr)).toBe(0);
+      expect(r.stdout.trim(), bundle).toBe('used');
+    }
+  });
+
   it('a run compiles the parent and every worker from them', async () => {
     for (let i = 0; i < 40; i++) writeFile(path.join(src, `d${i % 4}`, `f${i}`), 1000 + i);
     const r = await runPcopy([src, dest], { env: envWithoutV8Settings(), extraEnv: { PCOPY_DEBUG_TIMING: '1' } });
