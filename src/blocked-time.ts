@@ -10,7 +10,7 @@
  * in the parent while its workers run (35-200 µs a call): callers read the clock sparingly.
  */
 import fs from 'node:fs';
-import { performance } from 'node:perf_hooks';
+import { now } from './clock.js';
 
 export class ThreadClock {
   private readonly buffer = Buffer.alloc(128);
@@ -27,7 +27,7 @@ export class ThreadClock {
   }
 
   nowMs(): number {
-    return performance.now();
+    return now();
   }
 
   /** Blocked time so far (ms); only differences mean anything. */
@@ -54,7 +54,7 @@ export class ThreadClock {
 
 function wallLessCpuMs(): number {
   const { user, system } = process.cpuUsage();
-  return performance.now() - (user + system) / 1000;
+  return now() - (user + system) / 1000;
 }
 
 /** A clock kept open for the process's life (a worker's); undefined until first used, null where there is none. */

@@ -6,7 +6,7 @@
  * once its pool is closed, so no late Ctrl-C meets Node's teardown (see the end of `runCopy`).
  */
 import fs from 'node:fs';
-import { performance } from 'node:perf_hooks';
+import { now } from './clock.js';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { decode, display, exactArgv, osPath } from './byte-names.js';
 import { copy, type CopyEvent, type CopyResult } from './copy.js';
@@ -228,11 +228,11 @@ async function runCopy(src: string, dest: string, options: Partial<CopyOptions>,
       // A second interrupt: leave now. Workers notice the closed channel and remove their temp
       // files. Not the same signal again at once: `timeout` and `kill` of a group send it to pcopy
       // and to its process group, which is one request to stop, not two.
-      if (signal === signalled && performance.now() - signalledAt < SAME_SIGNAL_MS) return;
+      if (signal === signalled && now() - signalledAt < SAME_SIGNAL_MS) return;
       process.exit(SIGNAL_EXIT[signal] ?? ExitCode.sigint);
     }
     signalled = signal;
-    signalledAt = performance.now();
+    signalledAt = now();
     controller.abort();
   };
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];

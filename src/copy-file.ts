@@ -7,7 +7,7 @@
  * can answer an abort in the middle of a multi-GiB file.
  */
 import fs from 'node:fs';
-import { performance } from 'node:perf_hooks';
+import { now } from './clock.js';
 import { osPath } from './byte-names.js';
 import { EntryFailure, entryError } from './errors.js';
 import { applyFdMetadata, fixPathMetadata, isSparse, micros, mtimesMatch, targetMode, utimeSeconds, type MetadataPolicy, type SourceStat } from './metadata.js';
@@ -205,9 +205,9 @@ export function* copyRegularFile(
     while (toEnd || total < st.size) {
       // The first chunk may have been read ahead (the descriptor's offset is past it then).
       const chunk = first ? first.buffer : buffer;
-      const started = total === 0 && !first && ctx.onFirstRead ? performance.now() : 0;
+      const started = total === 0 && !first && ctx.onFirstRead ? now() : 0;
       const n = first ? first.bytes : fs.readSync(fdIn, buffer, 0, buffer.length, null);
-      if (started) follow = ctx.onFirstRead!(performance.now() - started, fdIn, st.size);
+      if (started) follow = ctx.onFirstRead!(now() - started, fdIn, st.size);
       if (n === 0) break;
       if (sparse) writeSkippingZeros(fdOut, chunk, n, total);
       else writeAll(fdOut, chunk, n);

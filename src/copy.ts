@@ -4,7 +4,7 @@
  * pool; the run turns the pool's events into progress, entry events and the result.
  */
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { now } from './clock.js';
 import { decode } from './byte-names.js';
 import { copyPolicy, type CopyPolicy } from './copy-file.js';
 import type { CopyEvent, CopyProgress, CopyResult, SkippedEntry } from './copy-result.js';
@@ -60,7 +60,7 @@ function currentUmask(): number {
 }
 
 class CopyRun {
-  private readonly started = performance.now();
+  private readonly started = now();
   private readonly progress: CopyProgress = {
     scanning: true,
     totalsKnown: false,
@@ -204,7 +204,7 @@ class CopyRun {
       signal?.removeEventListener('abort', onAbort);
     }
     this.result.dirs = this.dirs.count;
-    this.result.elapsedMs = performance.now() - this.started;
+    this.result.elapsedMs = now() - this.started;
     this.emitProgress();
     if (this.listenerError) throw this.listenerError;
     return { source: src, destination: dest, ...this.result };
@@ -344,7 +344,7 @@ class CopyRun {
 
   private emitProgress(): void {
     const p = this.progress;
-    p.elapsedMs = performance.now() - this.started;
+    p.elapsedMs = now() - this.started;
     p.totalsKnown = !p.scanning && p.entriesSized >= p.entriesFound;
     p.currentFile = this.pool.currentBigFile();
     p.dirs = this.dirs.count;

@@ -8,7 +8,7 @@
  * - PCOPY_TEST_BIG_RUN: the jobs found after which a run counts as big (read in tier-up.ts);
  * - PCOPY_MAKE_CODE_CACHE: the build's run that writes the bundles' code caches (code-cache.ts).
  */
-import { performance } from 'node:perf_hooks';
+import { now } from './clock.js';
 import { codeCacheUse } from './code-cache.js';
 import { isSettled } from './tier-up.js';
 
@@ -39,7 +39,7 @@ export class PhaseMarks {
   }
 
   mark(what: string): void {
-    if (timing) this.marks.push([what, performance.now(), cpuMs()]);
+    if (timing) this.marks.push([what, now(), cpuMs()]);
   }
 
   report(): void {
@@ -65,7 +65,7 @@ export function reportWorkerCpu(filesReadAhead: number): void {
   const { user, system } = process.cpuUsage();
   const { rss, heapUsed } = process.memoryUsage();
   process.stderr.write(
-    `pcopy worker ${process.pid}${process.argv.includes('early') ? ' (forked early)' : ''}: cpu user ${(user / 1000).toFixed(0)} ms, system ${(system / 1000).toFixed(0)} ms, lived ${performance.now().toFixed(0)} ms, read ahead ${filesReadAhead} files, ${v8State()}, ` +
+    `pcopy worker ${process.pid}${process.argv.includes('early') ? ' (forked early)' : ''}: cpu user ${(user / 1000).toFixed(0)} ms, system ${(system / 1000).toFixed(0)} ms, lived ${now().toFixed(0)} ms, read ahead ${filesReadAhead} files, ${v8State()}, ` +
       `max rss ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (now ${rss >> 20}, heap used ${heapUsed >> 20})\n`,
   );
 }

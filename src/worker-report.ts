@@ -3,7 +3,7 @@
  * plus one when the worker runs dry, and whenever the worker forces one (a sized batch, a job that
  * stays in hand past a slice). Never one IPC message per file.
  */
-import { performance } from 'node:perf_hooks';
+import { now } from './clock.js';
 import type { TaskResult, WorkerReport } from './protocol.js';
 
 const FLUSH_MS = 100;
@@ -18,7 +18,7 @@ export class ReportBatch {
   results: Array<number | TaskResult> = [];
   /** Set once the worker answered a `release`. */
   released: number[] | undefined;
-  private lastFlush = performance.now();
+  private lastFlush = now();
   private idleReported = false;
 
   /** New work came: the next time the worker runs dry is worth a report. */
@@ -35,9 +35,9 @@ export class ReportBatch {
 
   /** The report to send now, if one is due (always when `force`); the batch starts again empty. */
   take(force: boolean, idle: boolean, inHand: WorkerReport['inHand']): WorkerReport | undefined {
-    const now = performance.now();
+    const t = now();
     const dry = idle && !this.idleReported;
-    const due = force || dry || now - this.lastFlush >= FLUSH_MS || this.results.length >= MAX_RESULTS_PER_REPORT;
+    const due = force || dry || t - this.lastFlush >= FLUSH_MS || this.results.length >= MAX_RESULTS_PER_REPORT;
     if (!due || (!force && !dry && this.results.length === 0 && this.bytes === 0 && this.grown.length === 0)) return undefined;
     const { sizes, away, links, bytes, grown, results, released } = this;
     if (idle) this.idleReported = true;
@@ -48,7 +48,7 @@ export class ReportBatch {
     this.grown = [];
     this.results = [];
     this.released = undefined;
-    this.lastFlush = now;
+    this.lastFlush = t;
     return { type: 'report', sizes, away, links, bytes, ...(grown.length > 0 && { grown }), results, ...(released && { released }), inHand };
   }
 }

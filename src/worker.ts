@@ -17,7 +17,7 @@
  * SIGINT/SIGHUP is ignored here; a second one, SIGTERM, an `abort` message or a lost parent
  * all make the worker remove its temp file and exit at once.
  */
-import { performance } from 'node:perf_hooks';
+import { now } from './clock.js';
 import { copyRegularFile, copySymlink, removeQuietly, sourceOpenFlags, type CopyContext } from './copy-file.js';
 import { reportWorkerCpu, testReadAhead } from './diagnostics.js';
 import { JobQueue, type QueuedJob } from './job-queue.js';
@@ -163,7 +163,7 @@ function nextWork(): InHand | null | 'wait' {
  */
 function pump(): void {
   scheduled = false;
-  const sliceEnd = performance.now() + SLICE_MS;
+  const sliceEnd = now() + SLICE_MS;
   const delayMs = init?.delayMs ?? 0;
   let waiting = false;
   for (;;) {
@@ -183,7 +183,7 @@ function pump(): void {
       setTimeout(pump, delayMs);
       return;
     }
-    if (performance.now() >= sliceEnd) break;
+    if (now() >= sliceEnd) break;
     // Reading ahead: on to the next file if its read is in (refilling the slots it frees), else
     // back to the event loop, where the completions are.
     if (current === null && readAhead!.isActive) {
