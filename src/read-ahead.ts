@@ -37,7 +37,7 @@ const MiB = 1024 * 1024;
 const DEVICE_MS_PER_MIB = 4;
 const FOLLOW_REQUEST_BYTES = 2 * 1024 * 1024;
 const FOLLOW_REQUESTS = 8;
-/** At most this far ahead of the copy in one file (the copy takes in completions every ~20 ms). */
+/** At most this far ahead of the copy in one file (the copy takes in completions at least every ~5 ms). */
 const FOLLOW_AHEAD = 32 * 1024 * 1024;
 /** How far ahead of the copy, in files, at most. */
 const MAX_AHEAD = 512;
