@@ -12,8 +12,8 @@
  * nothing. V8 takes a cache only from its own version and with the same flags (it says so in
  * `cachedDataRejected`), so a process sets its own (tier-up.ts) once its bundle has loaded, and the
  * cache run puts Node's back before it writes a cache: bundles and Node's own modules, which come
- * with caches of their own, all load under Node's flags. V8 checks a cache's source only by its length, so a
- * cache holds a copy of the bundle it was made from, and the loader takes it only if the bundle is
+ * with caches of their own, all load under Node's flags. V8 checks a cache's source only by its
+ * length, so a cache holds a copy of the bundle it was made from, and the loader takes it only if the bundle is
  * still exactly that (a compare of ~290 KB in memory): an edited or rebuilt bundle, even one of the
  * same length, never runs old code from a cache. (Neither hashing, whose module alone takes ~2 ms to
  * load, nor file times, which npm sets anew on install, would do.) Without a cache, or with one V8
