@@ -111,11 +111,11 @@ function childrenCpuSeconds() {
  * With `sample: false` no memory is sampled: reading /proc every 20 ms costs CPU that would show in
  * runs of a few tens of milliseconds (the tiny trees); those runs get no survivor check either.
  */
-export function timeRun(argv, { sample = true } = {}) {
+export function timeRun(argv, { sample = true, env = process.env } = {}) {
   return new Promise((resolve) => {
     const started = performance.now();
     const cpuBefore = childrenCpuSeconds();
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env });
     const sampler = sample && child.pid ? startMemorySampler(child.pid) : undefined;
     let stderr = '';
     let exit;

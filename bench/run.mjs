@@ -15,7 +15,7 @@
  *   --trees LIST       small,large,mixed,scale,real,tiny10,tiny100
  *   --real-tree DIR    the real tree copied (cp -a, once) into --dir and --disk-dir (/usr/share)
  *   --runs N, --cold-runs N, --tiny-runs N      timed runs per tool and row
- *   --tools LIST       pcopy,baseline,cp,rsync,fscp,plain,parread,node
+ *   --tools LIST       pcopy,baseline,cp,rsync,fscp,plain,plainnoca,parread,node,nodenoca
  *   --baseline DIR     another built checkout of pcopy, run as the tool `pcopy@<commit>`
  *   --pcopy-args ARGS  extra arguments for pcopy (and the baseline)
  *
@@ -133,7 +133,7 @@ function loadSource(base, tree, opts) {
 
 /** Runs one tool once; returns the run's record, with its problems (none: a valid run). */
 async function runOnce(row, tool, iter, opts, sample) {
-  const r = await timeRun(TOOLS[tool].command(row.src, row.dest, opts), { sample });
+  const r = await timeRun(TOOLS[tool].command(row.src, row.dest, opts), { sample, env: TOOLS[tool].env?.(process.env) ?? process.env });
   const problems = [];
   if (r.code !== 0) problems.push(`exit ${r.signal ?? r.code}: ${r.stderr.trim().split('\n').slice(0, 3).join(' / ')}`);
   if (r.survivors.length) problems.push(`${r.survivors.length} child process(es) still running after it ended`);

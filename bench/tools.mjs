@@ -18,6 +18,15 @@ const FSCP_SCRIPT =
   "require('node:fs').promises.cp(process.argv[1], process.argv[2], { recursive: true, preserveTimestamps: true, verbatimSymlinks: true })" +
   '.catch((err) => { console.error(err); process.exitCode = 1; });';
 
+/**
+ * The environment without NODE_EXTRA_CA_CERTS: where it names a CA bundle, Node reads and parses it
+ * as it starts (~35 ms here), and pcopy run as a command unsets it for itself (see bin/pcopy.js).
+ */
+const withoutCaBundle = (env) => {
+  const { NODE_EXTRA_CA_CERTS: _unused, ...rest } = env;
+  return rest;
+};
+
 export const TOOLS = {
   /** Run as a user runs it: the bin as a command (its first lines are a shell script; see bin/pcopy.js). */
   pcopy: { label: 'pcopy', command: (src, dest, opts) => [BIN, ...opts.pcopyArgs, src, dest], verify: 'hash' },
@@ -33,10 +42,18 @@ export const TOOLS = {
   fscp: { label: 'fs.cp', command: (src, dest) => [process.execPath, '-e', FSCP_SCRIPT, src, dest], verify: 'tree' },
   /** Issue 9's warm reference: one plain synchronous Node process (bench/plain-copy.mjs). */
   plain: { label: 'plain node', command: (src, dest) => [process.execPath, PLAIN_COPY, src, dest], verify: 'tree' },
+  /** The same plain process without the CA bundle's start-up cost, as pcopy starts (no difference where the variable is unset). */
+  plainnoca: {
+    label: 'plain node, no CA',
+    command: (src, dest) => [process.execPath, PLAIN_COPY, src, dest],
+    env: withoutCaBundle,
+    verify: 'tree',
+  },
   /** Issue 9's cold reference: what the device gives 16 parallel readers of every file. */
   parread: { label: 'par-read', command: (src) => [...PARALLEL_READ, src], probe: ['xargs', '--version'], verify: 'none' },
   /** Issue 11's yardstick for tiny trees: a bare node start and exit. */
   node: { label: 'node -e 0', command: () => [process.execPath, '-e', '0'], verify: 'none' },
+  nodenoca: { label: 'node -e 0, no CA', command: () => [process.execPath, '-e', '0'], env: withoutCaBundle, verify: 'none' },
 };
 
 /**
@@ -47,13 +64,13 @@ export const TOOLS = {
 export const MODES = {
   tmpfs: {
     title: 'Warm tmpfs: source and destination in /dev/shm (--dir)',
-    tools: ['pcopy', 'baseline', 'cp', 'rsync', 'fscp', 'plain'],
-    ratios: [['pcopy', 'cp'], ['pcopy', 'plain'], ['plain', 'cp'], ['pcopy', 'baseline']],
+    tools: ['pcopy', 'baseline', 'cp', 'rsync', 'fscp', 'plain', 'plainnoca'],
+    ratios: [['pcopy', 'cp'], ['pcopy', 'plain'], ['pcopy', 'plainnoca'], ['plain', 'cp'], ['pcopy', 'baseline']],
   },
   tiny: {
     title: 'Tiny trees on warm tmpfs, spawn until the last process has exited',
-    tools: ['pcopy', 'baseline', 'cp', 'node'],
-    ratios: [['pcopy', 'node'], ['baseline', 'node'], ['pcopy', 'baseline']],
+    tools: ['pcopy', 'baseline', 'cp', 'node', 'nodenoca'],
+    ratios: [['pcopy', 'node'], ['pcopy', 'nodenoca'], ['baseline', 'node'], ['pcopy', 'baseline']],
   },
   disk: {
     title: 'Warm disk: source on the disk (--disk-dir), in the page cache; destination on tmpfs',
