@@ -133,7 +133,7 @@ function loadSource(base, tree, opts) {
 
 /** Runs one tool once; returns the run's record, with its problems (none: a valid run). */
 async function runOnce(row, tool, iter, opts, sample) {
-  const r = await timeRun(TOOLS[tool].command(row.src, row.dest, opts), { sample, env: TOOLS[tool].env?.(process.env) ?? process.env });
+  const r = await timeRun(TOOLS[tool].command(row.src, row.dest, opts), { sample, env: TOOLS[tool].env?.(process.env) });
   const problems = [];
   if (r.code !== 0) problems.push(`exit ${r.signal ?? r.code}: ${r.stderr.trim().split('\n').slice(0, 3).join(' / ')}`);
   if (r.survivors.length) problems.push(`${r.survivors.length} child process(es) still running after it ended`);

@@ -7,8 +7,8 @@
 // To Node, those lines are a hashbang, a string and a comment; `node bin/pcopy.js` starts here.
 //
 // CommonJS (see bin/package.json): Node starts it without its ES module loader.
-// The first worker starts now, while the CLI loads from its code cache (see src/code-cache.ts);
-// then V8 tiers up later (see src/start-up.ts).
-const { startUp, loadCli } = require('../dist/start-up.cjs');
+// The first worker starts now, while the CLI loads from its code cache, after which V8 tiers up
+// later (see src/start-up.ts).
+const { startUp, loadProcessBundle } = require('../dist/start-up.cjs');
 startUp(process.argv.slice(2));
-loadCli(require('node:path').join(__dirname, '..', 'dist', 'cli.cjs')).main(process.argv);
+loadProcessBundle(require('node:path').join(__dirname, '..', 'dist', 'cli.cjs')).main(process.argv);

@@ -25,7 +25,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import vm from 'node:vm';
-import { tierUpAsNode } from './tier-up.js';
+import { tierUpAsNode, tierUpLater } from './tier-up.js';
 
 /** How the last bundle loaded: 'used' its cache, 'rejected' by V8, or 'none' to be had (PCOPY_DEBUG_TIMING shows it). */
 export type CodeCacheUse = 'used' | 'rejected' | 'none';
@@ -77,6 +77,17 @@ export function loadBundle(file: string): unknown {
   const run = script.runInThisContext() as (this: unknown, e: unknown, r: NodeJS.Require, m: unknown, f: string, d: string) => void;
   run.call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
   return module.exports;
+}
+
+/**
+ * Loads the bundle a pcopy process runs (the CLI's, a worker's), then sets the process's own V8
+ * flags (`tierUpLater`): after, never before, as its cache and Node's own modules' caches were made
+ * under Node's flags (see above).
+ */
+export function loadProcessBundle(file: string): unknown {
+  const exports = loadBundle(file);
+  tierUpLater();
+  return exports;
 }
 
 /** How this process's bundle was loaded, if through `loadBundle`. */

@@ -58,7 +58,7 @@ let settled = false;
  * of 0.5 ms, readline 1.4 instead of 0.35 ms, child_process 3.3 instead of 0.8 ms.
  */
 export function tierUpLater(): void {
-  if (tiersUpLater) v8.setFlagsFromString(`--interrupt-budget=${YOUNG_BUDGET} --max-inlined-bytecode-size-cumulative=${INLINE_BYTECODE}`);
+  setTierUp(YOUNG_BUDGET, INLINE_BYTECODE);
 }
 
 /**
@@ -67,7 +67,11 @@ export function tierUpLater(): void {
  * own (`tierUpLater`).
  */
 export function tierUpAsNode(): void {
-  if (tiersUpLater) v8.setFlagsFromString(`--interrupt-budget=${DEFAULT_BUDGET} --max-inlined-bytecode-size-cumulative=${DEFAULT_INLINE_BYTECODE}`);
+  setTierUp(DEFAULT_BUDGET, DEFAULT_INLINE_BYTECODE);
+}
+
+function setTierUp(budget: number, inlineBytecode: number): void {
+  if (tiersUpLater) v8.setFlagsFromString(`--interrupt-budget=${budget} --max-inlined-bytecode-size-cumulative=${inlineBytecode}`);
 }
 
 /** The walk has found `found` jobs so far: from BIG_RUN on, V8 optimizes at the settled budget. */

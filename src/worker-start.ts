@@ -1,12 +1,10 @@
 /**
- * What a forked worker runs (worker-process.ts forks it): the worker's bundle from the code cache the
- * build made for it (code-cache.ts), then V8's later tier-up (tier-up.ts), after it, as the cache
- * and Node's own modules' caches were made under Node's flags. The bundle only sets up its handlers
- * as it loads: the first message comes after. Bundled on its own (dist/worker-start.cjs).
+ * What a forked worker runs (worker-process.ts forks it): the worker's bundle, with
+ * `loadProcessBundle` (code-cache.ts: from the code cache the build made for it, and V8's later
+ * tier-up once it has loaded). The bundle only sets up its handlers as it loads: the first message
+ * comes after. Bundled on its own (dist/worker-start.cjs).
  */
 import { fileURLToPath } from 'node:url';
-import { loadBundle } from './code-cache.js';
-import { tierUpLater } from './tier-up.js';
+import { loadProcessBundle } from './code-cache.js';
 
-loadBundle(fileURLToPath(new URL('./worker.cjs', import.meta.url)));
-tierUpLater();
+loadProcessBundle(fileURLToPath(new URL('./worker.cjs', import.meta.url)));

@@ -9,6 +9,7 @@ import path from 'node:path';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { codeCachePath } from '../../src/code-cache.js';
+import { tiersUpLater } from '../../src/tier-up.js';
 import { clip, workerLines } from '../helpers/output.js';
 import { envWithoutV8Settings, ROOT, runCommand } from '../helpers/run.js';
 import { diffTrees, runPcopy, snapshot, srcDestPerTest, writeFile } from '../helpers/tree.js';
@@ -139,5 +140,39 @@ console.log(JSON.stringify({ use: globalThis[Symbol.for('pcopy.codeCacheUse')] ?
     // Not a cache of ours at all: compiled as usual.
     fs.writeFileSync(cache, 'garbage');
     expect(await load(file)).toMatchObject({ use: 'none', exports: { ...expected(file), answer: 30 } });
+  });
+});
+
+describe.skipIf(!tiersUpLater)('loadProcessBundle', () => {
+  /** A bundle with a hot function, run until V8 marks it for TurboFan (see unit/tier-up.test.ts). */
+  const HOT = `module.exports.callsUntilMarked = function () {
+  function hot(x) { let s = 0; for (let i = 0; i < 20; i++) s += i % 3 === 0 ? x * i : x - i; return s; }
+  let calls = 0;
+  for (; calls < 100000 && (%GetOptimizationStatus(hot) & (16 | 256 | 512 | 1024)) === 0; calls++) hot(calls);
+  return calls;
+};
+`;
+
+  /** Loads `file` with `how` in a Node of its own: how its bundle was compiled, and the hot function's calls until marked. */
+  async function run(file: string, how: 'loadBundle' | 'loadProcessBundle', make = false): Promise<{ use: string; calls: number }> {
+    const script = `const loader = require(${JSON.stringify(path.join(ROOT, 'dist', 'start-up.cjs'))});
+const calls = loader.${how}(process.argv[1]).callsUntilMarked();
+console.log(JSON.stringify({ use: globalThis[Symbol.for('pcopy.codeCacheUse')], calls }));`;
+    const r = await runCommand(process.execPath, ['--allow-natives-syntax', '-e', script, file], { env: envWithoutV8Settings('PCOPY_TEST_BIG_RUN'), extraEnv: make ? { PCOPY_MAKE_CODE_CACHE: '1' } : {} });
+    expect(r.code, clip(r.stderr)).toBe(0);
+    return JSON.parse(r.stdout) as { use: string; calls: number };
+  }
+
+  it("loads a process's bundle from its cache (made under Node's flags), then tiers up later", async () => {
+    const file = path.join(work, 'hot.cjs');
+    fs.writeFileSync(file, HOT);
+    await run(file, 'loadProcessBundle', true);
+    const later = await run(file, 'loadProcessBundle');
+    const plain = await run(file, 'loadBundle');
+    expect(later.use).toBe('used');
+    expect(plain.use).toBe('used');
+    // ~200 calls at Node's budget, ten times as many at the young one.
+    expect(plain.calls).toBeLessThan(500);
+    expect(later.calls).toBeGreaterThan(4 * plain.calls);
   });
 });
