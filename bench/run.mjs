@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * pcopy benchmark: times pcopy against `cp -a`, `rsync -a`, Node's `fs.promises.cp`, issue 9's two
- * fixed references and (optionally) another build of pcopy, on seeded trees, a real tree and tiny
- * trees, warm in tmpfs, warm on the disk and cold on the disk. Every copy is verified. Prints one
+ * fixed references, the floor of pcopy's shape (floor-copy.cjs) and (optionally) another build of
+ * pcopy, on seeded trees, a real tree and tiny trees, warm in tmpfs, warm on the disk and cold on
+ * the disk. Every copy is verified. Prints one
  * Markdown table per kind of row (also written to .bench/results.json).
  *
  *   npm run bench                      build, then run with the defaults
@@ -15,7 +16,7 @@
  *   --trees LIST       small,large,mixed,scale,real,tiny10,tiny100
  *   --real-tree DIR    the real tree copied (cp -a, once) into --dir and --disk-dir (/usr/share)
  *   --runs N, --cold-runs N, --tiny-runs N      timed runs per tool and row
- *   --tools LIST       pcopy,baseline,cp,rsync,fscp,plain,plainnoca,parread,node,nodenoca
+ *   --tools LIST       pcopy,baseline,cp,rsync,fscp,plain,plainnoca,floor,parread,node,nodenoca
  *   --baseline DIR     another built checkout of pcopy, run as the tool `pcopy@<commit>`
  *   --pcopy-args ARGS  extra arguments for pcopy (and the baseline)
  *

@@ -12,6 +12,7 @@ import { PARALLEL_READ } from './cold-cache.mjs';
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const BIN = path.join(ROOT, 'bin', 'pcopy.js');
 const PLAIN_COPY = path.join(ROOT, 'bench', 'plain-copy.mjs');
+const FLOOR_COPY = path.join(ROOT, 'bench', 'floor-copy.cjs');
 
 /** A child node that does only the fs.cp, so its time includes a node start like pcopy's. */
 const FSCP_SCRIPT =
@@ -49,6 +50,12 @@ export const TOOLS = {
     env: withoutCaBundle,
     verify: 'tree',
   },
+  /**
+   * Not a competitor: the plain process's work on pcopy's default number of forked workers, with
+   * nothing of pcopy's own (bench/floor-copy.cjs), started as pcopy starts. What pcopy's shape can
+   * reach at best on this machine: pcopy / floor is what pcopy's features and guarantees cost.
+   */
+  floor: { label: 'floor', command: (src, dest) => [process.execPath, FLOOR_COPY, src, dest], env: withoutCaBundle, verify: 'tree' },
   /** Issue 9's cold reference: what the device gives 16 parallel readers of every file. */
   parread: { label: 'par-read', command: (src) => [...PARALLEL_READ, src], probe: ['xargs', '--version'], verify: 'none' },
   /** Issue 11's yardstick for tiny trees: a bare node start and exit. */
@@ -64,8 +71,8 @@ export const TOOLS = {
 export const MODES = {
   tmpfs: {
     title: 'Warm tmpfs: source and destination in /dev/shm (--dir)',
-    tools: ['pcopy', 'baseline', 'cp', 'rsync', 'fscp', 'plain', 'plainnoca'],
-    ratios: [['pcopy', 'cp'], ['pcopy', 'plain'], ['pcopy', 'plainnoca'], ['plain', 'cp'], ['pcopy', 'baseline']],
+    tools: ['pcopy', 'baseline', 'cp', 'rsync', 'fscp', 'plain', 'plainnoca', 'floor'],
+    ratios: [['pcopy', 'cp'], ['pcopy', 'plain'], ['pcopy', 'plainnoca'], ['floor', 'plain'], ['floor', 'plainnoca'], ['pcopy', 'floor'], ['plain', 'cp'], ['pcopy', 'baseline']],
   },
   tiny: {
     title: 'Tiny trees on warm tmpfs, spawn until the last process has exited',
