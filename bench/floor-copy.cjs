@@ -15,7 +15,8 @@
  *   meets it, and sends the files found to the workers, each the same count, BATCH to each at a
  *   time (on npm's tree, 1,943 files, batches of 256 took 5% longer than one message each);
  * - then it tells them to end; once they have exited it recreates the symlinks and sets the
- *   directories' times, deepest first (as plain-copy.mjs).
+ *   directories' times, deepest first: plain-copy.mjs's last steps, written out again for the
+ *   reason floor-worker.cjs gives.
  * CommonJS, as pcopy's entry points: Node starts it without its ES module loader.
  */
 const { fork } = require('node:child_process');
