@@ -4,9 +4,9 @@
  * 200,000-file tree. The book also keeps each live worker's load (jobs and parts at it, not yet
  * completed), which `move` maintains for jobs. Pure: the scheduler decides, the book records.
  *
- * But for the paths, the columns are typed arrays (1 to 8 bytes a job), grown by doubling: off V8's
- * heap, they neither fill the parent's old generation nor leave their outgrown copies there, so V8
- * marks it later and less. Arrays of numbers took ~2 MB more of it on `small` (20,000 files), enough
+ * But for the paths, the columns are typed arrays (1 to 8 bytes a job each), grown by doubling: off
+ * V8's heap, they neither fill the parent's old generation nor leave their outgrown copies there, so
+ * V8 marks it later and less. Arrays of numbers took ~2 MB more of it on `small` (20,000 files), enough
  * to start a full mark-compact near the end of the run (13 + 5 ms); on the real tree (46,000 files)
  * its one mark-compact took 4 instead of 19 ms. Whole runs against the same build with arrays (14
  * and 10 alternating): `small` 443.7 vs 452.8 ms, the real tree 933.6 vs 945.6 ms; npm's tree (1,943
