@@ -33,10 +33,10 @@ if (!src || !dest) {
   process.exit(2);
 }
 
-// pcopy's default pool size (src/options.ts), and its workers' environment: no CA bundle to parse.
-const { NODE_EXTRA_CA_CERTS: _unused, ...env } = process.env;
+// pcopy's default pool size (src/options.ts). They inherit this process's environment, which the
+// bench gives without NODE_EXTRA_CA_CERTS (bench/tools.mjs), as pcopy starts its own.
 const workers = Array.from({ length: Math.min(availableParallelism(), 4) }, () =>
-  fork(WORKER, [src, dest], { env, execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+  fork(WORKER, [src, dest], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
 );
 const exited = workers.map((w) => new Promise((resolve) => w.on('exit', (code) => resolve(code))));
 

@@ -38,8 +38,9 @@ const NAMES = Object.keys(State) as JobState[];
 
 /** The columns' first length; they double as jobs come. */
 const INITIAL_JOBS = 1024;
-const KIND_CODE: Record<JobKind, number> = { file: 0, link: 1 };
+/** A job's kind as stored: its index here. */
 const KINDS: readonly JobKind[] = ['file', 'link'];
+const KIND_CODE = Object.fromEntries(KINDS.map((kind, code) => [kind, code])) as Record<JobKind, number>;
 
 /** States in which a job is at one worker: counted in its load, interrupted by its death. */
 const AT_WORKER: ReadonlySet<number> = new Set([State.sizing, State.at, State.opening, State.sealing]);
@@ -119,12 +120,12 @@ export class JobBook {
   /** Twice the room in every column. */
   private grow(): void {
     const n = this.states.length * 2;
-    this.kinds = copiedInto(this.kinds, new Uint8Array(n));
-    this.fresh = copiedInto(this.fresh, new Uint8Array(n));
-    this.states = copiedInto(this.states, new Uint8Array(n));
-    this.workerOf = copiedInto(this.workerOf, new Int32Array(n));
-    this.attempts = copiedInto(this.attempts, new Uint8Array(n));
-    this.sizes = copiedInto(this.sizes, new Float64Array(n));
+    this.kinds = grown(this.kinds, n);
+    this.fresh = grown(this.fresh, n);
+    this.states = grown(this.states, n);
+    this.workerOf = grown(this.workerOf, n);
+    this.attempts = grown(this.attempts, n);
+    this.sizes = grown(this.sizes, n);
   }
 
   /**
@@ -192,14 +193,14 @@ export class JobBook {
   /** Jobs at worker `w` (for when it dies). */
   jobsAt(w: number): number[] {
     const ids: number[] = [];
-    for (let id = 0; id < this.rels.length; id++) if (this.workerOf[id] === w && AT_WORKER.has(this.states[id]!)) ids.push(id);
+    for (let id = 0; id < this.length; id++) if (this.workerOf[id] === w && AT_WORKER.has(this.states[id]!)) ids.push(id);
     return ids;
   }
 
   /** Jobs in one of these states. */
   jobsIn(...states: StateCode[]): number[] {
     const ids: number[] = [];
-    for (let id = 0; id < this.rels.length; id++) if (states.includes(this.states[id] as StateCode)) ids.push(id);
+    for (let id = 0; id < this.length; id++) if (states.includes(this.states[id] as StateCode)) ids.push(id);
     return ids;
   }
 
@@ -279,8 +280,9 @@ export class JobBook {
   }
 }
 
-/** `to` (longer) with `from` copied to its start. */
-function copiedInto<T extends Uint8Array | Int32Array | Float64Array>(from: T, to: T): T {
+/** A column of the same type as `from`, `length` long, that starts with its values. */
+function grown<T extends Uint8Array | Int32Array | Float64Array>(from: T, length: number): T {
+  const to = new (from.constructor as new (length: number) => T)(length);
   to.set(from);
   return to;
 }
