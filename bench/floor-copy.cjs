@@ -8,7 +8,10 @@
  * pcopy on that machine while a forked worker does the copying. Not a competitor: a yardstick (see
  * the README).
  *
- *   node bench/floor-copy.cjs SRC DEST        (DEST's parent must exist; DEST itself need not)
+ *   node bench/floor-copy.cjs SRC DEST [WORKERS]   (DEST's parent must exist; DEST itself need not)
+ *
+ * WORKERS: how many workers (default: pcopy's default pool size). One worker is the floor of a pool
+ * that never grows (pcopy's on a tree too small for a second worker to pay for its start).
  *
  * - the workers are forked first, so they start while the parent walks (as pcopy's first one does);
  * - the parent walks SRC breadth first with readdirSync (dirent types), makes each directory as it
@@ -27,15 +30,17 @@ const path = require('node:path');
 const BATCH = 2048;
 const WORKER = path.join(__dirname, 'floor-worker.cjs');
 
-const [src, dest] = process.argv.slice(2);
-if (!src || !dest) {
-  process.stderr.write('usage: node bench/floor-copy.cjs SRC DEST\n');
+const [src, dest, count] = process.argv.slice(2);
+// pcopy's default pool size (src/options.ts) unless WORKERS says.
+const size = count === undefined ? Math.min(availableParallelism(), 4) : Number(count);
+if (!src || !dest || !Number.isInteger(size) || size < 1) {
+  process.stderr.write('usage: node bench/floor-copy.cjs SRC DEST [WORKERS]\n');
   process.exit(2);
 }
 
-// pcopy's default pool size (src/options.ts). They inherit this process's environment, which the
-// bench gives without NODE_EXTRA_CA_CERTS (bench/tools.mjs), as pcopy starts its own.
-const workers = Array.from({ length: Math.min(availableParallelism(), 4) }, () =>
+// They inherit this process's environment, which the bench gives without NODE_EXTRA_CA_CERTS
+// (bench/tools.mjs), as pcopy starts its own.
+const workers = Array.from({ length: size }, () =>
   fork(WORKER, [src, dest], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
 );
 const exited = workers.map((w) => new Promise((resolve) => w.on('exit', (code) => resolve(code))));

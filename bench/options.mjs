@@ -18,8 +18,9 @@ Kinds of row (--modes):
   tmpfs   source and destination on tmpfs (--dir), warm; reference: plain node (bench/plain-copy.mjs,
           one synchronous process), also without NODE_EXTRA_CA_CERTS (plainnoca: no CA bundle to
           parse as Node starts, as pcopy starts), and the floor of pcopy's shape (floor: that same
-          work on forked workers, nothing else; bench/floor-copy.cjs). The tiny trees run here,
-          against a bare \`node -e 0\` (and nodenoca, the same without the CA bundle).
+          work on forked workers, nothing else; bench/floor-copy.cjs; floor1: on one worker). The
+          tiny trees run here, against a bare \`node -e 0\` (and nodenoca, the same without the
+          CA bundle).
   disk    source on the disk (--disk-dir), warm in the page cache; destination on tmpfs
   cold    source on the disk, \`sync; echo 3 > /proc/sys/vm/drop_caches\` before each run (needs root;
           skipped with a message otherwise); destination on tmpfs. Reference: par-read, the device's

@@ -16,7 +16,7 @@
  *   --trees LIST       small,large,mixed,scale,real,tiny10,tiny100
  *   --real-tree DIR    the real tree copied (cp -a, once) into --dir and --disk-dir (/usr/share)
  *   --runs N, --cold-runs N, --tiny-runs N      timed runs per tool and row
- *   --tools LIST       pcopy,baseline,cp,rsync,fscp,plain,plainnoca,floor,parread,node,nodenoca
+ *   --tools LIST       pcopy,baseline,cp,rsync,fscp,plain,plainnoca,floor,floor1,parread,node,nodenoca
  *   --baseline DIR     another built checkout of pcopy, run as the tool `pcopy@<commit>`
  *   --pcopy-args ARGS  extra arguments for pcopy (and the baseline)
  *

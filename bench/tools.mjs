@@ -56,6 +56,8 @@ export const TOOLS = {
    * reach at best on this machine: pcopy / floor is what pcopy's features and guarantees cost.
    */
   floor: { label: 'floor', command: (src, dest) => [process.execPath, FLOOR_COPY, src, dest], env: withoutCaBundle, verify: 'tree' },
+  /** The same with one worker: a pool that does not grow (no second start to pay for, no second vCPU). */
+  floor1: { label: 'floor, 1 worker', command: (src, dest) => [process.execPath, FLOOR_COPY, src, dest, '1'], env: withoutCaBundle, verify: 'tree' },
   /** Issue 9's cold reference: what the device gives 16 parallel readers of every file. */
   parread: { label: 'par-read', command: (src) => [...PARALLEL_READ, src], probe: ['xargs', '--version'], verify: 'none' },
   /** Issue 11's yardstick for tiny trees: a bare node start and exit. */
@@ -71,8 +73,11 @@ export const TOOLS = {
 export const MODES = {
   tmpfs: {
     title: 'Warm tmpfs: source and destination in /dev/shm (--dir)',
-    tools: ['pcopy', 'baseline', 'cp', 'rsync', 'fscp', 'plain', 'plainnoca', 'floor'],
-    ratios: [['pcopy', 'cp'], ['pcopy', 'plain'], ['pcopy', 'plainnoca'], ['floor', 'plain'], ['floor', 'plainnoca'], ['pcopy', 'floor'], ['plain', 'cp'], ['pcopy', 'baseline']],
+    tools: ['pcopy', 'baseline', 'cp', 'rsync', 'fscp', 'plain', 'plainnoca', 'floor', 'floor1'],
+    ratios: [
+      ['pcopy', 'cp'], ['pcopy', 'plain'], ['pcopy', 'plainnoca'], ['floor', 'plain'], ['floor', 'plainnoca'], ['floor1', 'plain'], ['floor1', 'plainnoca'],
+      ['pcopy', 'floor'], ['plain', 'cp'], ['pcopy', 'baseline'],
+    ],
   },
   tiny: {
     title: 'Tiny trees on warm tmpfs, spawn until the last process has exited',
