@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import { now } from './clock.js';
+import { exitProcess } from './exit.js';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { decode, display, exactArgv, osPath } from './byte-names.js';
 import { copy, type CopyEvent, type CopyResult } from './copy.js';
@@ -229,7 +230,9 @@ async function runCopy(src: string, dest: string, options: Partial<CopyOptions>,
       // files. Not the same signal again at once: `timeout` and `kill` of a group send it to pcopy
       // and to its process group, which is one request to stop, not two.
       if (signal === signalled && now() - signalledAt < SAME_SIGNAL_MS) return;
-      process.exit(SIGNAL_EXIT[signal] ?? ExitCode.sigint);
+      // The bar hid the cursor and turned line wrapping off: the terminal gets them back.
+      reporter?.stop(false);
+      exitProcess(SIGNAL_EXIT[signal] ?? ExitCode.sigint);
     }
     signalled = signal;
     signalledAt = now();
@@ -296,7 +299,7 @@ async function runCopy(src: string, dest: string, options: Partial<CopyOptions>,
   // (every worker has exited), leave with process.exit rather than by draining the event loop. Node's
   // natural teardown closes the signal handles (default action again) before the process is gone, so a
   // second Ctrl-C landing in that window killed pcopy by SIGINT instead of exiting with 130.
-  process.exit();
+  exitProcess();
 }
 
 /** The same signal this soon after the first is the same request (sent to pcopy and its group). */

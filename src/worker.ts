@@ -22,6 +22,7 @@ import { copyRegularFile, copySymlink, removeQuietly, sourceOpenFlags, type Copy
 import { reportWorkerCpu, testReadAhead } from './diagnostics.js';
 import { JobQueue, type QueuedJob } from './job-queue.js';
 import { fromWireStat, toWireStat, type SourceStat } from './metadata.js';
+import { exitProcess } from './exit.js';
 import { fromWireJobs, tempPathOf, under, type CopyOutcome, type Task, type WorkerInit, type WireMessage, type WorkerReport } from './protocol.js';
 import { ReadAhead } from './read-ahead.js';
 import { BYTES_PER_JOB } from './scheduler-settings.js';
@@ -289,6 +290,6 @@ function abortNow(): void {
   } finally {
     // A split sealed since (by whichever worker wrote its last part) has no temp left: nothing to remove.
     for (const tmp of openedTemps) removeQuietly(tmp);
-    process.exit(0);
+    exitProcess(0);
   }
 }

@@ -259,6 +259,87 @@ describe('F1 interrupted mid-file', () => {
   });
 });
 
+/** pcopy on a new pseudo-terminal (util-linux script(1)), slowed down; `out` gathers what the terminal shows. */
+function startOnTerminal(command: string): { running: Running; child: ReturnType<typeof spawn>; output: () => string } {
+  const child = spawn('script', ['-qefc', command, '/dev/null'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+    env: { ...process.env, ...SLOW, TERM: 'xterm', COLUMNS: '200', LINES: '50' },
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const done = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  const running: Running = { child, pid: child.pid!, done: done.then((code) => ({ code, signal: null, stdout: out, stderr: '' })), stdout: () => out, stderr: () => out };
+  return { running, child, output: () => out };
+}
+
+describe('F1 on a terminal that misbehaves', () => {
+  it.skipIf(unavailable(!hasCommand('script'), REASON.script))('a second ^C while the first is still stopping: exit 130 at once, with the cursor and line wrapping given back', async () => {
+    makeSlowTree();
+    const { running, child, output } = startOnTerminal(`exec ${q(process.execPath)} ${q(BIN)} --chunk-size 1k ${q(src)} ${q(dest)}`);
+    const watch = watchTree(child.pid!);
+    const stuck: ProcId[] = [];
+    try {
+      await midFile(running);
+      await waitFor(() => /%/.test(output()), 'the progress bar', { running, timeoutMs: 10_000 });
+      // Workers that cannot stop keep the first ^C's clean-up waiting, as workers stuck on a slow
+      // device would (the parent waits seconds for them before it kills them).
+      stuck.push(...workersOf(child.pid!));
+      expect(stuck.length, 'workers are running').toBeGreaterThan(0);
+      for (const w of stuck) process.kill(w.pid, 'SIGSTOP');
+      child.stdin!.write('\x03');
+      // Past the 100 ms within which the same signal again counts as the same request.
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const before = output().length;
+      child.stdin!.write('\x03');
+      const code = await withinOrKill(running.done, 10_000, running, 'pcopy on a pty after a second ^C');
+      expect(code.code, clip(output())).toBe(130);
+      // The bar hid the cursor and turned line wrapping off; both come back before pcopy is gone.
+      const after = output().slice(before);
+      expect(after, clip(output())).toContain('\x1b[?25h');
+      expect(after, clip(output())).toContain('\x1b[?7h');
+      expect(crashLines(output())).toEqual([]);
+    } finally {
+      for (const w of stuck) if (isAlive(w)) process.kill(w.pid, 'SIGCONT');
+      watch.stop();
+      child.stdin!.end();
+    }
+    await waitFor(() => [...watch.seen.values()].every((p) => !isAlive(p)), 'the workers to exit', { timeoutMs: 15_000 });
+    expect(findTemps(dest)).toEqual([]);
+    expectPartialCopyIntact(src, dest);
+  });
+
+  it.skipIf(unavailable(!hasCommand('script') || !hasCommand('bash'), REASON.script))('the terminal hangs up mid-copy (its window closed): exit 129, no native crash, no temp files', async () => {
+    makeSlowTree();
+    const rcFile = path.join(tmp(), 'rc');
+    const errFile = path.join(tmp(), 'stderr');
+    // As an interactive shell does, this one passes the hang-up on to its job (pcopy's stdout is the
+    // terminal); it outlives the terminal to write down pcopy's exit code.
+    const pcopy = `${q(process.execPath)} ${q(BIN)} --chunk-size 1k ${q(src)} ${q(dest)} 2>${q(errFile)}`;
+    const shell = `trap 'kill -HUP $p' HUP; ${pcopy} & p=$!; wait $p; while kill -0 $p 2>/dev/null; do wait $p; done; wait $p; echo $? > ${q(rcFile)}`;
+    const { running, child } = startOnTerminal(`exec bash -c ${q(shell)}`);
+    const watch = watchTree(child.pid!);
+    try {
+      await midFile(running);
+      // The terminal goes away: its master side closes, and the shell, its session leader, gets SIGHUP.
+      process.kill(child.pid!, 'SIGKILL');
+      await waitFor(() => fs.existsSync(rcFile) && fs.readFileSync(rcFile, 'utf8').endsWith('\n'), 'pcopy\'s exit code', { timeoutMs: 20_000 });
+      const stderr = fs.readFileSync(errFile, 'utf8');
+      // Node 20 used to abort here on its way out (exit 134, a native stack trace): the terminal it
+      // restores was gone.
+      expect(fs.readFileSync(rcFile, 'utf8').trim(), stderr).toBe('129');
+      expect(crashLines(stderr), stderr).toEqual([]);
+      await waitFor(() => [...watch.seen.values()].every((p) => !isAlive(p)), 'every pcopy process to exit', { timeoutMs: 15_000 });
+      expect(findTemps(dest)).toEqual([]);
+      expectPartialCopyIntact(src, dest);
+    } finally {
+      watch.stop();
+    }
+    await expectRerunCompletes();
+  });
+});
+
 describe('directories after an interrupted run', () => {
   it('SIGINT: the directories made so far get their modes and times (with --no-preserve too), so a rerun needs no fix', async () => {
     makeSlowTree();

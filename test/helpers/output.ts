@@ -29,7 +29,7 @@ export function failedCount(stdout: string): number | undefined {
 
 /** Lines that look like a JavaScript stack trace or an uncaught error. */
 export function crashLines(text: string): string[] {
-  return text.split('\n').filter((l) => /^\s+at \S|node:internal|Uncaught|internal error|^\w*Error\b|Error \[E/.test(l));
+  return text.split('\n').filter((l) => /^\s+at \S|node:internal|Uncaught|internal error|^\w*Error\b|Error \[E|Assertion failed|Native stack trace/.test(l));
 }
 
 /** Long output shortened for assertion messages: the first and last characters. */
