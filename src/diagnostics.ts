@@ -6,6 +6,8 @@
  *   after opening a huge file for parts, before the parent hears of it;
  * - PCOPY_TEST_READ_AHEAD: workers read ahead from the start (tests cannot make a cache cold);
  * - PCOPY_TEST_BIG_RUN: the jobs found after which a run counts as big (read in tier-up.ts);
+ * - PCOPY_TEST_WORKER_START_MS: how long a worker may take to start before it is killed (tests of a
+ *   worker stuck in Node's start-up need not wait the default 30 s);
  * - PCOPY_MAKE_CODE_CACHE: the build's run that writes the bundles' code caches (code-cache.ts).
  */
 import { now } from './clock.js';
@@ -17,6 +19,11 @@ const timing = Boolean(process.env.PCOPY_DEBUG_TIMING);
 /** Test-only pause after each chunk, in ms (0: none). */
 export function testDelayMs(): number {
   return Number(process.env.PCOPY_TEST_DELAY_MS) || 0;
+}
+
+/** Test-only: how long a worker may take to start, in ms (undefined: the default). */
+export function testWorkerStartMs(): number | undefined {
+  return Number(process.env.PCOPY_TEST_WORKER_START_MS) || undefined;
 }
 
 /** Test-only: read ahead whatever the device's speed. */

@@ -39,7 +39,7 @@ export class Recovery {
       // A split interrupted while opening or sealing starts again as a whole big file.
       this.splits.drop(id);
       if (held.includes(id)) this.retryOrFail(id, w, how);
-      else this.requeue(id);
+      else this.requeue([id]);
     }
     const parts = this.splits.interrupted(w, (id, part) => held.some((h) => typeof h !== 'number' && h[0] === id && h[1] === part));
     for (const [id, part] of parts.retried) {
@@ -69,12 +69,12 @@ export class Recovery {
     if (this.jobs.attempt(id) >= 1) return this.jobs.move(id, State.failed, -1, entryError.crashed(how));
     this.jobs.retry(id);
     this.host.warn(`worker ${w} died (${how}) while copying ${this.named(id)}: trying it once more`);
-    this.requeue(id);
+    this.requeue([id]);
   }
 
-  /** Back to where a job waits for a worker: big work for an idle one, the rest to be sized again. */
-  private requeue(id: number): void {
-    this.jobs.move(id, this.jobs.size(id) >= this.settings.bigFileBytes ? State.big : State.queued);
+  /** Back to where jobs wait for a worker: big work for an idle one, the rest to be sized again. */
+  requeue(ids: number[]): void {
+    for (const id of ids) this.jobs.move(id, this.jobs.size(id) >= this.settings.bigFileBytes ? State.big : State.queued);
   }
 
   /**

@@ -37,6 +37,10 @@ export class Scheduler {
   /** Workers asked to release work, until they give some back or get new jobs (see `rebalance`). */
   private readonly asked = new Set<number>();
   private nextWorker = 0;
+  /** Workers that have reported at least once: they started. */
+  private readonly started = new Set<number>();
+  /** The pool's size at most: `settings.workers`, or fewer once another worker could not start. */
+  private maxWorkers: number;
   private batchSize = 16;
   private inputDone = false;
   private ending = false;
@@ -54,6 +58,7 @@ export class Scheduler {
     });
     this.splits = new SplitBook(settings.partBytes);
     this.recovery = new Recovery(this.jobs, this.splits, settings, host);
+    this.maxWorkers = settings.workers;
     const initial = Math.max(1, Math.min(settings.initialWorkers, settings.workers));
     while (this.jobs.workerCount < initial) this.fork();
   }
@@ -131,6 +136,7 @@ export class Scheduler {
   /** A worker's report: sizes to route, results, what it has in hand. */
   onReport(w: number, report: WorkerReport): void {
     if (!this.jobs.isLive(w)) return;
+    this.started.add(w);
     this.inHand.set(w, report.inHand);
     if (report.sizes.length > 0) this.sized(w, report);
     // Read past a size of 0: the job's size and the total grow first, so the bar never passes it.
@@ -155,10 +161,25 @@ export class Scheduler {
     this.asked.delete(w);
     const interrupted = this.jobs.jobsAt(w);
     this.jobs.removeWorker(w);
+    const started = this.started.delete(w);
     if (how === undefined || this.stopped) return;
-    this.recovery.workerDied(w, how, held, interrupted);
+    if (!started && this.jobs.workerCount > 0) this.couldNotStart(how, interrupted);
+    else this.recovery.workerDied(w, how, held, interrupted);
     this.dispatch();
     this.checkFinished();
+  }
+
+  /**
+   * A worker could not start (out of processes, threads or descriptors: fork failed, or it never
+   * reported) while others live: the pool stays at the size it has, and the jobs sent to that worker
+   * go to the others. Not a death: no job was tried, and giving up would fail jobs the others can
+   * copy. (When the last one cannot start either, that is a death.)
+   */
+  private couldNotStart(how: string, sent: number[]): void {
+    this.maxWorkers = this.jobs.workerCount;
+    const what = /^(could|did) not start/.test(how) ? how : `ended as it started (${how})`;
+    this.host.warn(`another worker ${what}: going on with ${this.maxWorkers}`);
+    this.recovery.requeue(sent);
   }
 
   // ── routing and results ──
@@ -255,7 +276,7 @@ export class Scheduler {
     while (this.waiting() > 0 && this.jobs.workerCount > 0) {
       const w = this.leastLoaded();
       const least = this.jobs.load(w);
-      const room = (this.jobs.workerCount < this.settings.workers ? MAX_OUTSTANDING_GROWING : MAX_OUTSTANDING) - least;
+      const room = (this.jobs.workerCount < this.maxWorkers ? MAX_OUTSTANDING_GROWING : MAX_OUTSTANDING) - least;
       if (room <= 0) break; // every worker has enough; their reports call us again
       // While the walk goes on, a part batch waits to fill up unless the least loaded worker runs low:
       // one message per directory listing (and the report each brings back) cost more than the walk.
@@ -355,7 +376,7 @@ export class Scheduler {
    * is split only when it is the one big file left, no other jobs wait, and the pool has room for two.
    */
   private isLastBigWork(id: number): boolean {
-    return this.jobs.size(id) >= this.settings.splitFileBytes && this.settings.workers > 1 && this.jobs.attempt(id) === 0 && this.mayBeLastBigWork();
+    return this.jobs.size(id) >= this.settings.splitFileBytes && this.maxWorkers > 1 && this.jobs.attempt(id) === 0 && this.mayBeLastBigWork();
   }
 
   /** No big file waits but one, and nothing else will come: it is the last big work (and may be split). */
@@ -374,7 +395,7 @@ export class Scheduler {
       if (this.jobs.load(w) === 0) idle++;
     }
     outstanding += Math.max(0, this.jobs.count(State.big) + this.splits.waiting - idle) * JOBS_PER_EXTRA_WORKER;
-    const wanted = Math.min(this.settings.workers, 1 + Math.floor(outstanding / JOBS_PER_EXTRA_WORKER));
+    const wanted = Math.min(this.maxWorkers, 1 + Math.floor(outstanding / JOBS_PER_EXTRA_WORKER));
     while (this.jobs.workerCount < wanted) this.fork();
   }
 

@@ -5,11 +5,18 @@
  * temp file, then it is killed.
  */
 import type { ChildProcess } from 'node:child_process';
+import { testWorkerStartMs } from './diagnostics.js';
 import { toWire, type ParentMessage, type WorkerInit, type WorkerReport } from './protocol.js';
 import { forkWorker } from './worker-process.js';
 
 /** How long an aborted worker gets to clean up before it is killed. */
 const ABORT_GRACE_MS = 3000;
+/**
+ * How long a worker may take to start (to its first report) before it is killed: Node starts in
+ * ~20 ms here, ~0.1-0.3 s from a cold disk. Out of processes or threads, a child can stay stuck in
+ * Node's own start-up forever, and the run with it.
+ */
+const START_MS = testWorkerStartMs() ?? 30_000;
 
 export interface WorkerHandleEvents {
   report(report: WorkerReport): void;
@@ -41,10 +48,23 @@ export class WorkerHandle {
       return;
     }
     const child = this.child;
-    child.on('message', (m: WorkerReport) => events.report(m));
+    let started = false;
+    let stuck = false;
+    const startTimer = setTimeout(() => {
+      stuck = true;
+      child.kill('SIGKILL');
+    }, START_MS);
+    startTimer.unref();
+    child.on('message', (m: WorkerReport) => {
+      started = true;
+      clearTimeout(startTimer);
+      events.report(m);
+    });
     this.exited = new Promise((resolve) => {
       child.on('exit', (code, signal) => {
-        events.exit(this.told ? undefined : signal ? `killed by ${signal}` : `exit code ${code}`);
+        clearTimeout(startTimer);
+        const how = stuck && !started ? `did not start within ${START_MS / 1000} s` : signal ? `killed by ${signal}` : `exit code ${code}`;
+        events.exit(this.told ? undefined : how);
         resolve();
       });
       // A failed send shows up as 'exit' too; a process that could not start (out of descriptors or

@@ -397,6 +397,48 @@ describe('F4 a low file-descriptor limit', () => {
   });
 });
 
+describe('workers that cannot start while another runs', () => {
+  // Each step of the limit up from where no worker starts: somewhere the first worker starts and a
+  // second cannot open its pipes. The run must then go on with the one it has, never fail the files
+  // that worker can copy (it used to give up on all but ~300 of 2,000).
+  it.skipIf(unavailable(!hasCommand('prlimit'), REASON.prlimit))('descriptors for one worker but not two (prlimit --nofile): the run goes on with one and copies everything', async (ctx) => {
+    makeManyFiles(src, 2000, 100);
+    let wentOnWithOne = 0;
+    for (let limit = 20; limit <= 32; limit++) {
+      fs.rmSync(dest, { recursive: true, force: true });
+      const r = await runPcopy(['-j', '2', src, dest], { prefix: ['prlimit', `--nofile=${limit}:${limit}`, '--'], timeoutMs: 60_000 });
+      if (r.code !== 0) {
+        // Not even one worker: every entry fails with the one clear reason, nothing is copied.
+        expect(r.stderr, `nofile=${limit}`).toMatch(/workers keep dying .*could not start \(EMFILE\)/);
+        expect(r.stdout, `nofile=${limit}`).toMatch(/^pcopy: 0 files copied, .* 2,000 failed/);
+        continue;
+      }
+      expect(diffTrees(snapshot(src), snapshot(dest)), `nofile=${limit}`).toEqual([]);
+      expect(findTemps(dest)).toEqual([]);
+      if (/another worker could not start \(EMFILE\): going on with 1/.test(r.stderr)) wentOnWithOne++;
+    }
+    if (wentOnWithOne === 0) ctx.skip('no limit here lets one worker start and not a second');
+  }, 180_000);
+
+  it('a worker stuck in Node\'s start-up is killed after the start time; the others copy everything', async () => {
+    makeManyFiles(src, 2000, 100);
+    // Loaded into every Node process of the run (NODE_OPTIONS): the first worker never gets past it,
+    // as a child that cannot create its threads stays inside Node's own start-up.
+    const stall = path.join(tmp(), 'stall.cjs');
+    fs.writeFileSync(stall, "if (process.argv.some((a) => a.endsWith('worker-start.cjs')) && process.argv.includes('early')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);\n");
+    const running = startPcopy(['-j', '2', src, dest], { extraEnv: { NODE_OPTIONS: `--require ${stall}`, PCOPY_TEST_WORKER_START_MS: '1500' } });
+    try {
+      const r = await withinOrKill(running.done, 30_000, running, 'pcopy with a worker stuck at its start');
+      expect(r.code, clip(r.stderr)).toBe(0);
+      expect(r.stderr).toMatch(/^pcopy: another worker did not start within 1\.5 s: going on with 1$/m);
+      expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
+      expect(findTemps(dest)).toEqual([]);
+    } finally {
+      killStarted();
+    }
+  }, 60_000);
+});
+
 describe('a destination path over PATH_MAX', () => {
   it('a destination path over PATH_MAX fails for those entries alone, with ENAMETOOLONG; the rest is copied', async () => {
     // The source paths fit in 4096 bytes; the destination root is 400 bytes longer, so the deepest

@@ -564,7 +564,9 @@ describe('Scheduler: workers that die', () => {
     let deaths = 0;
     let gaveUpAt = 0;
     while (p.s.liveWorkers().length > 0 && deaths < 50) {
-      p.s.onExit(p.s.liveWorkers()[0]!, 'exit code 1'); // dies at start: nothing in hand, nothing done
+      // Each worker starts (its first report), then dies: nothing in hand, nothing done.
+      for (const w of p.s.liveWorkers()) p.report(w, {});
+      p.s.onExit(p.s.liveWorkers()[0]!, 'exit code 1');
       deaths++;
       if (!gaveUpAt && p.warnings.some((m) => /keep dying/.test(m))) gaveUpAt = deaths;
     }
@@ -580,6 +582,42 @@ describe('Scheduler: workers that die', () => {
     const late = p.s.add('file', 'late', false);
     expect(p.failed.get(late)?.code).toBe('GAVE_UP');
     expect(p.forks.length).toBeLessThanOrEqual(4);
+  });
+
+  it('a worker that never starts while another runs: the pool stays at one, its jobs go to the other, nothing fails', () => {
+    const p = new FakePool({ workers: 2, initialWorkers: 2 });
+    const ids: number[] = [];
+    for (let i = 0; i < 300; i++) ids.push(p.s.add('file', `f${i}`, false));
+    p.s.flush();
+    p.report(0, {}); // worker 0 started; worker 1 never reports
+    const sentTo1 = p.take('size', 1).flatMap(([, m]) => m.jobs.map((j) => j.id));
+    expect(sentTo1.length, 'jobs went to worker 1 before it could start').toBeGreaterThan(0);
+    p.s.onExit(1, 'could not start (EAGAIN)');
+    expect(p.warnings).toEqual(['another worker could not start (EAGAIN): going on with 1']);
+    expect(p.failed.size).toBe(0);
+    // More work than a second worker would be forked for: the pool does not try again.
+    for (let i = 300; i < 5000; i++) ids.push(p.s.add('file', `f${i}`, false));
+    p.s.finishInput();
+    expect(p.forks).toEqual([0, 1]);
+    expect(p.s.liveWorkers()).toEqual([0]);
+    // Worker 0 copies everything, the jobs worker 1 had among them.
+    for (let round = 0; round < 100 && p.done.size < ids.length; round++) {
+      const sized = p.sizeAll(0, () => 10);
+      p.results(0, copied(...sized));
+    }
+    expect(p.done.size).toBe(ids.length);
+    for (const id of sentTo1) expect(p.done.get(id)).toEqual(['copied']);
+    expect(p.s.complete).toBe(true);
+  });
+
+  it('the last worker never starting is a death: forked again, and given up after as many in a row', () => {
+    const p = new FakePool({ workers: 2, initialWorkers: 1 });
+    for (let i = 0; i < 10; i++) p.s.add('file', `f${i}`, false);
+    p.s.finishInput();
+    for (let deaths = 0; deaths < 10 && p.s.liveWorkers().length > 0; deaths++) p.s.onExit(p.s.liveWorkers()[0]!, 'did not start within 30 s');
+    expect(p.forks).toHaveLength(3);
+    expect(p.warnings).toEqual(['workers keep dying (3 in a row, last did not start within 30 s): the entries not copied yet fail']);
+    expect(p.failed.size).toBe(10);
   });
 
   it('a completed job between deaths resets the count', () => {
