@@ -18,10 +18,11 @@
  * all make the worker remove its temp file and exit at once.
  */
 import { now } from './clock.js';
-import { copyRegularFile, copySymlink, removeQuietly, sourceOpenFlags, type CopyContext } from './copy-file.js';
+import { copyRegularFile, copySymlink, removeQuietly, sourceOpenFlags, statSource, type CopyContext } from './copy-file.js';
 import { reportWorkerCpu, testReadAhead } from './diagnostics.js';
 import { JobQueue, type QueuedJob } from './job-queue.js';
 import { fromWireStat, toWireStat, type SourceStat } from './metadata.js';
+import { EntryFailure } from './errors.js';
 import { exitProcess } from './exit.js';
 import { fromWireJobs, tempPathOf, under, type CopyOutcome, type Task, type WorkerInit, type WireMessage, type WorkerReport } from './protocol.js';
 import { ReadAhead } from './read-ahead.js';
@@ -52,6 +53,10 @@ interface InHand {
   /** Bytes counted for it so far, and at most: the bar never passes the total, even for a growing file. */
   reported: number;
   limit: number;
+  /** When its copy began (ms since the epoch, as file times are), for a queued job. */
+  startedMs?: number;
+  /** A queued job found changed at its end was sized again and copied once more (see `sizeAgain`). */
+  sizedAgain?: boolean;
 }
 
 let init: WorkerInit | undefined;
@@ -246,6 +251,7 @@ function step(h: InHand): void {
         h.st ??= sizing!.stat(job, src);
         if (job.kind === 'link' && !policy.dereference) outcome = copySymlink(src, dest, tmp, h.st, ctx!, job.fresh);
         else {
+          h.startedMs ??= Date.now();
           h.gen ??= copyRegularFile(src, dest, tmp, h.st, ctx!, job.fresh, readAhead!.take(h.n));
           const r = h.gen.next();
           if (r.done) outcome = r.value as CopyOutcome;
@@ -255,12 +261,41 @@ function step(h: InHand): void {
     // `copied` has nothing more to say (no stat, no part): the bare id.
     report.results.push(outcome === 'copied' ? job.id : st ? { id: job.id, outcome, st: toWireStat(st) } : part === undefined ? { id: job.id, outcome } : { id: job.id, part, outcome });
   } catch (err) {
+    if (work.t === 'queued' && !h.sizedAgain && err instanceof EntryFailure && err.error.code === 'CHANGED' && sizeAgain(h, src)) return;
     const error = sizing!.sourceError(err, job, src);
     report.results.push(part === undefined ? { id: job.id, error } : { id: job.id, part, error });
   }
   // A finished job accounts exactly its sized bytes.
   report.bytes += h.limit - h.reported;
   current = null;
+}
+
+/**
+ * A queued file is sized when its batch comes, maybe long before its copy begins, and its copy is
+ * checked against that size and mtime. Found changed at the end, it may only have changed before the
+ * copy began: then its status-change time (which no one can set back) is older than the copy's
+ * start, and it is sized again and copied once more from the start (checked again at the end). A
+ * file that changed during its copy fails as changed. Either answer is safe: a second copy is a
+ * whole copy, checked like the first. The bar's total follows the new size (reported as a size
+ * again), and the bytes counted for the first try are taken back. False: the job fails.
+ */
+function sizeAgain(h: InHand, src: string): boolean {
+  let st: SourceStat;
+  try {
+    const latest = statSource(src, settings().policy.dereference);
+    if (latest.ctimeNs >= BigInt(h.startedMs!) * 1_000_000n) return false;
+    st = sizing!.stat(h.work.job, src);
+  } catch {
+    return false;
+  }
+  h.sizedAgain = true;
+  h.st = st;
+  h.gen = undefined;
+  report.sizes.push(h.work.job.id, st.size);
+  report.bytes -= h.reported;
+  h.reported = 0;
+  h.limit = st.size;
+  return true;
 }
 
 /** Work in hand, tasks or queued jobs. */

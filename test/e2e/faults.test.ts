@@ -339,6 +339,30 @@ describe('C6 a source file that changes during its copy', () => {
   });
 });
 
+describe('source files that change after they were sized, before their copy begins', () => {
+  it('grown, cut short or replaced while files before them are copied: each copied as it is by then, exit 0', async () => {
+    const names = Array.from({ length: 12 }, (_, i) => `f${String(i).padStart(2, '0')}`);
+    for (const name of names) writeFile(path.join(src, name), 20_000);
+    // One worker sizes all twelve when they come, then copies them one by one: 20 ms after each 4 KiB
+    // chunk, ~100 ms a file, so the last three are changed long before their turn.
+    const running = startPcopy(['-j', '1', '--chunk-size', '4k', src, dest], { extraEnv: { PCOPY_TEST_DELAY_MS: '20' } });
+    try {
+      await waitFor(() => copyInProgress(dest), 'the first copy', { running });
+      fs.appendFileSync(path.join(src, 'f09'), Buffer.alloc(50_000, 9));
+      fs.truncateSync(path.join(src, 'f10'), 1000);
+      fs.writeFileSync(path.join(src, 'f11.new'), Buffer.alloc(7000, 11));
+      fs.renameSync(path.join(src, 'f11.new'), path.join(src, 'f11'));
+      const r = await withinOrKill(running.done, 60_000, running, 'pcopy of files changed before their turn');
+      expect(r.code, clip(r.stderr)).toBe(0);
+      expect(r.stdout).toMatch(/^pcopy: 12 files copied/);
+      expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
+      expect(findTemps(dest)).toEqual([]);
+    } finally {
+      killStarted();
+    }
+  });
+});
+
 describe('a huge file (copied in parts) that shrinks during its copy', () => {
   const MiB = 1024 * 1024;
 
