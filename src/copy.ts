@@ -215,7 +215,7 @@ class CopyRun {
     if (!this.opts.dryRun) {
       try {
         // An existing directory may hold the temp file of an earlier run killed while copying this file.
-        if (!makeDirs(path.dirname(destFile), 0o777)) removeStaleTemps(path.dirname(destFile));
+        if (!makeDirs(path.dirname(destFile), 0o777)) removeStaleTemps(path.dirname(destFile), (name) => name === path.basename(destFile));
       } catch (err) {
         return this.fail('', serializeError(err), false);
       }

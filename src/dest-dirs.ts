@@ -68,7 +68,7 @@ export class DestDirs {
     const made = makeDirs(destRoot, madeMode(st, policy));
     const { dev, ino } = fs.statSync(osPath(destRoot), { bigint: true });
     this.destId = { dev: Number(dev), ino };
-    this.enter(destRoot, st, !made);
+    this.enter(destRoot, srcRoot, st, !made);
     if (made && takesOwnGroup(destRoot) && keepsCreationModes(destRoot)) this.freshDirs.add('');
   }
 
@@ -130,7 +130,7 @@ export class DestDirs {
           fs.mkdirSync(osPath(dest), mode);
         }
       }
-      this.enter(dest, st, existed);
+      this.enter(dest, under(this.settings.srcRoot, rel), st, existed);
       // A directory made below a fresh one inherits its (absent) default ACL, and its group (ours:
       // the fresh one took it, setgid or not): only one made in an existing directory is probed.
       if (!existed && (this.freshDirs.has(parentOf(rel)) || (takesOwnGroup(dest) && keepsCreationModes(dest)))) this.freshDirs.add(rel);
@@ -167,7 +167,7 @@ export class DestDirs {
   }
 
   /** Records a directory for its final metadata; in one that existed before, removes stale temps of dead runs. */
-  private enter(dest: string, st: SourceStat, existed: boolean): void {
+  private enter(dest: string, src: string, st: SourceStat, existed: boolean): void {
     this.count++;
     if (!existed) {
       this.records.push({ dest, st, created: true });
@@ -184,7 +184,7 @@ export class DestDirs {
       fs.chmodSync(osPath(dest), mode | 0o700);
       record.ownMode = mode & 0o7777;
     }
-    removeStaleTemps(dest);
+    removeStaleTemps(dest, (name) => fs.lstatSync(osPath(path.join(src, name)), { throwIfNoEntry: false }) !== undefined);
   }
 }
 
@@ -223,8 +223,12 @@ export function makeDirs(dir: string, mode: number): boolean {
   return true;
 }
 
-/** Removes temp files left in `dir` by pcopy runs whose process is gone (never those of a live run). */
-export function removeStaleTemps(dir: string): void {
+/**
+ * Removes temp files left in `dir` by pcopy runs whose process is gone (never those of a live run).
+ * A name the source has too (`inSource`) is an entry to copy, not a temp of ours: a tree holding an
+ * interrupted copy's temps can be copied, and copied again without rewriting them.
+ */
+export function removeStaleTemps(dir: string, inSource: (name: string) => boolean): void {
   let names: string[];
   try {
     names = fs.readdirSync(osPath(dir));
@@ -234,7 +238,7 @@ export function removeStaleTemps(dir: string): void {
   // Temp names are ASCII: other names may come back mangled here, and are never touched.
   for (const name of names) {
     const m = TEMP_NAME_PATTERN.exec(name);
-    if (m && !isAlive(Number(m[1]))) {
+    if (m && !isAlive(Number(m[1])) && !inSource(name)) {
       try {
         fs.unlinkSync(osPath(path.join(dir, name)));
       } catch {

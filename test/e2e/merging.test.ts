@@ -439,6 +439,24 @@ describe('temp files of a killed run', () => {
   });
 });
 
+describe('names that look like temp files', () => {
+  it('a SRC entry named like a dead run\'s temp is copied like any file, and a rerun leaves it alone (never removed and written again)', async () => {
+    const name = `.pcopy-${deadPid()}-abcdef-7.tmp`;
+    build(src, { [name]: 'mine\n', sub: { [name]: 'mine too\n' } });
+    expectOk(await pcopy(['src', 'dest']));
+    expect(read(path.join(dest, name))).toBe('mine\n');
+    expect(read(path.join(dest, 'sub', name))).toBe('mine too\n');
+    const before = [ino(path.join(dest, name)), ino(path.join(dest, 'sub', name))];
+    const again = await pcopy(['src', 'dest']);
+    expectOk(again);
+    expect(again.stdout).toMatch(/^pcopy: 0 files copied, 2 unchanged/);
+    expect([ino(path.join(dest, name)), ino(path.join(dest, 'sub', name))]).toEqual(before);
+    // A file SRC of such a name, copied into a directory, likewise.
+    expectOk(await pcopy([`src/sub/${name}`, 'dest/sub/']));
+    expect(ino(path.join(dest, 'sub', name))).toBe(before[1]);
+  });
+});
+
 describe('messages about the root of a tree', () => {
   const userWorks = canRunAsUser();
   it.skipIf(unavailable(!userWorks, REASON.user))('a failure to set DEST\'s own metadata names DEST, not DEST/<SRC name>', async () => {
