@@ -103,7 +103,24 @@ class BarReporter implements Reporter {
       },
     });
     this.bar.start(1000, 0, { text: 'starting…', known: false });
+    process.on('SIGTSTP', this.onSuspend);
+    process.on('SIGCONT', this.onResume);
   }
+
+  /**
+   * Ctrl-Z: the terminal gets its cursor and line wrapping back while pcopy is stopped (the shell's
+   * prompt comes next), then pcopy stops itself, as the signal would have done (its workers, in the
+   * same process group, stop by themselves). Back in the foreground, the bar takes them again.
+   */
+  private readonly onSuspend = (): void => {
+    this.stream.write('\x1b[?25h\x1b[?7h');
+    process.kill(process.pid, 'SIGSTOP');
+  };
+
+  private readonly onResume = (): void => {
+    this.stream.write('\x1b[?25l\x1b[?7l');
+    (this.bar as unknown as { lastDrawnString: string }).lastDrawnString = '';
+  };
 
   update(p: CopyProgress): void {
     this.last = p;
@@ -126,7 +143,14 @@ class BarReporter implements Reporter {
   }
 
   stop(complete: boolean): void {
+    process.off('SIGTSTP', this.onSuspend);
+    process.off('SIGCONT', this.onResume);
     if (this.last && complete) this.draw(this.last, true);
+    // cli-progress goes back to where it saved the cursor as it started: that is where the bar is now
+    // (the bar redraws on whatever line the cursor is on; the shell or another program may have
+    // written below where it started, e.g. after Ctrl-Z and fg), so the summary does not land on
+    // older lines.
+    this.stream.write('\x1b7');
     this.bar.stop();
   }
 }

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { copyInProgress, diffTrees, expectPartialCopyIntact, findTemps, hashFile, isTempName, listEntries, makeHugeFile, sha256, sizeOr, snapshot, srcDestPerTest, writeFile } from '../helpers/tree.js';
 import { BIN, killStarted, q, type Running, runPcopy, startPcopy, waitFor, withinOrKill } from '../helpers/run.js';
-import { deadPid, isAlive, openFiles, openTemps, procId, type ProcId, watchTree, workersOf } from '../helpers/proc.js';
+import { deadPid, descendants, isAlive, openFiles, openTemps, procId, type ProcId, watchTree, workersOf } from '../helpers/proc.js';
 import { clip, crashLines, failureLines, lines } from '../helpers/output.js';
 import { hasCommand, REASON, unavailable } from '../helpers/host.js';
 
@@ -259,12 +259,21 @@ describe('F1 interrupted mid-file', () => {
   });
 });
 
+/** A process's state letter from /proc (T: stopped), or '' once it is gone. */
+function procState(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] ?? '';
+  } catch {
+    return '';
+  }
+}
+
 /** pcopy on a new pseudo-terminal (util-linux script(1)), slowed down; `out` gathers what the terminal shows. */
-function startOnTerminal(command: string): { running: Running; child: ReturnType<typeof spawn>; output: () => string } {
+function startOnTerminal(command: string, slow: Record<string, string> = SLOW): { running: Running; child: ReturnType<typeof spawn>; output: () => string } {
   const child = spawn('script', ['-qefc', command, '/dev/null'], {
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: true,
-    env: { ...process.env, ...SLOW, TERM: 'xterm', COLUMNS: '200', LINES: '50' },
+    env: { ...process.env, ...slow, TERM: 'xterm', COLUMNS: '200', LINES: '50' },
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -309,6 +318,50 @@ describe('F1 on a terminal that misbehaves', () => {
     expect(findTemps(dest)).toEqual([]);
     expectPartialCopyIntact(src, dest);
   });
+
+  it.skipIf(unavailable(!hasCommand('script'), REASON.script))('^Z on a terminal: the cursor and line wrapping come back while pcopy is stopped; resumed, the bar goes on and the copy completes', async () => {
+    makeSlowTree();
+    // 2 ms a chunk: stopped and resumed within a few seconds, the copy then ends by itself.
+    const { running, child, output } = startOnTerminal(`exec ${q(process.execPath)} ${q(BIN)} --chunk-size 1k ${q(src)} ${q(dest)}`, { PCOPY_TEST_DELAY_MS: '2' });
+    const watch = watchTree(child.pid!);
+    try {
+      await midFile(running);
+      await waitFor(() => /%/.test(output()), 'the progress bar', { running, timeoutMs: 10_000 });
+      const parent = descendants(child.pid!).find((p) => !workersOf(child.pid!).some((w) => w.pid === p.pid))!;
+      const before = output().length;
+      child.stdin!.write('\x1a');
+      await waitFor(() => procState(parent.pid) === 'T', 'pcopy to stop', { running, timeoutMs: 10_000 });
+      // What it wrote before it stopped reaches us through script(1) a little later.
+      await waitFor(() => output().slice(before).includes('\x1b[?7h'), 'the terminal given back', { running, timeoutMs: 5_000 }).catch(() => undefined);
+      const whileStopped = output().slice(before);
+      expect(whileStopped, clip(output())).toContain('\x1b[?25h');
+      expect(whileStopped, clip(output())).toContain('\x1b[?7h');
+      const resumedAt = output().length;
+      // What a shell's `fg` does: SIGCONT to the job's process group; and to script(1), which stops
+      // itself when its child does.
+      process.kill(-parent.pid, 'SIGCONT');
+      process.kill(child.pid!, 'SIGCONT');
+      const r = await withinOrKill(running.done, 60_000, running, 'pcopy resumed after ^Z');
+      watch.stop();
+      expect(r.code, clip(output())).toBe(0);
+      const afterResume = output().slice(resumedAt);
+      expect(afterResume).toContain('\x1b[?25l');
+      expect(afterResume).toMatch(/pcopy: 32 files copied/);
+      expect(crashLines(output())).toEqual([]);
+      expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
+    } finally {
+      watch.stop();
+      child.stdin!.end();
+      // On a failure, nothing stays behind stopped.
+      for (const p of watch.seen.values()) {
+        try {
+          if (isAlive(p)) process.kill(p.pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    }
+  }, 90_000);
 
   it.skipIf(unavailable(!hasCommand('script') || !hasCommand('bash'), REASON.script))('the terminal hangs up mid-copy (its window closed): exit 129, no native crash, no temp files', async () => {
     makeSlowTree();
