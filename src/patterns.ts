@@ -33,8 +33,24 @@ const PICOMATCH_OPTIONS = { dot: true, nonegate: true, posix: true, flags: 's', 
  * equal to the pattern's text, so `[abc]` matched a file named `[abc]`).
  */
 function matcherOf(globs: string[]): Matcher {
-  const res = globs.map((g) => picomatch.makeRe(g, PICOMATCH_OPTIONS));
+  const res = globs.map((g) => wholeCharacters(picomatch.makeRe(g, PICOMATCH_OPTIONS)));
   return (input) => res.some((re) => re.test(input));
+}
+
+/**
+ * One character of a name: a UTF-16 surrogate pair (an emoji), or one unit that does not begin a pair
+ * (so `??` cannot split one; a byte that is not UTF-8 is one unit, see byte-names.ts).
+ */
+const ONE_CHARACTER = '(?:[\\ud800-\\udbff][\\udc00-\\udfff]|(?![\\ud800-\\udbff][\\udc00-\\udfff])[^/])';
+
+/**
+ * `?` is picomatch's `[^/]`, one UTF-16 unit: an emoji took two. It takes one character, as `é`
+ * takes one (a regular expression with the `u` flag would do it, but picomatch gives up on those
+ * with lone surrogates, which names with bytes that are not UTF-8 hold). `*`, `[^/]*?`, is left as
+ * it is: any run of units is any run of characters.
+ */
+function wholeCharacters(re: RegExp): RegExp {
+  return new RegExp(re.source.replace(/\[\^\/\](?![*+?{])/g, ONE_CHARACTER), re.flags);
 }
 
 /** Decides, for a path relative to SRC (`/`-separated), whether the walk takes it. */

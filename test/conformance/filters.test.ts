@@ -269,6 +269,20 @@ describe('plain characters', () => {
     await expectSelection(ODD, ['--exclude', pattern], ODD.filter((e) => !gone.includes(e)));
   });
 
+  // `?` is one character, whatever its size in UTF-8 or UTF-16: `é` (2 bytes, one UTF-16 unit) and
+  // an emoji (4 bytes, two units: it took `??`). rsync matches bytes; pcopy's patterns match
+  // characters (README "Patterns").
+  const WIDE = ['caf\u00e9', 'emoji\u{1F600}', 'emoji\u{1F600}\u{1F600}', 'emojix', 'emoji'];
+  it.each([
+    ['caf?', ['caf\u00e9']],
+    ['emoji?', ['emoji\u{1F600}', 'emojix']],
+    ['emoji??', ['emoji\u{1F600}\u{1F600}']],
+    ['emoji*', ['emoji\u{1F600}', 'emoji\u{1F600}\u{1F600}', 'emojix', 'emoji']],
+    ['?moji\u{1F600}', ['emoji\u{1F600}']],
+  ])('%j: ? takes one whole character (%j excluded)', async (pattern, gone) => {
+    await expectSelection(WIDE, ['--exclude', pattern], WIDE.filter((e) => !gone.includes(e)));
+  });
+
   it('an --exclude-from line keeps its spaces', async () => {
     fs.writeFileSync(path.join(tmp, 'patterns'), '# names\n lead\n   \nreport (1).pdf\n');
     const all = ['Photos (2019)/', 'Photos 2019/', 'a/', ...TREE];
