@@ -69,6 +69,8 @@ let inHandReported: InHand | null = null;
 let sizing: Sizing | undefined;
 let scheduled = false;
 let ending = false;
+/** Leaving: the last report is on its way (see `leaveAfterLastReport`). */
+let leaving = false;
 /**
  * Temp files of huge files this worker opened for parts. The parent removes a split's temp on an
  * abort only once it has heard it was opened; one opened just before the abort is removed here.
@@ -325,6 +327,19 @@ function abortNow(): void {
   } finally {
     // A split sealed since (by whichever worker wrote its last part) has no temp left: nothing to remove.
     for (const tmp of openedTemps) removeQuietly(tmp);
-    exitProcess(0);
+    leaveAfterLastReport();
   }
+}
+
+/**
+ * Exits once the parent has the files completed since the last report (up to 100 ms of copying,
+ * thousands of small files): an interrupted run's summary counts every file it copied. At once when
+ * the parent is gone; after a second at most if the report cannot be written.
+ */
+function leaveAfterLastReport(): void {
+  const last = process.connected && !leaving ? report.take(true, true, []) : undefined;
+  leaving = true;
+  if (!last) return exitProcess(0);
+  setTimeout(() => exitProcess(0), 1000).unref();
+  process.send!(last, () => exitProcess(0));
 }
