@@ -122,6 +122,9 @@ export function existingOutcome(dest: string, st: SourceStat, policy: CopyPolicy
   const have = lstatInDest(dest, policy.dryRun);
   if (!have) return undefined;
   if (policy.overwrite === 'never') return 'kept';
+  // A non-empty directory in the way is never removed: the entry fails before anything is written
+  // (not a whole temp copy written and thrown away again on every rerun).
+  if (have.isDirectory() && !isEmptyDir(dest)) throw new EntryFailure(entryError.notEmpty());
   // --update keeps a newer file only over a file: a change of type is always an update (as rsync -u).
   const fileOverFile = have.isFile() && (st.mode & fs.constants.S_IFMT) === fs.constants.S_IFREG;
   if (policy.overwrite === 'update' && fileOverFile && micros(have.mtimeNs) - micros(st.mtimeNs) > BigInt(policy.modifyWindowUs)) {
@@ -151,16 +154,17 @@ export function lstatInDest(dest: string, dryRun: boolean): fs.BigIntStats | und
  * directory in the way fails the entry, as `renameOver` would.
  */
 export function dryRunWrite(dest: string, fresh: boolean): CopyOutcome {
-  if (!fresh && lstatInDest(dest, true)?.isDirectory()) {
-    let empty = true;
-    try {
-      empty = fs.readdirSync(osPath(dest)).length === 0;
-    } catch {
-      // cannot list it: the real run would try the rename
-    }
-    if (!empty) throw new EntryFailure(entryError.notEmpty());
-  }
+  if (!fresh && lstatInDest(dest, true)?.isDirectory() && !isEmptyDir(dest)) throw new EntryFailure(entryError.notEmpty());
   return 'copied';
+}
+
+/** Holds no entry; one that cannot be listed counts as empty (the rename then tries, and says). */
+function isEmptyDir(dir: string): boolean {
+  try {
+    return fs.readdirSync(osPath(dir)).length === 0;
+  } catch {
+    return true;
+  }
 }
 
 /**

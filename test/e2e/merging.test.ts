@@ -131,6 +131,13 @@ describe('merging into an existing DEST', () => {
     expect(fs.readFileSync(path.join(dest, 'clash', 'keep.txt'), 'utf8')).toBe('keep\n');
     expect(hashFile(path.join(dest, 'other.bin'))).toBe(hashFile(path.join(src, 'other.bin')));
     expect(findTemps(dest)).toEqual([]);
+    // A rerun writes nothing on its way to the same failure: no temp copy made and thrown away in
+    // DEST, whose times would then be set again (its ctime moves).
+    const before = statOf(dest).ctimeNs;
+    const again = await pcopy(['src', 'dest']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toBe(r.stderr);
+    expect(statOf(dest).ctimeNs).toBe(before);
   });
 
   it('replaces an empty directory where SRC has a file', async () => {
