@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import { now } from './clock.js';
 import { osPath } from './byte-names.js';
 import { EntryFailure, entryError } from './errors.js';
-import { applyFdMetadata, fixPathMetadata, isSparse, micros, mtimesMatch, targetMode, utimeSeconds, type MetadataPolicy, type SourceStat } from './metadata.js';
+import { applyFdMetadata, fixPathMetadata, isSparse, metadataDiffers, micros, mtimesMatch, targetMode, utimeSeconds, type MetadataPolicy, type SourceStat } from './metadata.js';
 import type { CopyOptions, OverwriteMode } from './options.js';
 import type { CopyOutcome } from './protocol.js';
 import { verifyCopy } from './verify.js';
@@ -131,8 +131,8 @@ export function existingOutcome(dest: string, st: SourceStat, policy: CopyPolicy
     return 'kept';
   }
   if (policy.overwrite === 'always' || !sameAs(have)) return undefined;
-  if (!policy.dryRun) fixPathMetadata(dest, have, st, policy);
-  return 'same';
+  const fixed = policy.dryRun ? metadataDiffers(have, st, policy) : fixPathMetadata(dest, have, st, policy);
+  return fixed ? 'fixed' : 'same';
 }
 
 /**

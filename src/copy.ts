@@ -295,7 +295,7 @@ class CopyRun {
       if (outcome === 'copied') {
         this.result.filesCopied++;
         this.result.bytesCopied += size;
-      } else if (outcome === 'same') this.result.filesSame++;
+      } else if (outcome === 'same' || outcome === 'fixed') this.result.filesSame++;
       else this.result.filesKept++;
     }
     this.emit({ type: 'entry-done', path: this.pool.rel(id), kind: this.opts.dereference ? 'file' : kind, outcome });

@@ -139,7 +139,7 @@ export class HardLinkGroups {
       const fresh = this.jobs.fresh(id);
       // In a dry run the leader's copy is there only if it stays as it is ('same'): a name already
       // linked to it is unchanged; one linked to a leader the real run rewrites would be linked anew.
-      const leader = policy.dryRun && group.leaderOutcome !== 'same' ? undefined : fs.lstatSync(osPath(leaderDest), { bigint: true });
+      const leader = policy.dryRun && group.leaderOutcome !== 'same' && group.leaderOutcome !== 'fixed' ? undefined : fs.lstatSync(osPath(leaderDest), { bigint: true });
       const outcome = fresh ? undefined : existingOutcome(dest, st, policy, (have) => have.ino === leader?.ino && have.dev === leader.dev);
       if (outcome) return this.jobs.settle(id, outcome);
       if (policy.dryRun) return this.jobs.settle(id, dryRunWrite(dest, fresh));

@@ -193,26 +193,48 @@ export function applyFdMetadata(fd: number, st: SourceStat, policy: MetadataPoli
   if (policy.times) fs.futimesSync(fd, utimeSeconds(st.atimeNs), utimeSeconds(st.mtimeNs));
 }
 
+/** What differs in an existing destination entry's metadata from the source's (see `fixPathMetadata`). */
+interface MetadataFixes {
+  owner: boolean;
+  /** The mode to set, if it differs (links have none of their own). */
+  mode: number | undefined;
+  times: boolean;
+}
+
+function metadataFixes(have: fs.BigIntStats, want: SourceStat, policy: MetadataPolicy): MetadataFixes {
+  const isLink = have.isSymbolicLink();
+  const owner = policy.owner && (Number(have.uid) !== want.uid || Number(have.gid) !== want.gid);
+  const mode = targetMode(want, policy);
+  // A chown clears setuid and setgid: the mode is set again after one.
+  const modeDiffers = !isLink && (policy.mode || owner) && (owner || (Number(have.mode) & 0o7777) !== mode);
+  const times = policy.times && !mtimesMatch(have.mtimeNs, want.mtimeNs, policy.modifyWindowUs ?? 0);
+  return { owner, mode: modeDiffers ? mode : undefined, times };
+}
+
+/** Whether `fixPathMetadata` would change anything (what a dry run says). */
+export function metadataDiffers(have: fs.BigIntStats, want: SourceStat, policy: MetadataPolicy): boolean {
+  const fixes = metadataFixes(have, want, policy);
+  return fixes.owner || fixes.mode !== undefined || fixes.times;
+}
+
 /**
  * Corrects the metadata of an existing destination entry where it differs from the source, touching
- * nothing that already matches. Never follows a symlink (`lchown`, `lutimes`; links have no mode of their own).
- * Times count as different only by the mtime (within the modify window): an atime moves whenever
- * anything reads the source, and rewriting both on every rerun would change every ctime, as rsync
- * never does. The atime is set with the mtime, and when an entry is written.
+ * nothing that already matches; true if it changed anything. Never follows a symlink (`lchown`,
+ * `lutimes`; links have no mode of their own). Times count as different only by the mtime (within
+ * the modify window): an atime moves whenever anything reads the source, and rewriting both on every
+ * rerun would change every ctime, as rsync never does. The atime is set with the mtime, and when an
+ * entry is written.
  */
-export function fixPathMetadata(where: string, have: fs.BigIntStats, want: SourceStat, policy: MetadataPolicy): void {
+export function fixPathMetadata(where: string, have: fs.BigIntStats, want: SourceStat, policy: MetadataPolicy): boolean {
   const path = osPath(where);
-  const isLink = have.isSymbolicLink();
-  const ownerDiffers = policy.owner && (Number(have.uid) !== want.uid || Number(have.gid) !== want.gid);
-  if (ownerDiffers) fs.lchownSync(path, want.uid, want.gid);
-  const mode = targetMode(want, policy);
-  if (!isLink && (policy.mode || ownerDiffers) && (ownerDiffers || (Number(have.mode) & 0o7777) !== mode)) {
-    fs.chmodSync(path, mode);
-  }
-  if (policy.times && !mtimesMatch(have.mtimeNs, want.mtimeNs, policy.modifyWindowUs ?? 0)) {
-    const setTimes = isLink ? fs.lutimesSync : fs.utimesSync;
+  const fixes = metadataFixes(have, want, policy);
+  if (fixes.owner) fs.lchownSync(path, want.uid, want.gid);
+  if (fixes.mode !== undefined) fs.chmodSync(path, fixes.mode);
+  if (fixes.times) {
+    const setTimes = have.isSymbolicLink() ? fs.lutimesSync : fs.utimesSync;
     setTimes(path, utimeSeconds(want.atimeNs), utimeSeconds(want.mtimeNs));
   }
+  return fixes.owner || fixes.mode !== undefined || fixes.times;
 }
 
 /** A `SourceStat` as it crosses the process boundary (JSON): its bigints as decimal strings. */

@@ -14,7 +14,8 @@ import type { WireStat } from './metadata.js';
 
 
 /** `copied` (or would be, in a dry run); `same`: already identical; `kept`: left alone by --ignore-existing / --update. */
-export type CopyOutcome = 'copied' | 'same' | 'kept';
+/** `fixed`: the content was there, its owner, mode or times were corrected (or would be, in a dry run). */
+export type CopyOutcome = 'copied' | 'same' | 'fixed' | 'kept';
 
 /** A regular file (streamed) or a symlink (recreated with the same target text). */
 export type JobKind = 'file' | 'link';

@@ -114,9 +114,18 @@ export function formatSkipped(s: SkippedEntry, src: string): string {
 }
 
 /** One --verbose / --dry-run line for an entry; a file SRC (rel '') is shown as `destFile`, where it goes. */
+/** How `-v` lists an entry, as done and as a dry run plans it. */
+const OUTCOME_WORDS: Record<CopyOutcome, [done: string, planned: string]> = {
+  copied: ['copied', 'copy'],
+  same: ['unchanged', 'unchanged'],
+  fixed: ['fixed', 'fix'],
+  kept: ['kept', 'kept'],
+};
+
 export function formatEntry(rel: string, kind: 'file' | 'link' | 'dir', outcome: CopyOutcome, dryRun: boolean, destFile = ''): string {
   const shown = kind === 'dir' ? `${rel === '' ? '.' : display(rel)}/` : display(rel === '' ? destFile : rel);
-  const word = outcome === 'copied' ? (dryRun ? (kind === 'dir' ? 'create' : 'copy') : kind === 'dir' ? 'created' : 'copied') : outcome === 'same' ? 'unchanged' : 'kept';
+  const [done, planned] = outcome === 'copied' && kind === 'dir' ? ['created', 'create'] : OUTCOME_WORDS[outcome];
+  const word = dryRun ? planned : done;
   return `${word.padEnd(9)} ${shown}`;
 }
 

@@ -11,7 +11,7 @@ import { build, diffTrees, findTemps, ino, inodes, listEntries, makeTree, read, 
 import { BIN, pcopyCommand, runPcopy, type RunResult, runShell } from '../helpers/run.js';
 import { clip, crashLines, ESC, failureLines, lines } from '../helpers/output.js';
 import { canDropCaps, NO_CAPS, REASON, unavailable } from '../helpers/host.js';
-import { pcopyIn } from '../helpers/expect.js';
+import { expectSameTree, pcopyIn } from '../helpers/expect.js';
 
 let work: string;
 let src: string;
@@ -93,6 +93,35 @@ describe('-n, --dry-run', () => {
     expect(inodes(dest)).toEqual(ino);
     expect(snapshot(dest, { withRoot: true })).toEqual(snap);
     expect(read(path.join(dest, 'a.txt'))).toBe('alpha\n');
+  });
+
+  it('an entry whose content is there and whose owner, mode or times differ: -n says fix (writing nothing), -v says fixed, then unchanged', async () => {
+    const src = smallTree();
+    const dest = path.join(tmp(), 'dest');
+    expect((await pcopy([src, dest])).code).toBe(0);
+    fs.chmodSync(path.join(dest, 'b.txt'), 0o600);
+    fs.chownSync(path.join(dest, 'sub', 'c.txt'), 12, 12);
+    // A file's other mtime is a change of content (the quick check): a link's is only its times.
+    const t = fs.lstatSync(path.join(dest, 'link')).mtime;
+    fs.lutimesSync(path.join(dest, 'link'), t, new Date(t.getTime() - 60_000));
+    const snap = snapshot(dest, { withRoot: true });
+    const fixes = ['b.txt', 'link', 'sub/c.txt'];
+    const listed = (out: string, word: string): string[] => lines(out).filter((l) => l.startsWith(`${word} `)).map((l) => l.slice(10)).sort();
+
+    const dry = await pcopy(['-n', src, dest]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(listed(dry.stdout, 'fix')).toEqual(fixes);
+    expect(snapshot(dest, { withRoot: true })).toEqual(snap);
+
+    const real = await pcopy(['-v', src, dest]);
+    expect(real.code, real.stderr).toBe(0);
+    expect(listed(real.stdout, 'fixed')).toEqual(fixes);
+    expect(real.stdout).toMatch(/0 files copied, 3 unchanged/);
+    expectSameTree(src, dest);
+
+    const again = await pcopy(['-v', src, dest]);
+    expect(listed(again.stdout, 'fixed')).toEqual([]);
+    expect(listed(again.stdout, 'unchanged')).toEqual(['a.txt', 'b.txt', 'link', 'sub/', 'sub/c.txt', 'sub/deeper/']);
   });
 
   it('-n -u lists a newer destination file as kept and still writes nothing', async () => {
