@@ -61,7 +61,8 @@ export class Sizing {
   /** The batch's rule: a job stays here, or is reported away (big files, -H files with several links). */
   private keepOrSendAway(job: JobRef, st: SourceStat, keepBelow: number): void {
     this.report.sizes.push(job.id, st.size);
-    if (this.policy.hardLinks && st.nlink > 1 && job.kind === 'file') {
+    // A symlink may have several links too (`ln` of a symlink): kept linked as cp -a and rsync -aH do.
+    if (this.policy.hardLinks && st.nlink > 1 && (job.kind === 'file' || !this.policy.dereference)) {
       this.report.links.push([job.id, fileKey(st)]);
       this.report.away.push(job.id);
     } else if (st.size >= keepBelow) this.report.away.push(job.id);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { build, copyInProgress, diffTrees, findTemps, listEntries, read, snapshot, srcDestPerTest, statOf, writeFile } from '../helpers/tree.js';
 import { runPcopy, startPcopy, waitFor, withinOrKill, type RunResult } from '../helpers/run.js';
-import { clip } from '../helpers/output.js';
+import { clip, lines } from '../helpers/output.js';
 import { expectOk, pcopyIn } from '../helpers/expect.js';
 
 let work: string;
@@ -226,6 +226,25 @@ describe('-H, --hard-links', () => {
     expect(again.stdout).toMatch(/pcopy: 0 files copied, 4 unchanged, /);
     expect(statOf(path.join(dest, 'a.txt')).ino).toBe(st[0]!.ino);
     expect(statOf(path.join(dest, 'a.txt')).nlink).toBe(3n);
+  });
+
+  it('a symlink with two names (ln of a symlink) stays one linked symlink, as with cp -a and rsync -aH; a rerun finds it unchanged', async () => {
+    const src = path.join(tmp(), 'src');
+    build(src, { f: 'x\n', sub: {} });
+    fs.symlinkSync('../f', path.join(src, 'sub', 'sl'));
+    fs.linkSync(path.join(src, 'sub', 'sl'), path.join(src, 'sl2')); // link(2) takes the symlink itself
+    expect(statOf(path.join(src, 'sl2')).nlink).toBe(2n);
+    const dest = path.join(tmp(), 'dest');
+    expectOk(await pcopy(['-H', src, dest]));
+    const [a, b] = [statOf(path.join(dest, 'sub', 'sl')), statOf(path.join(dest, 'sl2'))];
+    expect(a.isSymbolicLink()).toBe(true);
+    expect(b.ino).toBe(a.ino);
+    expect(a.nlink).toBe(2n);
+    expect(fs.readlinkSync(path.join(dest, 'sl2'))).toBe('../f');
+    const again = await pcopy(['-H', '-v', src, dest]);
+    expectOk(again);
+    expect(lines(again.stdout).filter((l) => /^unchanged +(sl2|sub\/sl)$/.test(l))).toHaveLength(2);
+    expect(statOf(path.join(dest, 'sl2')).ino).toBe(a.ino);
   });
 
   // As rsync -aH: each name obeys the overwrite mode as a file of its own; a kept name is not the
