@@ -217,25 +217,16 @@ describe('F1 interrupted mid-file', () => {
     makeSlowTree();
     // util-linux script(1) runs the command on a new pseudo-terminal and copies our stdin to it:
     // a \x03 written there is turned into SIGINT for the foreground process group by the tty driver.
-    const cmd = `exec ${q(process.execPath)} ${q(BIN)} --chunk-size 1k ${q(src)} ${q(dest)}`;
-    const child = spawn('script', ['-qefc', cmd, '/dev/null'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      detached: true,
-      env: { ...process.env, ...SLOW, TERM: 'xterm', COLUMNS: '200', LINES: '50' },
-    });
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
-    const done = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-    const running: Running = { child, pid: child.pid!, done: done.then((code) => ({ code, signal: null, stdout: out, stderr: '' })), stdout: () => out, stderr: () => out };
+    const { running, child, output } = startOnTerminal(`exec ${q(process.execPath)} ${q(BIN)} --chunk-size 1k ${q(src)} ${q(dest)}`);
     const watch = watchTree(child.pid!);
     try {
       await midFile(running);
       // Let the bar draw at least once.
-      await waitFor(() => /%/.test(out), 'the progress bar', { running, timeoutMs: 10_000 });
+      await waitFor(() => /%/.test(output()), 'the progress bar', { running, timeoutMs: 10_000 });
       child.stdin!.write('\x03');
-      const code = await withinOrKill(done, 20_000, running, 'pcopy on a pty after ^C');
+      const { code } = await withinOrKill(running.done, 20_000, running, 'pcopy on a pty after ^C');
       watch.stop();
+      const out = output();
       expect(code, clip(out)).toBe(130);
       const summaryAt = out.lastIndexOf('interrupted');
       expect(summaryAt, clip(out)).toBeGreaterThan(0);
@@ -302,8 +293,8 @@ describe('F1 on a terminal that misbehaves', () => {
       await new Promise((resolve) => setTimeout(resolve, 400));
       const before = output().length;
       child.stdin!.write('\x03');
-      const code = await withinOrKill(running.done, 10_000, running, 'pcopy on a pty after a second ^C');
-      expect(code.code, clip(output())).toBe(130);
+      const { code } = await withinOrKill(running.done, 10_000, running, 'pcopy on a pty after a second ^C');
+      expect(code, clip(output())).toBe(130);
       // The bar hid the cursor and turned line wrapping off; both come back before pcopy is gone.
       const after = output().slice(before);
       expect(after, clip(output())).toContain('\x1b[?25h');
