@@ -13,7 +13,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { copyInProgress, diffTrees, expectPartialCopyIntact, findTemps, hashFile, isTempName, listEntries, makeHugeFile, makeManyFiles, sha256, sizeOr, snapshot, srcDestPerTest, writeFile } from '../helpers/tree.js';
 import { BIN, killStarted, q, type Running, runPcopy, startPcopy, waitFor, withinOrKill } from '../helpers/run.js';
-import { deadPid, descendants, isAlive, openFiles, openTemps, procId, type ProcId, watchTree, workersOf } from '../helpers/proc.js';
+import { deadPid, descendants, isAlive, openFiles, openTemps, procId, type ProcId, type TreeWatch, watchTree, workersOf } from '../helpers/proc.js';
 import { clip, crashLines, failureLines, lines } from '../helpers/output.js';
 import { hasCommand, REASON, unavailable } from '../helpers/host.js';
 
@@ -54,6 +54,13 @@ function blockFor(ms: number): void {
 function expectAllGone(procs: Iterable<ProcId>, what: string): void {
   const alive = [...procs].filter(isAlive);
   expect(alive.map((p) => p.pid), `${what} still running`).toEqual([]);
+}
+
+/** Every process of the run exits by itself, leaving no temp file and no partial file under a final name. */
+async function expectCleanExit(watch: TreeWatch): Promise<void> {
+  await waitFor(() => [...watch.seen.values()].every((p) => !isAlive(p)), 'every pcopy process to exit', { timeoutMs: 15_000 });
+  expect(findTemps(dest)).toEqual([]);
+  expectPartialCopyIntact(src, dest);
 }
 
 /** The copy can be completed by running the same command again. */
@@ -132,9 +139,7 @@ describe('F1 interrupted mid-file', () => {
       expect(r.signal, 'killed by the signal instead of exiting').toBeNull();
       expect(r.code, clip(r.stderr)).toBe(130);
       expect(crashLines(r.stderr), r.stderr).toEqual([]);
-      await waitFor(() => [...watch.seen.values()].every((p) => !isAlive(p)), 'the workers to exit', { timeoutMs: 15_000 });
-      expect(findTemps(dest)).toEqual([]);
-      expectPartialCopyIntact(src, dest);
+      await expectCleanExit(watch);
     } finally {
       watch.stop();
     }
@@ -305,9 +310,7 @@ describe('F1 on a terminal that misbehaves', () => {
       watch.stop();
       child.stdin!.end();
     }
-    await waitFor(() => [...watch.seen.values()].every((p) => !isAlive(p)), 'the workers to exit', { timeoutMs: 15_000 });
-    expect(findTemps(dest)).toEqual([]);
-    expectPartialCopyIntact(src, dest);
+    await expectCleanExit(watch);
   });
 
   it.skipIf(unavailable(!hasCommand('script'), REASON.script))('^Z on a terminal: the cursor and line wrapping come back while pcopy is stopped; resumed, the bar goes on and the copy completes', async () => {
@@ -375,9 +378,7 @@ describe('F1 on a terminal that misbehaves', () => {
       // restores was gone.
       expect(fs.readFileSync(rcFile, 'utf8').trim(), stderr).toBe('129');
       expect(crashLines(stderr), stderr).toEqual([]);
-      await waitFor(() => [...watch.seen.values()].every((p) => !isAlive(p)), 'every pcopy process to exit', { timeoutMs: 15_000 });
-      expect(findTemps(dest)).toEqual([]);
-      expectPartialCopyIntact(src, dest);
+      await expectCleanExit(watch);
     } finally {
       watch.stop();
     }
