@@ -184,7 +184,7 @@ export class DestDirs {
       fs.chmodSync(osPath(dest), mode | 0o700);
       record.ownMode = mode & 0o7777;
     }
-    removeStaleTemps(dest, (name) => fs.lstatSync(osPath(path.join(src, name)), { throwIfNoEntry: false }) !== undefined);
+    removeStaleTemps(dest, (name) => inSource(path.join(src, name)));
   }
 }
 
@@ -245,6 +245,15 @@ export function removeStaleTemps(dir: string, inSource: (name: string) => boolea
         // raced with another cleaner: fine
       }
     }
+  }
+}
+
+/** SRC has an entry at `p`; when that cannot be told (EACCES, ENOTDIR), as if it had: nothing is removed then. */
+function inSource(p: string): boolean {
+  try {
+    return fs.lstatSync(osPath(p), { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return true;
   }
 }
 

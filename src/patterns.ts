@@ -50,7 +50,8 @@ const ONE_CHARACTER = '(?:[\\ud800-\\udbff][\\udc00-\\udfff]|(?![\\ud800-\\udbff
  * it is: any run of units is any run of characters.
  */
 function wholeCharacters(re: RegExp): RegExp {
-  return new RegExp(re.source.replace(/\[\^\/\](?![*+?{])/g, ONE_CHARACTER), re.flags);
+  // Not an escaped `\[` followed by `^/]` inside a class of the user's own (`[[^/]`).
+  return new RegExp(re.source.replace(/(?<!\\)\[\^\/\](?![*+?{])/g, ONE_CHARACTER), re.flags);
 }
 
 /** Decides, for a path relative to SRC (`/`-separated), whether the walk takes it. */

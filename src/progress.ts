@@ -53,7 +53,8 @@ export class ProgressText {
     this.samples.push([p.elapsedMs, p.bytesDone]);
     while (this.samples.length > 2 && p.elapsedMs - this.samples[0]![0] > RATE_WINDOW_MS) this.samples.shift();
     const [t0, b0] = this.samples[0]!;
-    return p.elapsedMs > t0 ? Math.round(((p.bytesDone - b0) * 1000) / (p.elapsedMs - t0)) : 0;
+    // Never below 0: a file copied again after a change takes its first try's bytes back.
+    return p.elapsedMs > t0 ? Math.max(0, Math.round(((p.bytesDone - b0) * 1000) / (p.elapsedMs - t0))) : 0;
   }
 }
 

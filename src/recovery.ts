@@ -49,6 +49,17 @@ export class Recovery {
     if (this.gaveUp || this.deathsInARow > this.settings.workers) this.giveUp(how);
   }
 
+  /**
+   * Worker `w` never started (see Scheduler.couldNotStart): the jobs and parts of huge files sent to
+   * it wait for the others again, without counting as a try. A temp file it may have begun goes.
+   */
+  notStarted(w: number, sent: number[]): void {
+    this.host.removeTemps(sent.filter((id) => this.jobs.state(id) !== State.sizing).map((id) => this.jobs.ref(id)));
+    for (const id of sent) this.splits.drop(id);
+    this.requeue(sent);
+    this.splits.interrupted(w, () => false);
+  }
+
   /** A job's name in a warning; a file SRC (path '') is "the file". */
   private named(id: number): string {
     const rel = this.jobs.rel(id);

@@ -163,7 +163,7 @@ export class Scheduler {
     this.jobs.removeWorker(w);
     const started = this.started.delete(w);
     if (how === undefined || this.stopped) return;
-    if (!started && this.jobs.workerCount > 0) this.couldNotStart(how, interrupted);
+    if (!started && this.jobs.workerCount > 0) this.couldNotStart(w, how, interrupted);
     else this.recovery.workerDied(w, how, held, interrupted);
     this.dispatch();
     this.checkFinished();
@@ -175,11 +175,11 @@ export class Scheduler {
    * go to the others. Not a death: no job was tried, and giving up would fail jobs the others can
    * copy. (When the last one cannot start either, that is a death.)
    */
-  private couldNotStart(how: string, sent: number[]): void {
+  private couldNotStart(w: number, how: string, sent: number[]): void {
     this.maxWorkers = this.jobs.workerCount;
     const what = /^(could|did) not start/.test(how) ? how : `ended as it started (${how})`;
     this.host.warn(`another worker ${what}: going on with ${this.maxWorkers}`);
-    this.recovery.requeue(sent);
+    this.recovery.notStarted(w, sent);
   }
 
   // ── routing and results ──

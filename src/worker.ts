@@ -80,6 +80,8 @@ const openedTemps = new Set<string>();
 const report = new ReportBatch();
 
 process.on('message', (message: WireMessage) => {
+  // Leaving (see leaveAfterLastReport): nothing more is done.
+  if (leaving) return;
   switch (message.type) {
     case 'init':
       init = message;
@@ -178,6 +180,7 @@ function nextWork(): InHand | null | 'wait' {
  */
 function pump(): void {
   scheduled = false;
+  if (leaving) return;
   const sliceEnd = now() + SLICE_MS;
   const delayMs = init?.delayMs ?? 0;
   let waiting = false;
@@ -272,6 +275,9 @@ function step(h: InHand): void {
   current = null;
 }
 
+/** How far behind the file times' clock may be (the kernel's coarse clock: one tick, 1-10 ms). */
+const COARSE_CLOCK_MS = 20;
+
 /**
  * A queued file is sized when its batch comes, maybe long before its copy begins, and its copy is
  * checked against that size and mtime. Found changed at the end, it may only have changed before the
@@ -285,7 +291,9 @@ function sizeAgain(h: InHand, src: string): boolean {
   let st: SourceStat;
   try {
     const latest = statSource(src, settings().policy.dereference);
-    if (latest.ctimeNs >= BigInt(h.startedMs!) * 1_000_000n) return false;
+    // File times come from the kernel's coarse clock (a few ms behind): a change in the copy's first
+    // ms may look older than its start. Only one well before the start counts as before it.
+    if (latest.ctimeNs >= BigInt(h.startedMs! - COARSE_CLOCK_MS) * 1_000_000n) return false;
     st = sizing!.stat(h.work.job, src);
   } catch {
     return false;
@@ -322,13 +330,21 @@ function send(message: WorkerReport): void {
 
 /** Stop now: the copy generator's `finally` removes the temp file in hand; split temps opened here go too. */
 function abortNow(): void {
+  const inHand = current;
+  current = null;
   try {
-    current?.gen?.return(undefined as never);
-  } finally {
-    // A split sealed since (by whichever worker wrote its last part) has no temp left: nothing to remove.
-    for (const tmp of openedTemps) removeQuietly(tmp);
-    leaveAfterLastReport();
+    inHand?.gen?.return(undefined as never);
+  } catch {
+    // Its clean-up failed before removing its temp (a close that reports a late write error).
+    if (inHand && inHand.work.t !== 'part') {
+      const { destRoot, runTag } = settings();
+      const { job } = inHand.work;
+      removeQuietly(tempPathOf(under(destRoot, job.rel), runTag, job.id, job.attempt));
+    }
   }
+  // A split sealed since (by whichever worker wrote its last part) has no temp left: nothing to remove.
+  for (const tmp of openedTemps) removeQuietly(tmp);
+  leaveAfterLastReport();
 }
 
 /**

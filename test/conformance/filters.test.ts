@@ -283,6 +283,10 @@ describe('plain characters', () => {
     await expectSelection(WIDE, ['--exclude', pattern], WIDE.filter((e) => !gone.includes(e)));
   });
 
+  it("'[[^/]' is a class of [, ^ and / (picomatch's own [^/] is only rewritten outside one)", async () => {
+    await expectSelection(['[', '^', 'a', 'ab'], ['--exclude', '[[^/]'], ['a', 'ab']);
+  });
+
   it('an --exclude-from line keeps its spaces', async () => {
     fs.writeFileSync(path.join(tmp, 'patterns'), '# names\n lead\n   \nreport (1).pdf\n');
     const all = ['Photos (2019)/', 'Photos 2019/', 'a/', ...TREE];

@@ -448,6 +448,33 @@ describe('Scheduler: huge files in parts', () => {
     expect(p.take('end').map(([to]) => to)).toEqual([0, 1]);
   });
 
+  it('a part sent to a worker that never starts goes to the one that runs; the file is sealed and the run completes', () => {
+    const p = new FakePool({ splitFileBytes: 64 * MiB, partBytes: 32 * MiB });
+    const id = p.s.add('file', 'huge', false);
+    p.s.finishInput();
+    const size = 96 * MiB;
+    p.report(0, { sizes: [id, size], away: [id] }); // worker 0 started; worker 1 has not reported
+    const opener = p.take('tasks')[0]![0];
+    p.results(opener, [{ id, outcome: 'opened', st: wire(size) }]);
+    const parts = p.take('tasks').map(([to, m]) => [to, (m.tasks[0] as { part: number }).part]);
+    expect(parts).toEqual([
+      [0, 0],
+      [1, 1],
+    ]);
+    p.s.onExit(1, 'could not start (EAGAIN)');
+    p.results(0, [{ id, part: 0, outcome: 'written' }], 32 * MiB);
+    // Parts 1 and 2 both go to worker 0 in turn.
+    for (const part of [1, 2]) {
+      const next = p.take('tasks');
+      expect(next.map(([to, m]) => [to, (m.tasks[0] as { part: number }).part])).toEqual([[0, part]]);
+      p.results(0, [{ id, part, outcome: 'written' }], 32 * MiB);
+    }
+    expect(p.take('tasks')).toEqual([[0, { type: 'tasks', tasks: [{ t: 'seal', job: expect.objectContaining({ id }), st: wire(size) }] }]]);
+    p.results(0, [{ id, outcome: 'copied' }]);
+    expect(p.done.get(id)).toEqual(['copied']);
+    expect(p.s.complete).toBe(true);
+  });
+
   it('a single file SRC (path \'\') is named "the file" in the warning of a part written again', () => {
     const p = new FakePool({ splitFileBytes: 64 * MiB, partBytes: 32 * MiB });
     const id = p.s.add('file', '', false);
