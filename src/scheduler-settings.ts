@@ -56,6 +56,12 @@ export const MAX_OUTSTANDING = 32_768;
  */
 export const JOBS_PER_EXTRA_WORKER = 1024;
 /**
+ * A pool that stopped growing because a worker could not start tries again once this many more jobs
+ * have completed: a fork that failed for a moment (processes short, or a worker killed for a slow
+ * start after pcopy sat stopped by Ctrl-Z) does not hold a long run to fewer workers to its end.
+ */
+export const REGROW_AFTER_JOBS = 10_000;
+/**
  * Bytes that weigh as much as one job when deciding to fork: a MiB copies in about the time of 30
  * small files, so 500 files of 4 MiB get a second worker as 64,000 small files would.
  */

@@ -24,7 +24,7 @@ import type { SerializedError } from './errors.js';
 import { JobBook, State } from './job-book.js';
 import type { CopyOutcome, JobKind, ParentMessage, TaskResult, WorkerReport } from './protocol.js';
 import { Recovery } from './recovery.js';
-import { BYTES_PER_JOB, JOBS_PER_EXTRA_WORKER, LOW_WATER, MAX_BATCH, MAX_OUTSTANDING, MAX_OUTSTANDING_GROWING, type SchedulerHost, type SchedulerSettings } from './scheduler-settings.js';
+import { BYTES_PER_JOB, JOBS_PER_EXTRA_WORKER, LOW_WATER, REGROW_AFTER_JOBS, MAX_BATCH, MAX_OUTSTANDING, MAX_OUTSTANDING_GROWING, type SchedulerHost, type SchedulerSettings } from './scheduler-settings.js';
 import { SplitBook } from './split-book.js';
 
 
@@ -41,6 +41,9 @@ export class Scheduler {
   private readonly started = new Set<number>();
   /** The pool's size at most: `settings.workers`, or fewer once another worker could not start. */
   private maxWorkers: number;
+  /** Jobs completed when the pool last stopped growing (see `couldNotStart`), or -1. */
+  private cappedAt = -1;
+  private toldCapped = false;
   private batchSize = 16;
   private inputDone = false;
   private ending = false;
@@ -177,8 +180,10 @@ export class Scheduler {
    */
   private couldNotStart(w: number, how: string, sent: number[]): void {
     this.maxWorkers = this.jobs.workerCount;
+    this.cappedAt = this.jobs.completed;
     const what = /^(could|did) not start/.test(how) ? how : `ended as it started (${how})`;
-    this.host.warn(`another worker ${what}: going on with ${this.maxWorkers}`);
+    if (!this.toldCapped) this.host.warn(`another worker ${what}: going on with ${this.maxWorkers}`);
+    this.toldCapped = true;
     this.recovery.notStarted(w, sent);
   }
 
@@ -387,6 +392,10 @@ export class Scheduler {
   /** Forks more workers only when the outstanding work is big enough to keep them busy. */
   private grow(): void {
     if (this.recovery.gaveUp || this.stopped || this.ending) return;
+    if (this.cappedAt >= 0 && this.jobs.completed - this.cappedAt >= REGROW_AFTER_JOBS) {
+      this.maxWorkers = this.settings.workers;
+      this.cappedAt = -1;
+    }
     // Each piece of big work weighs a worker's worth, unless an idle worker is about to take it.
     let idle = 0;
     let outstanding = this.waiting() + Math.floor(this.jobs.keptBytes / BYTES_PER_JOB);

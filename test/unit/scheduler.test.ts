@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Scheduler } from '../../src/scheduler.js';
-import { JOBS_PER_EXTRA_WORKER, LOW_WATER, MAX_BATCH, MAX_OUTSTANDING, MAX_OUTSTANDING_GROWING, type SchedulerSettings } from '../../src/scheduler-settings.js';
+import { JOBS_PER_EXTRA_WORKER, LOW_WATER, MAX_BATCH, MAX_OUTSTANDING, MAX_OUTSTANDING_GROWING, REGROW_AFTER_JOBS, type SchedulerSettings } from '../../src/scheduler-settings.js';
 import type { JobRef, ParentMessage, TaskResult, WorkerReport } from '../../src/protocol.js';
 import type { WireStat } from '../../src/metadata.js';
 import type { SerializedError } from '../../src/errors.js';
@@ -635,6 +635,31 @@ describe('Scheduler: workers that die', () => {
     expect(p.done.size).toBe(ids.length);
     for (const id of sentTo1) expect(p.done.get(id)).toEqual(['copied']);
     expect(p.s.complete).toBe(true);
+  });
+
+  it('a pool that stopped growing tries again after REGROW_AFTER_JOBS more jobs completed (said once)', () => {
+    const p = new FakePool({ workers: 2, initialWorkers: 2 });
+    const total = REGROW_AFTER_JOBS + 5000;
+    for (let i = 0; i < total; i++) p.s.add('file', `f${i}`, false);
+    p.s.flush();
+    p.report(0, {});
+    p.s.onExit(1, 'could not start (EAGAIN)');
+    expect(p.warnings).toHaveLength(1);
+    let completed = 0;
+    // Worker 0 copies alone until REGROW_AFTER_JOBS jobs have completed since; then a worker is forked again.
+    const sized: number[] = [];
+    for (let round = 0; round < 100 && p.forks.length === 2 && completed < total; round++) {
+      if (completed >= sized.length) sized.push(...p.sizeAll(0, () => 10));
+      const next = sized.slice(completed, completed + 1000);
+      p.results(0, copied(...next));
+      completed += next.length;
+    }
+    expect(completed, `${p.done.size} done`).toBeGreaterThanOrEqual(REGROW_AFTER_JOBS);
+    expect(p.forks).toEqual([0, 1, 2]);
+    // It cannot start either: the pool goes on with one again, and says nothing more.
+    p.s.onExit(2, 'could not start (EAGAIN)');
+    expect(p.warnings).toHaveLength(1);
+    expect(p.failed.size).toBe(0);
   });
 
   it('the last worker never starting is a death: forked again, and given up after as many in a row', () => {
