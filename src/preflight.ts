@@ -50,7 +50,9 @@ export function resolveTarget(src: string, dest: string): CopyTarget {
   const destFile = intoDir ? path.join(destReal, path.basename(absolute(src))) : destReal;
   const existing = statIfAny(destFile);
   if (existing && existing.dev === srcStat.dev && existing.ino === srcStat.ino) {
-    refuse(`\`${s}\` and \`${display(destFile)}\` are the same file`);
+    // Named as given, as cp names them (`pcopy f f`: `f` and `f`), not by the resolved path.
+    const shownDest = intoDir ? display(path.join(dest, path.basename(absolute(src)))) : d;
+    refuse(`\`${s}\` and \`${shownDest}\` are the same file`);
   }
   return { kind: 'file', srcFile: srcReal, destFile, size: srcStat.size };
 }

@@ -177,7 +177,8 @@ describe('A4 bad arguments: refused', () => {
 describe('refusal messages name the problem', () => {
   it.each([
     ['the same directory via a symlink with a trailing slash', ['s-link/', 's'], /^pcopy: .*same directory/],
-    ['a file onto the directory that holds it', ['s/one.txt', 's'], /^pcopy: .*same file\n$/],
+    ['a file onto the directory that holds it', ['s/one.txt', 's'], /^pcopy: `s\/one\.txt` and `s\/one\.txt` are the same file\n$/],
+    ['a file onto itself, both named as given', ['s/one.txt', './s/one.txt'], /^pcopy: `s\/one\.txt` and `\.\/s\/one\.txt` are the same file\n$/],
     ['DEST inside SRC', ['s', 's/sub/copy'], /^pcopy: cannot copy `s` into itself/],
     ['DEST inside SRC through a symlinked parent', ['s', 's-link/new/copy'], /^pcopy: cannot copy `s` into itself/],
     ['SRC inside DEST', ['s/sub', 's'], /^pcopy: .*source is inside the destination/],
