@@ -82,6 +82,11 @@ class LineReporter implements Reporter {
   stop(): void {}
 }
 
+/** The bar's cells for a terminal this wide: 24 (and when the width is not known), fewer below 100 columns, none below 60. */
+export function barWidth(columns: number | undefined): number {
+  return !columns || columns >= 100 ? 24 : columns >= 60 ? 12 : 0;
+}
+
 class BarReporter implements Reporter {
   private readonly bar: cliProgress.SingleBar;
   private readonly text = new ProgressText();
@@ -95,11 +100,11 @@ class BarReporter implements Reporter {
       clearOnComplete: false,
       gracefulExit: false,
       linewrap: false,
-      barsize: 24,
-      format: (options, params, payload: { text: string; known: boolean }) => {
-        const width = options.barsize ?? 24;
+      format: (_options, params, payload: { text: string; known: boolean }) => {
+        // The line is cut at the terminal's edge: on a narrow one the numbers come before the bar.
+        const width = barWidth(stream.columns);
         const filled = Math.round(params.progress * width);
-        const bar = payload.known ? `${'█'.repeat(filled)}${'░'.repeat(width - filled)} ` : '';
+        const bar = payload.known && width > 0 ? `${'█'.repeat(filled)}${'░'.repeat(width - filled)} ` : '';
         return `pcopy ${bar}${payload.text}`;
       },
     });

@@ -87,6 +87,21 @@ describe('progress on a terminal', () => {
     expect(diffTrees(snapshot(src), snapshot(dest))).toEqual([]);
   });
 
+  it.each([
+    [40, 0],
+    [80, 12],
+    [150, 24],
+  ])('on a terminal %i columns wide the bar takes %i cells: the numbers come first where the line is cut', async (columns, cells) => {
+    const src = slowTree(2 * MiB);
+    const dest = path.join(tmp(), 'dest');
+    const { code, output } = await runInPty(`stty cols ${columns} && ${pcopyCommand(['--chunk-size', '4k', src, dest])}`, SLOW);
+    expect(code).toBe(0);
+    const text = stripAnsi(output);
+    const last = /pcopy ([█░]* ?)100% \| 2\.0 MiB \/ 2\.0 MiB/.exec(text);
+    expect(last, text.slice(-600)).not.toBeNull();
+    expect(last![1]!.trim().length).toBe(cells);
+  });
+
   it('--no-progress under a terminal prints no bar and no control codes, just the summary', async () => {
     const src = slowTree(1 * MiB);
     const dest = path.join(tmp(), 'dest');
