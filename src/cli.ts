@@ -236,6 +236,8 @@ async function runCopy(src: string, dest: string, options: Partial<CopyOptions>,
     }
     signalled = signal;
     signalledAt = now();
+    // On a terminal, say that the stop has begun: workers may take a moment to remove their temps.
+    if (process.stderr.isTTY) reporter?.print(`pcopy: stopping (${signal}); ${signal === 'SIGINT' ? 'Ctrl-C' : 'the same signal'} again quits at once`, process.stderr);
     controller.abort();
   };
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];

@@ -235,7 +235,9 @@ describe('F1 interrupted mid-file', () => {
       expect(code, clip(out)).toBe(130);
       const summaryAt = out.lastIndexOf('interrupted');
       expect(summaryAt, clip(out)).toBeGreaterThan(0);
-      // The bar was stopped: the cursor is shown again, and nothing is redrawn after the summary.
+      // It said it was stopping; the bar was stopped: the cursor is shown again, and nothing is
+      // redrawn after the summary.
+      expect(out).toMatch(/pcopy: stopping \(SIGINT\); Ctrl-C again quits at once/);
       expect(out.slice(0, summaryAt)).toContain('\x1b[?25h');
       expect(out.slice(summaryAt)).not.toMatch(/\d+(\.\d+)?%/);
       expect(crashLines(out)).toEqual([]);
