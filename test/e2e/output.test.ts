@@ -51,6 +51,19 @@ function setup(): void {
   fs.symlinkSync('src', path.join(tmp(), 'srclink'));
 }
 
+describe('output into a pipe', () => {
+  it('a --json document larger than a pipe holds arrives whole through a slow reader', async () => {
+    const src = path.join(tmp(), 'fifos');
+    fs.mkdirSync(src);
+    // 1,500 FIFOs: each skipped, each listed in the document, ~145 KB of JSON against 64 KiB of pipe.
+    for (let i = 0; i < 1500; i++) expect(spawnSync('mkfifo', [path.join(src, `fifo-with-a-long-name-to-make-the-document-big-${i}`)]).status).toBe(0);
+    const r = await runShell(`${pcopyCommand(['--json', src, path.join(tmp(), 'dest')])} 2>/dev/null | (sleep 0.5; cat)`);
+    expect(r.stdout.length).toBeGreaterThan(128 * 1024);
+    const doc = JSON.parse(r.stdout) as { skipped: unknown[] };
+    expect(doc.skipped).toHaveLength(1500);
+  });
+});
+
 describe('-n, --dry-run', () => {
   it('with DEST missing: lists what would be copied, prints a "nothing written" summary with totals, creates nothing', async () => {
     const src = smallTree();
