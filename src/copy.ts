@@ -8,7 +8,7 @@ import { now } from './clock.js';
 import { decode } from './byte-names.js';
 import { copyPolicy, type CopyPolicy } from './copy-file.js';
 import type { CopyEvent, CopyProgress, CopyResult, SkippedEntry } from './copy-result.js';
-import { DestDirs, makeDirs, parentOf, removeStaleTemps } from './dest-dirs.js';
+import { DestDirs, makeDirs, parentOf, removeStaleTemps, runTagFor } from './dest-dirs.js';
 import { PhaseMarks, testDelayMs } from './diagnostics.js';
 import { DESTINATION_FATAL_CODES, entryError, PcopyError, serializeError, type SerializedError } from './errors.js';
 import { HardLinkGroups } from './hard-links.js';
@@ -83,7 +83,7 @@ class CopyRun {
   private readonly srcRoot: string;
   private readonly destRoot: string;
   /** In every temp name: the pid tells a later run whether we are alive; the random part avoids reuse. */
-  private readonly runTag = `${process.pid}-${Math.floor(Math.random() * 0xffffff).toString(16).padStart(6, '0')}`;
+  private readonly runTag = runTagFor(process.pid, Math.floor(Math.random() * 0xffffff));
   private readonly hardLinks: HardLinkGroups;
   /** Source directories that are DEST itself (mounted there): skipped, never walked. */
   private readonly notInto = new Set<string>();

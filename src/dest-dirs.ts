@@ -224,7 +224,32 @@ export function makeDirs(dir: string, mode: number): boolean {
 }
 
 /**
- * Removes temp files left in `dir` by pcopy runs whose process is gone (never those of a live run).
+ * This process's PID namespace (its inode, base 36), or '' where it cannot be read. A pid means a
+ * process only within its namespace: a run in another one (another container sharing DEST) cannot
+ * be told alive or dead from here.
+ */
+export function pidNamespace(): string {
+  try {
+    const ino = /\[(\d+)\]/.exec(fs.readlinkSync('/proc/self/ns/pid'))?.[1];
+    return ino ? Number(ino).toString(36) : '';
+  } catch {
+    return '';
+  }
+}
+
+/** A run's tag in its temp names: its pid, 6 random hex digits, and its PID namespace. */
+export function runTagFor(pid: number, random: number): string {
+  return `${pid}-${random.toString(16).padStart(6, '0')}${ourNamespace()}`;
+}
+
+let namespace: string | undefined;
+function ourNamespace(): string {
+  return (namespace ??= pidNamespace());
+}
+
+/**
+ * Removes temp files left in `dir` by pcopy runs whose process is gone (never those of a live run,
+ * nor those of a run in another PID namespace, which may be live).
  * A name the source has too (`inSource`) is an entry to copy, not a temp of ours: a tree holding an
  * interrupted copy's temps can be copied, and copied again without rewriting them.
  */
@@ -238,7 +263,7 @@ export function removeStaleTemps(dir: string, inSource: (name: string) => boolea
   // Temp names are ASCII: other names may come back mangled here, and are never touched.
   for (const name of names) {
     const m = TEMP_NAME_PATTERN.exec(name);
-    if (m && !isAlive(Number(m[1])) && !inSource(name)) {
+    if (m && (!m[2] || m[2] === ourNamespace()) && !isAlive(Number(m[1])) && !inSource(name)) {
       try {
         fs.unlinkSync(osPath(path.join(dir, name)));
       } catch {

@@ -158,8 +158,11 @@ export function tempPathOf(dest: string, runTag: string, id: number, attempt: nu
   return `${dest.slice(0, dest.lastIndexOf('/') + 1)}${tempName(runTag, id, attempt)}`;
 }
 
-/** Matches temp names of any run; group 1 is the pid of the run that made it. */
-export const TEMP_NAME_PATTERN = /^\.pcopy-(\d+)-[0-9a-z]+-[0-9a-z]+(?:r\d+)?\.tmp$/;
+/**
+ * Matches temp names of any run: group 1 is the pid of the run that made it, group 2 its PID
+ * namespace (see `runTagFor`; empty or absent in names of runs before it was there, and in probes).
+ */
+export const TEMP_NAME_PATTERN = /^\.pcopy-(\d+)-(?:[0-9a-f]{6}([0-9a-z]*)|probe)-[0-9a-z]+(?:r\d+)?\.tmp$/;
 
 /** root + '/' + rel without path.join's normalising: both are already clean (rel '' is the root itself). */
 export function under(root: string, rel: string): string {

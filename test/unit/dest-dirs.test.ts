@@ -3,7 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { copyPolicy } from '../../src/copy-file.js';
-import { DestDirs } from '../../src/dest-dirs.js';
+import { DestDirs, pidNamespace, removeStaleTemps, runTagFor } from '../../src/dest-dirs.js';
+import { TEMP_NAME_PATTERN, tempName } from '../../src/protocol.js';
+import { deadPid } from '../helpers/proc.js';
 import { resolveOptions } from '../../src/options.js';
 import { tempPerTest } from '../helpers/tree.js';
 
@@ -54,5 +56,27 @@ describe('DestDirs', () => {
     dirs.finish();
     expect(fs.statSync(path.join(dest, 'a')).mtimeMs).toBe(2_000_000_000);
     expect(failed).toEqual([]);
+  });
+});
+
+describe('stale temp files', () => {
+  it('a run\'s temp names carry its PID namespace; only dead runs of this namespace (or of none named) lose theirs', () => {
+    const ns = pidNamespace();
+    expect(ns).toMatch(/^[0-9a-z]+$/); // Linux: /proc/self/ns/pid
+    const ours = tempName(runTagFor(process.pid, 0xabcdef), 7, 0);
+    expect(ours).toBe(`.pcopy-${process.pid}-abcdef${ns}-7.tmp`);
+    expect(TEMP_NAME_PATTERN.exec(ours)?.slice(1)).toEqual([String(process.pid), ns]);
+    const dir = tmp();
+    const dead = deadPid();
+    const names = {
+      deadHere: `.pcopy-${dead}-abcdef${ns}-1.tmp`,
+      deadBefore: `.pcopy-${dead}-abcdef-2.tmp`, // a name from before namespaces were in it
+      deadElsewhere: `.pcopy-${dead}-abcdef${ns}x-3.tmp`, // another namespace: its run may be alive there
+      liveHere: `.pcopy-${process.pid}-abcdef${ns}-4.tmp`,
+      inSource: `.pcopy-${dead}-abcdef${ns}-5.tmp`,
+    };
+    for (const n of Object.values(names)) fs.writeFileSync(path.join(dir, n), 'partial');
+    removeStaleTemps(dir, (name) => name === names.inSource);
+    expect(fs.readdirSync(dir).sort()).toEqual([names.deadElsewhere, names.liveHere, names.inSource].sort());
   });
 });
