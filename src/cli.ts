@@ -297,11 +297,19 @@ async function runCopy(src: string, dest: string, options: Partial<CopyOptions>,
     process.stderr.write(`pcopy: cannot write to standard output: ${stdoutError}\n`);
     if (!process.exitCode) process.exitCode = ExitCode.someFailed;
   }
+  // What did not fit in a pipe is still queued in Node: out before the exit, or a slow reader loses
+  // it (~90 KB of skip lines beyond the first 64 KiB of a pipe were dropped). A write of nothing
+  // calls back once everything before it is written, or failed (a reader gone: EPIPE).
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
   // The handlers stay until the process ends, and the process ends here: once the pool is closed
   // (every worker has exited), leave with process.exit rather than by draining the event loop. Node's
   // natural teardown closes the signal handles (default action again) before the process is gone, so a
   // second Ctrl-C landing in that window killed pcopy by SIGINT instead of exiting with 130.
   exitProcess();
+}
+
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => stream.write('', () => resolve()));
 }
 
 /** The same signal this soon after the first is the same request (sent to pcopy and its group). */

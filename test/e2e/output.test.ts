@@ -52,7 +52,7 @@ function setup(): void {
 }
 
 describe('output into a pipe', () => {
-  it('a --json document larger than a pipe holds arrives whole through a slow reader', async () => {
+  it('a --json document, and stderr lines, larger than a pipe holds arrive whole through a slow reader', async () => {
     const src = path.join(tmp(), 'fifos');
     fs.mkdirSync(src);
     // 1,500 FIFOs: each skipped, each listed in the document, ~145 KB of JSON against 64 KiB of pipe.
@@ -61,6 +61,9 @@ describe('output into a pipe', () => {
     expect(r.stdout.length).toBeGreaterThan(128 * 1024);
     const doc = JSON.parse(r.stdout) as { skipped: unknown[] };
     expect(doc.skipped).toHaveLength(1500);
+    // The same lines on stderr, one per FIFO (~150 KB), all through a slow reader.
+    const err = await runShell(`${pcopyCommand([src, path.join(tmp(), 'dest2')])} 2>&1 >/dev/null | (sleep 0.5; cat)`);
+    expect(err.stdout.split('\n').filter((l) => /^pcopy: Skipped `.*`: a FIFO/.test(l))).toHaveLength(1500);
   });
 });
 
