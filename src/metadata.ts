@@ -213,7 +213,10 @@ function metadataFixes(have: fs.BigIntStats, want: SourceStat, policy: MetadataP
 
 /** Whether `fixPathMetadata` would change anything (what a dry run says). */
 export function metadataDiffers(have: fs.BigIntStats, want: SourceStat, policy: MetadataPolicy): boolean {
-  const fixes = metadataFixes(have, want, policy);
+  return anyFix(metadataFixes(have, want, policy));
+}
+
+function anyFix(fixes: MetadataFixes): boolean {
   return fixes.owner || fixes.mode !== undefined || fixes.times;
 }
 
@@ -234,7 +237,7 @@ export function fixPathMetadata(where: string, have: fs.BigIntStats, want: Sourc
     const setTimes = have.isSymbolicLink() ? fs.lutimesSync : fs.utimesSync;
     setTimes(path, utimeSeconds(want.atimeNs), utimeSeconds(want.mtimeNs));
   }
-  return fixes.owner || fixes.mode !== undefined || fixes.times;
+  return anyFix(fixes);
 }
 
 /** A `SourceStat` as it crosses the process boundary (JSON): its bigints as decimal strings. */

@@ -9,7 +9,7 @@ import { removeQuietly } from './copy-file.js';
 import { Scheduler } from './scheduler.js';
 import type { PoolEvents, SchedulerSettings } from './scheduler-settings.js';
 import type { SerializedError } from './errors.js';
-import { tempPathOf, under, type CopyOutcome, type JobKind, type JobRef, type WorkerInit } from './protocol.js';
+import { jobTempPath, type CopyOutcome, type JobKind, type WorkerInit } from './protocol.js';
 import { WorkerHandle } from './worker-handle.js';
 
 export type PoolSettings = Omit<WorkerInit, 'type'> & SchedulerSettings;
@@ -49,7 +49,7 @@ export class WorkerPool {
         },
         send: (w, message) => this.handles.get(w)?.send(message),
         removeTemps: (jobs) => {
-          for (const job of jobs) removeQuietly(tempPath(init.destRoot, init.runTag, job));
+          for (const job of jobs) removeQuietly(jobTempPath(init.destRoot, init.runTag, job));
         },
       },
     );
@@ -123,6 +123,3 @@ export class WorkerPool {
   }
 }
 
-function tempPath(destRoot: string, runTag: string, job: JobRef): string {
-  return tempPathOf(under(destRoot, job.rel), runTag, job.id, job.attempt);
-}

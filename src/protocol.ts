@@ -158,6 +158,11 @@ export function tempPathOf(dest: string, runTag: string, id: number, attempt: nu
   return `${dest.slice(0, dest.lastIndexOf('/') + 1)}${tempName(runTag, id, attempt)}`;
 }
 
+/** The temp path of a job (in DEST below `destRoot`). */
+export function jobTempPath(destRoot: string, runTag: string, job: JobRef): string {
+  return tempPathOf(under(destRoot, job.rel), runTag, job.id, job.attempt);
+}
+
 /**
  * Matches temp names of any run: group 1 is the pid of the run that made it, group 2 its PID
  * namespace (see `runTagFor`; empty or absent in names of runs before it was there, and in probes).

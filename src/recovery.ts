@@ -33,31 +33,36 @@ export class Recovery {
   /** Worker `w` died (`how`), having said it held `held`; `interrupted` were its jobs. */
   workerDied(w: number, how: string, held: WorkerReport['inHand'], interrupted: number[]): void {
     this.deathsInARow++;
+    this.takeBack(w, how, held, interrupted);
+    if (this.gaveUp || this.deathsInARow > this.settings.workers) this.giveUp(how);
+  }
+
+  /**
+   * Worker `w` never started (see Scheduler.couldNotStart): the jobs and parts of huge files sent to
+   * it wait for the others again, without counting as a try (it held none), nor as a death.
+   */
+  notStarted(w: number, how: string, sent: number[]): void {
+    this.takeBack(w, how, [], sent);
+  }
+
+  /**
+   * The work of a worker gone (`how`): what it held is tried once more (or fails the second time),
+   * the rest of its jobs and parts wait again.
+   */
+  private takeBack(w: number, how: string, held: WorkerReport['inHand'], jobs: number[]): void {
     // Its temp files may exist, complete or not: none may stay, and a retry makes a new one.
-    this.host.removeTemps(interrupted.filter((id) => this.jobs.state(id) !== State.sizing).map((id) => this.jobs.ref(id)));
-    for (const id of interrupted) {
+    this.host.removeTemps(jobs.filter((id) => this.jobs.state(id) !== State.sizing).map((id) => this.jobs.ref(id)));
+    for (const id of jobs) {
       // A split interrupted while opening or sealing starts again as a whole big file.
       this.splits.drop(id);
       if (held.includes(id)) this.retryOrFail(id, w, how);
-      else this.requeue([id]);
+      else this.requeue(id);
     }
     const parts = this.splits.interrupted(w, (id, part) => held.some((h) => typeof h !== 'number' && h[0] === id && h[1] === part));
     for (const [id, part] of parts.retried) {
       this.host.warn(`worker ${w} died (${how}) while copying part ${part + 1} of ${this.named(id)}: writing that part again`);
     }
     for (const id of parts.lost) this.failSplit(id, entryError.crashed(how));
-    if (this.gaveUp || this.deathsInARow > this.settings.workers) this.giveUp(how);
-  }
-
-  /**
-   * Worker `w` never started (see Scheduler.couldNotStart): the jobs and parts of huge files sent to
-   * it wait for the others again, without counting as a try. A temp file it may have begun goes.
-   */
-  notStarted(w: number, sent: number[]): void {
-    this.host.removeTemps(sent.filter((id) => this.jobs.state(id) !== State.sizing).map((id) => this.jobs.ref(id)));
-    for (const id of sent) this.splits.drop(id);
-    this.requeue(sent);
-    this.splits.interrupted(w, () => false);
   }
 
   /** A job's name in a warning; a file SRC (path '') is "the file". */
@@ -80,12 +85,12 @@ export class Recovery {
     if (this.jobs.attempt(id) >= 1) return this.jobs.move(id, State.failed, -1, entryError.crashed(how));
     this.jobs.retry(id);
     this.host.warn(`worker ${w} died (${how}) while copying ${this.named(id)}: trying it once more`);
-    this.requeue([id]);
+    this.requeue(id);
   }
 
-  /** Back to where jobs wait for a worker: big work for an idle one, the rest to be sized again. */
-  requeue(ids: number[]): void {
-    for (const id of ids) this.jobs.move(id, this.jobs.size(id) >= this.settings.bigFileBytes ? State.big : State.queued);
+  /** Back to where a job waits for a worker: big work for an idle one, the rest to be sized again. */
+  private requeue(id: number): void {
+    this.jobs.move(id, this.jobs.size(id) >= this.settings.bigFileBytes ? State.big : State.queued);
   }
 
   /**

@@ -184,7 +184,7 @@ export class Scheduler {
     const what = /^(could|did) not start/.test(how) ? how : `ended as it started (${how})`;
     if (!this.toldCapped) this.host.warn(`another worker ${what}: going on with ${this.maxWorkers}`);
     this.toldCapped = true;
-    this.recovery.notStarted(w, sent);
+    this.recovery.notStarted(w, how, sent);
   }
 
   // ── routing and results ──

@@ -52,7 +52,7 @@ export class Sizing {
   }
 
   /** The stat, if the source is still the kind of entry the scan found. */
-  private checked(job: JobRef, st: fs.BigIntStats): SourceStat {
+  checked(job: JobRef, st: fs.BigIntStats): SourceStat {
     const ok = job.kind === 'file' || this.policy.dereference ? st.isFile() : st.isSymbolicLink();
     if (!ok) throw new EntryFailure(entryError.changed(`no longer a ${job.kind === 'file' ? 'regular file' : 'symlink'}`));
     return sourceStatOf(st);

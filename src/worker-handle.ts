@@ -48,7 +48,7 @@ export class WorkerHandle {
       return;
     }
     const child = this.child;
-    let started = false;
+    // Killed for not starting in time (the timer stops at the first report).
     let stuck = false;
     const startTimer = setTimeout(() => {
       stuck = true;
@@ -56,14 +56,13 @@ export class WorkerHandle {
     }, START_MS);
     startTimer.unref();
     child.on('message', (m: WorkerReport) => {
-      started = true;
       clearTimeout(startTimer);
       events.report(m);
     });
     this.exited = new Promise((resolve) => {
       child.on('exit', (code, signal) => {
         clearTimeout(startTimer);
-        const how = stuck && !started ? `did not start within ${START_MS / 1000} s` : signal ? `killed by ${signal}` : `exit code ${code}`;
+        const how = stuck ? `did not start within ${START_MS / 1000} s` : signal ? `killed by ${signal}` : `exit code ${code}`;
         events.exit(this.told ? undefined : how);
         resolve();
       });

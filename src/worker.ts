@@ -24,7 +24,7 @@ import { JobQueue, type QueuedJob } from './job-queue.js';
 import { fromWireStat, toWireStat, type SourceStat } from './metadata.js';
 import { EntryFailure } from './errors.js';
 import { exitProcess } from './exit.js';
-import { fromWireJobs, tempPathOf, under, type CopyOutcome, type Task, type WorkerInit, type WireMessage, type WorkerReport } from './protocol.js';
+import { fromWireJobs, jobTempPath, tempPathOf, under, type CopyOutcome, type Task, type WorkerInit, type WireMessage, type WorkerReport } from './protocol.js';
 import { ReadAhead } from './read-ahead.js';
 import { BYTES_PER_JOB } from './scheduler-settings.js';
 import { Sizing } from './sizing.js';
@@ -294,7 +294,7 @@ function sizeAgain(h: InHand, src: string): boolean {
     // File times come from the kernel's coarse clock (a few ms behind): a change in the copy's first
     // ms may look older than its start. Only one well before the start counts as before it.
     if (latest.ctimeNs >= BigInt(h.startedMs! - COARSE_CLOCK_MS) * 1_000_000n) return false;
-    st = sizing!.stat(h.work.job, src);
+    st = sizing!.checked(h.work.job, latest);
   } catch {
     return false;
   }
@@ -336,11 +336,7 @@ function abortNow(): void {
     inHand?.gen?.return(undefined as never);
   } catch {
     // Its clean-up failed before removing its temp (a close that reports a late write error).
-    if (inHand && inHand.work.t !== 'part') {
-      const { destRoot, runTag } = settings();
-      const { job } = inHand.work;
-      removeQuietly(tempPathOf(under(destRoot, job.rel), runTag, job.id, job.attempt));
-    }
+    if (inHand && inHand.work.t !== 'part') removeQuietly(jobTempPath(settings().destRoot, settings().runTag, inHand.work.job));
   }
   // A split sealed since (by whichever worker wrote its last part) has no temp left: nothing to remove.
   for (const tmp of openedTemps) removeQuietly(tmp);

@@ -432,9 +432,10 @@ describe('workers that cannot start while another runs', () => {
       fs.rmSync(dest, { recursive: true, force: true });
       const r = await runPcopy(['-j', '2', src, dest], { prefix: ['prlimit', `--nofile=${limit}:${limit}`, '--'], timeoutMs: 60_000 });
       if (r.code !== 0) {
-        // Not even one worker: every entry fails with the one clear reason, nothing is copied.
+        // Not even one worker: nothing is copied, and the entries fail with the one clear reason (at
+        // the lowest limits the walk itself may also fail to open a directory: EMFILE, named once).
         expect(r.stderr, `nofile=${limit}`).toMatch(/workers keep dying .*could not start \(EMFILE\)/);
-        expect(r.stdout, `nofile=${limit}`).toMatch(/^pcopy: 0 files copied, .* 2,000 failed/);
+        expect(r.stdout, `nofile=${limit}`).toMatch(/^pcopy: 0 files copied, .* failed/);
         continue;
       }
       expect(diffTrees(snapshot(src), snapshot(dest)), `nofile=${limit}`).toEqual([]);
